@@ -1,0 +1,3 @@
+from overconf.cli import main
+
+main()

@@ -1,0 +1,5 @@
+"""Data sets: loaders return :class:`~overconf.data.base.ImageSet` of ``(x in [0, 1], y, index)``."""
+
+from overconf.data.base import DATASETS, DEFAULT_EPS, ImageSet, TensorImageSet
+
+__all__ = ["DATASETS", "DEFAULT_EPS", "ImageSet", "TensorImageSet"]

@@ -1,0 +1,64 @@
+"""The engine: run one model on one data set under one perturbation and return its records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+from tqdm.auto import tqdm
+
+from overconf.data.base import ImageSet
+from overconf.evaluate.records import OOD_LABEL, ModelInfo, make_records
+from overconf.perturb.base import Perturbation
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu."""
+    if device != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def evaluate(
+    model: nn.Module,
+    info: ModelInfo,
+    dataset: ImageSet,
+    perturbation: Perturbation,
+    *,
+    batch_size: int = 500,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+    progress: bool = True,
+) -> pa.Table:
+    """Records (see :mod:`overconf.evaluate.records`) of ``model`` on ``perturbation(dataset)``.
+
+    The batch order is fixed and the perturbation's random numbers come from one generator seeded with
+    ``seed``, so a run on CPU is reproducible bit for bit. The model is left in the train/eval mode it had.
+    """
+    device = torch.device(device)
+    was_training = model.training
+    model.eval().to(device)
+    generator = torch.Generator().manual_seed(seed)
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+    indices, labels, logits = [], [], []
+    try:
+        for x, y, index in tqdm(loader, desc=f"{info.model} · {perturbation.label}", disable=not progress, leave=False):
+            x, y = x.to(device), y.to(device)
+            x_eval = perturbation(model, x, y, generator)
+            with torch.no_grad():
+                out = model(x_eval)
+            indices.append(index.numpy())
+            labels.append(y.cpu().numpy())
+            logits.append(out.float().cpu().numpy())
+    finally:
+        model.train(was_training)
+    label = np.concatenate(labels)
+    if perturbation.family == "ood":
+        label = np.full_like(label, OOD_LABEL)
+    return make_records(info, perturbation.label, perturbation.family, np.concatenate(indices), label, np.concatenate(logits))

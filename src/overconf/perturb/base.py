@@ -1,0 +1,97 @@
+"""What a perturbation is, and the registry that names them.
+
+A perturbation maps a batch ``x`` (N×C×H×W in [0, 1]) with labels ``y`` to the batch the model is
+evaluated on. One interface serves every family so that one engine and one record format serve all:
+
+- ``clean``: returns ``x``;
+- ``attack``: white- or black-box adversarial examples for ``model`` (inputs stay in [0, 1], within ε);
+- ``corruption``: a model-independent corruption at a severity;
+- ``ood``: replaces ``x`` with out-of-distribution images of the same shape (records get label −1).
+
+Factories are registered by name and take keyword parameters; ``eps`` is filled from the data set's
+default budget (:data:`overconf.data.DEFAULT_EPS`) when the user does not give one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+import torch
+from torch import nn
+
+from overconf.errors import ConfigError
+from overconf.registry import Registry
+
+
+@runtime_checkable
+class Perturbation(Protocol):
+    """``label`` names it in records; ``family`` is one of clean / attack / corruption / ood."""
+
+    label: str
+    family: str
+
+    def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        ...
+
+
+PERTURBATIONS: Registry[Perturbation] = Registry("perturbation")
+
+
+@dataclass(frozen=True)
+class PerturbationSpec:
+    """A parsed ``name[:key=value[:key=value...]]`` string, e.g. ``pgd:steps=50:eps=0.03``."""
+
+    name: str
+    params: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return ":".join([self.name, *(f"{k}={v}" for k, v in sorted(self.params.items()))])
+
+
+def parse_spec(text: str) -> PerturbationSpec:
+    """Parse one perturbation spec.
+
+    >>> parse_spec("pgd:steps=50:eps=8/255").label
+    'pgd:eps=8/255:steps=50'
+    """
+    name, *parts = text.strip().split(":")
+    params: dict[str, str] = {}
+    for part in parts:
+        key, sep, value = part.partition("=")
+        if not sep or not key or not value:
+            raise ConfigError(f"bad perturbation parameter {part!r} in {text!r}", hint="write name:key=value, e.g. pgd:steps=50")
+        params[key] = value
+    return PerturbationSpec(name, params)
+
+
+def parse_value(value: str) -> float | int | bool | str:
+    """Turn a CLI parameter into a number or bool where it is one; fractions like ``8/255`` are allowed."""
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        if "/" in value:
+            num, den = value.split("/", 1)
+            return float(num) / float(den)
+        return float(value)
+    except ValueError:
+        return value
+
+
+def create_perturbation(text: str, eps: float) -> Perturbation:
+    """Build the perturbation named by a spec string; ``eps`` is the default L∞/L2 budget for attacks."""
+    spec = parse_spec(text)
+    factory = PERTURBATIONS.get(spec.name)
+    params = {k: parse_value(v) for k, v in spec.params.items()}
+    try:
+        perturbation = factory(default_eps=eps, **params)
+    except TypeError as exc:
+        raise ConfigError(f"bad parameters for perturbation {spec.name!r}: {exc}", hint=f"see `overconf perturbations`") from None
+    perturbation.label = spec.label if spec.params else spec.name
+    return perturbation

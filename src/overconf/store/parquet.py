@@ -1,0 +1,87 @@
+"""Records on disk: one Parquet file per model × perturbation, written atomically, read with DuckDB.
+
+Layout: ``<run_dir>/records/<model>/<perturbation>.parquet``. A file exists only when it is complete
+(written to a temporary name in the same folder, fsynced, then renamed), so an interrupted run loses at
+most the model × perturbation cell it was computing and a rerun resumes from the files present.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from overconf.errors import MissingFileError
+from overconf.evaluate.records import RECORD_SCHEMA
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
+
+
+def slug(name: str) -> str:
+    """A file-name-safe form of a model or perturbation label (``fog:3`` → ``fog_3``).
+
+    >>> slug("ood:uniform"), slug("pgd:steps=50")
+    ('ood_uniform', 'pgd_steps=50')
+    """
+    return _UNSAFE.sub("_", name)
+
+
+def records_path(run_dir: Path, model: str, perturbation: str) -> Path:
+    return Path(run_dir) / "records" / slug(model) / f"{slug(perturbation)}.parquet"
+
+
+def write_atomic(path: Path, write: "callable[[Path], None]") -> None:  # type: ignore[valid-type]
+    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_records(run_dir: Path, table: pa.Table) -> Path:
+    """Write one model × perturbation record table atomically and return its path."""
+    table = table.cast(RECORD_SCHEMA)
+    models = set(table.column("model").unique().to_pylist())
+    perturbations = set(table.column("perturbation").unique().to_pylist())
+    if len(models) != 1 or len(perturbations) != 1:
+        raise ValueError("a record file holds exactly one model and one perturbation")
+    path = records_path(run_dir, models.pop(), perturbations.pop())
+    write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    return path
+
+
+def has_records(run_dir: Path, model: str, perturbation: str) -> bool:
+    return records_path(run_dir, model, perturbation).is_file()
+
+
+def read_records(run_dir: Path, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:
+    """All records of a run as a DataFrame, optionally only some columns and rows (a DuckDB SQL predicate).
+
+    ``read_records(run, ["model", "confidence", "correct"], "perturbation = 'pgd'")``
+    """
+    files = sorted((Path(run_dir) / "records").glob("*/*.parquet"))
+    if not files:
+        raise MissingFileError(
+            f"no records under {Path(run_dir) / 'records'}",
+            hint="run `overconf demo --out DIR` or `overconf evaluate` first, then point at that DIR",
+        )
+    cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
+    sql = f"SELECT {cols} FROM read_parquet(?, union_by_name=true)"
+    if where:
+        sql += f" WHERE {where}"
+    with duckdb.connect() as con:
+        return con.execute(sql, [[str(f) for f in files]]).df()
