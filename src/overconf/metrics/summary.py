@@ -1,0 +1,142 @@
+"""One table of every metric per model × perturbation, computed from the records of a run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from overconf.errors import MetricInputError
+from overconf.metrics.calibration import (
+    accuracy,
+    brier_score,
+    expected_calibration_error,
+    mean_confidence_correct,
+    mean_confidence_incorrect,
+    nll,
+    overconfidence,
+    underconfidence,
+)
+from overconf.metrics.detection import (
+    attack_detection_auroc,
+    energy_score,
+    fpr_at_95_tpr,
+    max_logit_score,
+    ood_auroc,
+)
+from overconf.metrics.selective import aurc, misclassification_aupr, misclassification_auroc
+from overconf.metrics.temperature import softmax
+
+GROUP_KEYS = ["model", "pair", "robust", "dataset", "perturbation", "family"]
+REQUIRED = [*GROUP_KEYS, "index", "label", "confidence", "correct"]
+#: Columns always present, in this order; ``LOGIT_COLUMNS`` follow when the records carry logits.
+COLUMNS = [
+    *GROUP_KEYS,
+    "n",
+    "accuracy",
+    "mean_confidence",
+    "ece",
+    "mce",
+    "overconfidence",
+    "underconfidence",
+    "conf_correct",
+    "conf_incorrect",
+    "auroc",
+    "aupr",
+    "aurc",
+    "detection_auroc",
+    "ood_auroc",
+    "ood_fpr95",
+]
+LOGIT_COLUMNS = ["nll", "brier", "ood_auroc_max_logit", "ood_auroc_energy"]
+
+
+def _logits(frame: pd.DataFrame) -> np.ndarray:
+    return np.stack(frame["logits"].to_numpy()).astype(np.float64)
+
+
+def _labelled_metrics(conf: np.ndarray, ok: np.ndarray) -> dict[str, float]:
+    return {
+        "accuracy": accuracy(ok),
+        "ece": expected_calibration_error(conf, ok),
+        "mce": expected_calibration_error(conf, ok, norm="max"),
+        "overconfidence": overconfidence(conf, ok),
+        "underconfidence": underconfidence(conf, ok),
+        "conf_correct": mean_confidence_correct(conf, ok),
+        "conf_incorrect": mean_confidence_incorrect(conf, ok),
+        "auroc": misclassification_auroc(conf, ok),
+        "aupr": misclassification_aupr(conf, ok),
+        "aurc": aurc(conf, ok),
+    }
+
+
+def _attack_metrics(group: pd.DataFrame, clean: pd.DataFrame | None) -> dict[str, float]:
+    if clean is None:
+        return {"detection_auroc": float("nan")}
+    clean = clean.drop_duplicates("index").set_index("index")
+    attacked = group[group["index"].isin(clean.index)]
+    if attacked.empty:
+        return {"detection_auroc": float("nan")}
+    matched = clean.loc[attacked["index"].to_numpy()]
+    value = attack_detection_auroc(
+        matched["confidence"].to_numpy(np.float64),
+        matched["correct"].to_numpy(bool),
+        attacked["confidence"].to_numpy(np.float64),
+        attacked["correct"].to_numpy(bool),
+    )
+    return {"detection_auroc": value}
+
+
+def _ood_metrics(group: pd.DataFrame, clean: pd.DataFrame | None, has_logits: bool) -> dict[str, float]:
+    if clean is None:
+        return {}
+    inside, outside = clean["confidence"].to_numpy(np.float64), group["confidence"].to_numpy(np.float64)
+    row = {"ood_auroc": ood_auroc(inside, outside), "ood_fpr95": fpr_at_95_tpr(inside, outside)}
+    if has_logits:
+        z_in, z_out = _logits(clean), _logits(group)
+        row["ood_auroc_max_logit"] = ood_auroc(max_logit_score(z_in), max_logit_score(z_out))
+        row["ood_auroc_energy"] = ood_auroc(energy_score(z_in), energy_score(z_out))
+    return row
+
+
+def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
+    """One row per (model, pair, robust, dataset, perturbation, family) with every metric.
+
+    Columns: the group keys; ``n``; ``accuracy``, ``mean_confidence``; ``ece`` (L1, ``n_bins`` equal-width
+    bins) and ``mce`` (max norm); ``overconfidence`` o(f) and ``underconfidence`` u(f); ``conf_correct``
+    and ``conf_incorrect``; misclassification ``auroc``, ``aupr`` (correct = positive) and ``aurc``;
+    ``detection_auroc`` (attack rows: the model's clean records matched on ``index`` are the clean set, so
+    only attacked images count); ``ood_auroc`` and ``ood_fpr95`` (ood rows: the model's clean records are
+    in-distribution, this set is out, score MSP); and, only if the records have ``logits``, ``nll`` and
+    ``brier`` (from the float64 softmax of the logits) and ``ood_auroc_max_logit`` / ``ood_auroc_energy``.
+    Accuracy-type metrics are NaN on ood rows (no true class); a metric that does not apply is NaN.
+    """
+    missing = [column for column in REQUIRED if column not in records.columns]
+    if missing:
+        raise MetricInputError(
+            f"records lack the column(s) {missing}", hint="read them with overconf.store.parquet.read_records"
+        )
+    if records.empty:
+        raise MetricInputError("records are empty", hint="evaluate at least one model on one perturbation")
+    has_logits = "logits" in records.columns
+    clean_by_model = {model: frame for model, frame in records[records["family"] == "clean"].groupby("model")}
+    rows = []
+    for key, group in records.groupby(GROUP_KEYS, sort=True):
+        row: dict[str, object] = dict(zip(GROUP_KEYS, key))
+        family, clean = row["family"], clean_by_model.get(row["model"])
+        conf, ok = group["confidence"].to_numpy(np.float64), group["correct"].to_numpy(bool)
+        row["n"] = len(group)
+        row["mean_confidence"] = float(conf.mean())
+        if family == "ood":
+            row.update(_ood_metrics(group, clean, has_logits))
+        else:
+            row.update(_labelled_metrics(conf, ok))
+            if has_logits:
+                probs, labels = softmax(_logits(group)), group["label"].to_numpy(np.int64)
+                row["nll"], row["brier"] = nll(probs, labels), brier_score(probs, labels)
+        if family == "attack":
+            row.update(_attack_metrics(group, clean))
+        rows.append(row)
+    columns = COLUMNS + (LOGIT_COLUMNS if has_logits else [])
+    table = pd.DataFrame(rows).reindex(columns=columns)
+    table["n"] = table["n"].astype(np.int64)
+    return table
