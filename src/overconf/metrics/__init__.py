@@ -39,10 +39,13 @@ from overconf.metrics.selective import (
     risk_coverage_curve,
     roc_curve,
 )
+from overconf.metrics.statistics import BootstrapResult, PairedTestResult, bootstrap_ci, paired_test
 from overconf.metrics.summary import summary_table
 from overconf.metrics.temperature import apply_temperature, fit_temperature, log_softmax, softmax
 
 __all__ = [
+    "BootstrapResult",
+    "PairedTestResult",
     "ReliabilityDiagram",
     "accuracy",
     "apply_temperature",
@@ -52,6 +55,7 @@ __all__ = [
     "auroc",
     "average_precision",
     "bin_edges",
+    "bootstrap_ci",
     "brier_score",
     "energy_score",
     "expected_calibration_error",
@@ -68,6 +72,7 @@ __all__ = [
     "nll",
     "ood_auroc",
     "overconfidence",
+    "paired_test",
     "reliability_diagram",
     "risk_coverage_curve",
     "roc_curve",
