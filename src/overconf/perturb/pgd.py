@@ -106,6 +106,14 @@ def project_l2(x: torch.Tensor, x_adv: torch.Tensor, eps: float) -> torch.Tensor
     raise RuntimeError("L2 projection did not converge")  # unreachable in practice: each pass shrinks δ
 
 
+def project(x: torch.Tensor, x_adv: torch.Tensor, eps: float, norm: Norm) -> torch.Tensor:
+    """Onto {x' ∈ [0, 1]ⁿ : ‖x' − x‖ ≤ ε} exactly (see :func:`linf_bounds`, :func:`project_l2`)."""
+    if norm == "linf":
+        lower, upper = linf_bounds(x, eps)
+        return torch.minimum(torch.maximum(x_adv, lower), upper)
+    return project_l2(x, x_adv, eps)
+
+
 def random_start_noise(
     x: torch.Tensor, eps: float, norm: Norm, generator: torch.Generator | None
 ) -> torch.Tensor:
@@ -122,7 +130,7 @@ def random_start_noise(
     return noise.to(device=x.device, dtype=x.dtype)
 
 
-def _check(eps: float, step_size: float, steps: int, norm: str, restarts: int, keep: str) -> None:
+def check_args(eps: float, step_size: float, steps: int, norm: str, restarts: int, keep: str) -> None:
     if norm not in ("linf", "l2"):
         raise ConfigError(f"unknown norm {norm!r}", hint="use norm=linf or norm=l2")
     if keep not in ("last", "worst"):
@@ -224,7 +232,7 @@ def pgd(
     ``eps`` and ``step_size`` are in pixel units of [0, 1] (8/255 ≈ 0.0314); the usual step size is
     ``2.5 · eps / steps``. Returns a detached tensor like ``x`` with ``x' ∈ [0, 1]`` and ‖x' − x‖ ≤ ε.
     """
-    _check(eps, step_size, steps, norm, restarts, keep)
+    check_args(eps, step_size, steps, norm, restarts, keep)
     x = x.detach()
     with attack_mode(model, eval_mode):
         best = _update(None, x, *_loss_and_wrong(model, x, y)) if keep == "worst" else None
