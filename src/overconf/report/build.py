@@ -1,0 +1,83 @@
+"""``build_report(run_dir)``: every figure, table and the HTML page of a run, from its records and run.json.
+
+Writes ``<run_dir>/summary.csv`` and, under ``<run_dir>/report/``: ``figures/*.png|*.svg``,
+``tables/*.csv|*.md|*.tex`` and ``report.html``. No model is loaded.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+from overconf.report.claims import check_claims
+from overconf.report.figures import bars, density, difference, reliability, roc, scatter
+from overconf.report.figures.common import save_figure
+from overconf.report.html import FigureEntry, render_page
+from overconf.report.load import load_run
+from overconf.report.tables import paired_tests, pair_table, write_summary, write_table
+from overconf.store.parquet import slug, write_atomic
+
+REPORT_DIR = "report"
+REPORT_HTML = "report.html"
+SUMMARY_HTML_COLUMNS = ["model", "robust", "dataset", "perturbation", "family", "n", "accuracy", "ece",
+                        "overconfidence", "underconfidence", "auroc", "detection_auroc"]
+
+
+def build_report(run_dir: Path, n_resamples: int = 1000) -> Path:
+    """Build the report of ``run_dir`` and return the path of ``report.html``.
+
+    ``n_resamples`` is the number of bootstrap resamples behind the robust-minus-normal intervals.
+    """
+    run_dir = Path(run_dir)
+    out = run_dir / REPORT_DIR
+    figures_dir, tables_dir = out / "figures", out / "tables"
+    run = load_run(run_dir)
+    summary = write_summary(run_dir)
+    pairs = pair_table(run, summary)
+    tests = paired_tests(pairs)
+    differences = difference.pair_differences(run, n_resamples=n_resamples)
+
+    entries: list[FigureEntry] = []
+
+    def add(fig: Figure | None, name: str, title: str, caption: str) -> None:
+        if fig is None:
+            return
+        png, svg = save_figure(fig, figures_dir, slug(name))
+        entries.append(FigureEntry(slug(name), title, caption, png, svg))
+
+    add(scatter.figure_confidence_scatter(run), "fig1_confidence_scatter",
+        "Fig. 1 — Confidence on correct vs wrong predictions", scatter.CAPTION)
+    add(bars.figure_overconfidence_bars(run), "fig2_overconfidence_bars", "Fig. 2 — Over-confidence per pair", bars.CAPTION)
+    add(roc.figure_misclassification_roc(run), "fig3_misclassification_roc",
+        "Fig. 3 — ROC: correct vs wrong by confidence", roc.CAPTION_MISCLASSIFICATION)
+    add(roc.figure_detection_roc(run), "fig4_detection_roc", "Fig. 4 — Attack detection ROC", roc.CAPTION_DETECTION)
+    for name, title, models in density.density_groups(run):
+        caption = density.CAPTION_TRAINING if name.startswith("fig5") else density.CAPTION_BLOCKS.format(
+            key=name.rsplit("_", 1)[-1])
+        label = "Fig. 5" if name.startswith("fig5") else "Fig. 6"
+        add(density.figure_densities(run, models, title), name, f"{label} — Confidence densities, {title}", caption)
+    for dataset in run.datasets:
+        add(reliability.figure_reliability(run, dataset), f"reliability_{dataset}",
+            f"Reliability diagrams, {dataset}", reliability.CAPTION)
+    add(difference.figure_differences(differences), "pair_differences",
+        "Robust minus normal with bootstrap intervals", difference.CAPTION)
+
+    write_table(summary, tables_dir, "summary", caption="Summary: one row per model and perturbation.")
+    write_table(pairs, tables_dir, "pairs", caption="Robust model beside its normal twin (diff = robust - normal).")
+    write_table(tests, tables_dir, "paired_tests", caption="Paired tests of robust vs normal across pairs.")
+    write_table(differences, tables_dir, "pair_differences",
+                caption="Robust minus normal with 95% paired bootstrap intervals.")
+
+    claims = check_claims(run.models, summary, pairs, tests)
+    shown = summary[[c for c in SUMMARY_HTML_COLUMNS if c in summary.columns]]
+    tables = [
+        ("Summary (model × perturbation)", "All columns in tables/summary.csv, .md and .tex.", shown),
+        ("Paired tests across pairs", "overconf.metrics.paired_test of robust vs normal values per perturbation.", tests),
+        ("Robust minus normal (bootstrap)", f"95% paired bootstrap intervals, {n_resamples} resamples.", differences),
+    ]
+    page = render_page(title="overconf report", run_dir=run_dir, manifest=run.manifest, claims=claims,
+                       figures=entries, tables=tables, base=out)
+    html_path = out / REPORT_HTML
+    write_atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
+    return html_path

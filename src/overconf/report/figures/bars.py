@@ -1,0 +1,48 @@
+"""Fig. 2: over-confidence o(f) = E[ẑ | ŷ ≠ y] as bars, each robust model beside its normal twin."""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from overconf.metrics import overconfidence
+from overconf.report.figures.common import group_color, hide_unused, new_figure, panel_title
+from overconf.report.load import RunData, safe
+
+CAPTION = ("Fig. 2 — Over-confidence o(f) (mean confidence on wrong predictions; lower is better) per pair: the "
+           "normal model (purple) beside its robust twin(s) (green). Missing bars: the model made no wrong "
+           "prediction there (o(f) undefined).")
+
+
+def figure_overconfidence_bars(run: RunData) -> Figure:
+    """One panel per perturbation and data set; bar groups by pair, normal model first."""
+    cols = max(len(run.panels_of(d)) for d in run.datasets)
+    n_models = max(len(run.models_of(d)) for d in run.datasets)
+    fig, axes = new_figure(len(run.datasets), cols, width=max(3.4, 0.45 * n_models + 1.2), height=3.4)
+    used: set[tuple[int, int]] = set()
+    for i, dataset in enumerate(run.datasets):
+        models = run.models_of(dataset)
+        pairs = list(dict.fromkeys(models["pair"]))
+        for j, panel in enumerate(run.panels_of(dataset)):
+            ax = axes[i, j]
+            used.add((i, j))
+            for g, pair in enumerate(pairs):
+                members = models[models["pair"] == pair]
+                members = members.sort_values("robust", kind="stable")
+                width = 0.8 / len(members)
+                for k, (model, robust) in enumerate(zip(members["model"], members["robust"])):
+                    value = safe(overconfidence, *run.arrays(str(model), panel, dataset))
+                    if not np.isfinite(value):
+                        continue
+                    x = g - 0.4 + width * (k + 0.5)
+                    bar = ax.bar([x], [value], width=width * 0.92, color=group_color(bool(robust)),
+                                 label="robust" if robust else "normal")
+                    ax.bar_label(bar, fmt="%.2f", fontsize=6, padding=1)
+            ax.set_xticks(range(len(pairs)), [str(p) for p in pairs], rotation=30, ha="right", fontsize=7)
+            ax.set_ylim(0, 1.1)
+            ax.set_ylabel("o(f)")
+            ax.set_title(f"{dataset} · {panel_title(panel)}" if len(run.datasets) > 1 else panel_title(panel))
+    hide_unused(axes, used)
+    unique = {label: handle for ax in axes.flat for handle, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(unique.values(), unique.keys(), loc="outside lower center", ncols=max(len(unique), 1), fontsize=8)
+    return fig

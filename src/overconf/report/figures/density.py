@@ -1,0 +1,107 @@
+"""Figs. 5–6: confidence densities of correct vs wrong predictions (histogram + Gaussian KDE).
+
+Fig. 5 compares training (one figure per pair: the normal model and its robust twin); Fig. 6 compares
+building blocks (one figure per ``downsampling`` / ``activation`` choice that varies among a data set's
+models, as recorded in ``run.json`` ``models[].config``). Histograms use every sample; the KDE
+(:class:`scipy.stats.gaussian_kde`) is fitted on at most :data:`KDE_MAX_SAMPLES` samples drawn without
+replacement by a generator seeded with 0 (deterministic), and skipped for fewer than 3 samples or zero spread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from scipy.stats import gaussian_kde
+
+from overconf.report.figures.common import CORRECT_COLOR, WRONG_COLOR, empty_note, new_figure, panel_title
+from overconf.report.load import RunData
+
+KDE_MAX_SAMPLES = 2000
+KDE_GRID = np.linspace(0.0, 1.0, 256)
+HIST_BINS = np.linspace(0.0, 1.0, 31)
+BLOCK_KEYS = {"downsampling": "pooling / downsampling", "activation": "activation"}
+
+CAPTION_TRAINING = ("Fig. 5 — Confidence densities of correct (blue) and wrong (red) predictions, normal vs robust "
+                    "twin. Bars: histogram of all samples; lines: Gaussian KDE on a deterministic subsample of at "
+                    f"most {KDE_MAX_SAMPLES} samples (seed 0).")
+CAPTION_BLOCKS = ("Fig. 6 — Confidence densities of correct (blue) and wrong (red) predictions, models grouped by "
+                  "building block ({key}). Bars: histogram of all samples; lines: Gaussian KDE on a deterministic "
+                  f"subsample of at most {KDE_MAX_SAMPLES} samples (seed 0).")
+
+
+def kde_curve(values: np.ndarray, grid: np.ndarray = KDE_GRID, max_samples: int = KDE_MAX_SAMPLES) -> np.ndarray | None:
+    """Gaussian KDE of ``values`` on ``grid``, or ``None`` when it is undefined (< 3 samples, no spread).
+
+    >>> kde_curve(np.full(10, 0.9)) is None, kde_curve(np.array([0.2, 0.5])) is None
+    (True, True)
+    >>> curve = kde_curve(np.random.default_rng(0).uniform(0.3, 0.7, 500)); bool(curve[128] > curve[10])
+    True
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 3 or np.ptp(values) < 1e-9:
+        return None
+    if values.size > max_samples:
+        values = np.random.default_rng(0).choice(values, size=max_samples, replace=False)
+    try:
+        return gaussian_kde(values)(grid)
+    except (np.linalg.LinAlgError, ValueError):
+        return None
+
+
+def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray) -> None:
+    """Histogram (density) and KDE of the confidence of correct and of wrong predictions on one axes."""
+    if confidence.size == 0:
+        empty_note(ax)
+        return
+    for mask, colour, name in ((correct, CORRECT_COLOR, "correct"), (~correct, WRONG_COLOR, "wrong")):
+        values = confidence[mask]
+        if values.size == 0:
+            continue
+        ax.hist(values, bins=HIST_BINS, density=True, histtype="stepfilled", color=colour, alpha=0.3,
+                label=f"{name} (n={values.size})")
+        curve = kde_curve(values)
+        if curve is not None:
+            ax.plot(KDE_GRID, curve, color=colour, lw=1.4)
+    ax.set_xlim(0, 1)
+    ax.legend(fontsize=6, loc="upper left")
+
+
+def figure_densities(run: RunData, models: Sequence[str], title: str) -> Figure:
+    """Rows: ``models`` (labelled with their building blocks and training); columns: the panels."""
+    dataset = run.dataset_of(models[0])
+    panels = run.panels_of(dataset)
+    fig, axes = new_figure(len(models), len(panels), width=3.0, height=2.3, sharex=True)
+    for i, model in enumerate(models):
+        for j, panel in enumerate(panels):
+            ax = axes[i, j]
+            draw_density(ax, *run.arrays(model, panel, dataset))
+            if i == 0:
+                ax.set_title(panel_title(panel), fontsize=9)
+            if j == 0:
+                ax.set_ylabel(run.describe(model) + "\ndensity", fontsize=7)
+            if i == len(models) - 1:
+                ax.set_xlabel("confidence")
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+def density_groups(run: RunData) -> list[tuple[str, str, list[str]]]:
+    """``(figure name, title, models)`` for Fig. 5 (one per pair) and Fig. 6 (one per varying building block)."""
+    groups: list[tuple[str, str, list[str]]] = []
+    for dataset in run.datasets:
+        models = run.models_of(dataset)
+        for pair in dict.fromkeys(models["pair"]):
+            members = models[models["pair"] == pair].sort_values("robust", kind="stable")["model"].tolist()
+            groups.append((f"fig5_density_{dataset}_{pair}", f"{dataset} · pair {pair}: training", members))
+        for key, name in BLOCK_KEYS.items():
+            values = {str(c.get(key)) for c in models["config"] if key in c}
+            if len(values) < 2:
+                continue
+            chosen = models[np.array([key in c for c in models["config"]], dtype=bool)].copy()
+            chosen["_order"] = [(str(c.get("training", "")), str(c.get(key))) for c in chosen["config"]]
+            members = chosen.sort_values("_order", kind="stable")["model"].tolist()
+            groups.append((f"fig6_density_{dataset}_{key}", f"{dataset} · {name}: " + " vs ".join(sorted(values)), members))
+    return groups

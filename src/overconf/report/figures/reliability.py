@@ -1,0 +1,49 @@
+"""Reliability diagrams: accuracy per confidence bin (bars) against the diagonal of perfect calibration.
+
+Bars below the diagonal are over-confident bins, above it under-confident ones; empty bins are not drawn.
+Bins and counts come from :func:`overconf.metrics.reliability_diagram` (equal-width, 15 bins).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from overconf.metrics import accuracy, expected_calibration_error, reliability_diagram
+from overconf.report.figures.common import empty_note, group_color, new_figure, panel_title
+from overconf.report.load import RunData, safe
+
+N_BINS = 15
+CAPTION = (f"Reliability diagrams ({N_BINS} equal-width bins): accuracy per confidence bin (bars) vs the diagonal "
+           "of perfect calibration; bars below it are over-confident. Title: ECE (L1) and accuracy. "
+           "ECE is hard to interpret below 50% accuracy.")
+
+
+def figure_reliability(run: RunData, dataset: str) -> Figure:
+    """Rows: the data set's models; columns: its panels."""
+    models = run.model_names(dataset)
+    panels = run.panels_of(dataset)
+    fig, axes = new_figure(len(models), len(panels), width=2.6, height=2.5, sharex=True, sharey=True)
+    for i, model in enumerate(models):
+        robust = bool(run.models.loc[run.models["model"] == model, "robust"].iloc[0])
+        for j, panel in enumerate(panels):
+            ax = axes[i, j]
+            conf, correct = run.arrays(model, panel, dataset)
+            ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", lw=0.8)
+            if conf.size == 0:
+                empty_note(ax)
+            else:
+                diagram = reliability_diagram(conf, correct, n_bins=N_BINS)
+                heights = np.where(np.asarray(diagram.counts) > 0, np.asarray(diagram.accuracy, dtype=float), np.nan)
+                ax.stairs(heights, np.asarray(diagram.edges), fill=True, color=group_color(robust), alpha=0.75,
+                          label="accuracy per bin")
+                ece = safe(expected_calibration_error, conf, correct)
+                ax.set_title(f"{panel_title(panel)}\nECE {ece:.3f} · acc {safe(accuracy, correct):.2f}", fontsize=7.5)
+            ax.set_xlim(0, 1)
+            ax.set_ylim(0, 1)
+            ax.tick_params(labelsize=6)
+            if j == 0:
+                ax.set_ylabel(f"{model}\naccuracy", fontsize=7)
+            if i == len(models) - 1:
+                ax.set_xlabel("confidence", fontsize=7)
+    return fig

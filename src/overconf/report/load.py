@@ -1,0 +1,174 @@
+"""What the report reads: a run's records (without logits) and manifest, grouped into figure panels.
+
+A *panel* is what one figure column shows: ``clean``, one panel per attack label (``pgd``, ``square``,
+...), and all corruption labels (``fog:severity=3``, ...) pooled into one ``corruptions`` panel so that
+figures do not explode with 75 columns. Out-of-distribution records have no true class and are left out
+of every misclassification figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from overconf.errors import MetricInputError
+from overconf.run.manifest import read_manifest
+from overconf.store.parquet import read_records
+
+CORRUPTIONS_PANEL = "corruptions"
+RECORD_COLUMNS = ["model", "pair", "robust", "dataset", "perturbation", "family", "index", "label",
+                  "confidence", "correct"]
+_FAMILY_ORDER = {"clean": 0, "attack": 1, "corruption": 2, "ood": 3}
+
+
+def panel_of(family: str, perturbation: str) -> str | None:
+    """The figure panel a perturbation belongs to (``None`` for OOD: no true class).
+
+    >>> panel_of("corruption", "fog:severity=3"), panel_of("attack", "pgd"), panel_of("ood", "ood:uniform")
+    ('corruptions', 'pgd', None)
+    """
+    if family == "ood":
+        return None
+    if family == "corruption":
+        return CORRUPTIONS_PANEL
+    return perturbation
+
+
+def safe(metric: Callable[..., float], *arrays: Any) -> float:
+    """``metric(*arrays)``, or NaN where it is undefined (no wrong predictions for o(f), one class for AUROC)."""
+    try:
+        value = float(metric(*arrays))
+    except MetricInputError:
+        return float("nan")
+    return value
+
+
+@dataclass
+class RunData:
+    """A run as the report sees it.
+
+    ``records``: one row per sample (columns :data:`RECORD_COLUMNS` plus ``panel``), OOD rows included
+    (``panel`` is ``None`` there). ``models``: one row per model (model, pair, robust, dataset) plus the
+    model's ``config`` dict from ``run.json`` (empty when the manifest has none).
+    """
+
+    run_dir: Path
+    manifest: dict[str, Any]
+    records: pd.DataFrame
+    models: pd.DataFrame
+    datasets: list[str]
+    panels: list[str]
+    _groups: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict, repr=False)
+
+    def arrays(self, model: str, panel: str, dataset: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(confidence, correct)`` of one model in one panel (empty arrays where the cell is missing)."""
+        dataset = dataset if dataset is not None else self.dataset_of(model)
+        rows = self._groups.get((dataset, panel, model))
+        if rows is None:
+            return np.empty(0), np.empty(0, dtype=bool)
+        return self._confidence[rows], self._correct[rows]
+
+    def cell(self, model: str, perturbation: str) -> pd.DataFrame:
+        """Records (index, confidence, correct) of one model under one perturbation label (maybe empty)."""
+        rows = self._cells.get((model, perturbation), np.empty(0, dtype=np.int64))
+        return self.records.iloc[rows][["index", "confidence", "correct"]]
+
+    def dataset_of(self, model: str) -> str:
+        return str(self.models.loc[self.models["model"] == model, "dataset"].iloc[0])
+
+    def models_of(self, dataset: str) -> pd.DataFrame:
+        """Models of one data set, ordered by pair, normal model first."""
+        return self.models[self.models["dataset"] == dataset]
+
+    def model_names(self, dataset: str, robust: bool | None = None) -> list[str]:
+        """Names of a data set's models, optionally only the robust (``True``) or normal (``False``) ones."""
+        models = self.models_of(dataset)
+        if robust is not None:
+            models = models[models["robust"] == robust]
+        return [str(m) for m in models["model"]]
+
+    def panels_of(self, dataset: str) -> list[str]:
+        return [p for p in self.panels if any(k[0] == dataset and k[1] == p for k in self._groups)]
+
+    def attacks(self) -> list[str]:
+        """Attack labels in panel order."""
+        attack_labels = set(self.records.loc[self.records["family"] == "attack", "perturbation"].unique())
+        return [p for p in self.panels if p in attack_labels]
+
+    def twins(self, dataset: str) -> list[tuple[str, str, str]]:
+        """``(pair, robust model, normal model)`` for every robust model that has a normal twin."""
+        out: list[tuple[str, str, str]] = []
+        models = self.models_of(dataset)
+        for pair, group in models.groupby("pair", sort=False):
+            normal = group.loc[~group["robust"], "model"].tolist()
+            if not normal:
+                continue
+            for robust in group.loc[group["robust"], "model"]:
+                out.append((str(pair), str(robust), str(normal[0])))
+        return out
+
+    def describe(self, model: str) -> str:
+        """A model's name and, from its ``config``, its training · downsampling · activation (one line each)."""
+        row = self.models.loc[self.models["model"] == model].iloc[0]
+        config = row["config"] or {}
+        blocks = [str(config[k]) for k in ("training", "downsampling", "activation") if k in config]
+        return model if not blocks else f"{model}\n" + " · ".join(blocks)
+
+    def __post_init__(self) -> None:
+        rec = self.records
+        self._confidence = rec["confidence"].to_numpy(dtype=np.float64)
+        self._correct = rec["correct"].to_numpy(dtype=bool)
+        labelled = rec[rec["panel"].notna()]
+        grouped = labelled.groupby(["dataset", "panel", "model"], sort=False).indices
+        self._groups = {(str(d), str(p), str(m)): labelled.index.to_numpy()[idx] for (d, p, m), idx in grouped.items()}
+        self._cells = {(str(m), str(p)): idx for (m, p), idx in rec.groupby(["model", "perturbation"], sort=False).indices.items()}
+
+
+def _perturbation_order(manifest: dict[str, Any], records: pd.DataFrame) -> list[str]:
+    """Panels in a stable order: clean, attacks, corruptions; within a family by first appearance in run.json."""
+    firsts = records.drop_duplicates("perturbation")[["perturbation", "family"]]
+    listed = [str(p) for p in manifest.get("perturbations", [])]
+
+    def key(row: tuple[str, str]) -> tuple[int, int, str]:
+        perturbation, family = row
+        name = perturbation.split(":")[0]
+        position = next((i for i, spec in enumerate(listed) if spec.split(":")[0] == name), len(listed))
+        return _FAMILY_ORDER.get(family, 9), position, perturbation
+
+    ordered = sorted(((str(p), str(f)) for p, f in firsts.itertuples(index=False)), key=key)
+    panels: list[str] = []
+    for perturbation, family in ordered:
+        panel = panel_of(family, perturbation)
+        if panel is not None and panel not in panels:
+            panels.append(panel)
+    return panels
+
+
+def load_run(run_dir: Path) -> RunData:
+    """Read a run's records (no logits) and ``run.json`` into a :class:`RunData`."""
+    run_dir = Path(run_dir)
+    manifest = read_manifest(run_dir)
+    records = read_records(run_dir, RECORD_COLUMNS)
+    records = records.sort_values(["dataset", "model", "perturbation", "index"], kind="stable").reset_index(drop=True)
+    records["panel"] = [panel_of(f, p) for f, p in zip(records["family"], records["perturbation"])]
+    configs = {str(m.get("model")): dict(m.get("config") or {}) for m in manifest.get("models", [])}
+    models = (records.drop_duplicates("model")[["model", "pair", "robust", "dataset"]]
+              .sort_values(["dataset", "pair", "robust", "model"], kind="stable").reset_index(drop=True))
+    models["robust"] = models["robust"].astype(bool)
+    models["config"] = [configs.get(str(m), {}) for m in models["model"]]
+    datasets = list(dict.fromkeys(models["dataset"].astype(str)))
+    return RunData(run_dir, manifest, records, models, datasets, _perturbation_order(manifest, records))
+
+
+def iter_cells(run: RunData) -> Iterator[tuple[str, str, str]]:
+    """Every ``(dataset, panel, model)`` that has records, in figure order."""
+    for dataset in run.datasets:
+        for panel in run.panels_of(dataset):
+            for model in run.models_of(dataset)["model"]:
+                if (dataset, panel, model) in run._groups:
+                    yield dataset, panel, str(model)

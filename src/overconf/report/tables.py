@@ -1,0 +1,135 @@
+"""The report's tables: the summary (model × perturbation), the pair table and the paired tests.
+
+Each table is written as CSV (full precision), Markdown and LaTeX (booktabs, 3 decimals). LaTeX goes
+through pandas' ``Styler.to_latex`` (jinja2 is pinned, it comes with torch); Markdown is written here
+because pandas' ``to_markdown`` needs ``tabulate``, which is not in the pinned set.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from overconf.errors import MetricInputError
+from overconf.metrics import paired_test, summary_table
+from overconf.report.load import RunData
+from overconf.store.parquet import read_records, write_atomic
+
+SUMMARY_CSV = "summary.csv"
+PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_correct", "conf_incorrect",
+                "auroc", "detection_auroc")
+TESTED_METRICS = ("overconfidence", "underconfidence", "ece", "auroc", "detection_auroc")
+
+
+def compute_summary(run_dir: Path) -> pd.DataFrame:
+    """:func:`overconf.metrics.summary_table` of all records of a run (one row per model × perturbation)."""
+    return summary_table(read_records(Path(run_dir)))
+
+
+def write_summary(run_dir: Path, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Write ``<run_dir>/summary.csv`` (computing the summary unless given) and return the table."""
+    summary = compute_summary(run_dir) if summary is None else summary
+    write_atomic(Path(run_dir) / SUMMARY_CSV, lambda tmp: summary.to_csv(tmp, index=False))
+    return summary
+
+
+def _cell(value: object, digits: int) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (float, np.floating)):
+        return "–" if math.isnan(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
+    """A GitHub-flavoured Markdown table (numbers right-aligned, NaN as an en dash, ``|`` escaped).
+
+    >>> print(to_markdown(pd.DataFrame({"model": ["a|b"], "ece": [0.12345]})))
+    | model | ece |
+    | :-- | --: |
+    | a\\|b | 0.123 |
+    """
+    numeric = [pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c]) for c in table]
+    head = "| " + " | ".join(str(c) for c in table.columns) + " |"
+    rule = "| " + " | ".join("--:" if n else ":--" for n in numeric) + " |"
+    body = ["| " + " | ".join(_cell(v, digits).replace("|", "\\|") for v in row) + " |"
+            for row in table.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def to_latex(table: pd.DataFrame, digits: int = 3, caption: str | None = None) -> str:
+    """A booktabs LaTeX table (``\\toprule``/``\\midrule``/``\\bottomrule``), text escaped, NaN as ``--``."""
+    shown = table.copy()
+    for column in shown.columns:
+        if pd.api.types.is_bool_dtype(shown[column]):
+            shown[column] = shown[column].map({True: "yes", False: "no"})
+    styler = shown.style.hide(axis="index").format(precision=digits, na_rep="--", escape="latex")
+    styler = styler.format_index(escape="latex", axis=1)
+    return styler.to_latex(hrules=True, caption=caption, column_format="l" * len(shown.columns))
+
+
+def write_table(table: pd.DataFrame, out_dir: Path, name: str, caption: str | None = None) -> list[Path]:
+    """Write ``name`` as ``.csv``, ``.md`` and ``.tex`` under ``out_dir``."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = [out_dir / f"{name}.csv", out_dir / f"{name}.md", out_dir / f"{name}.tex"]
+    write_atomic(paths[0], lambda tmp: table.to_csv(tmp, index=False))
+    write_atomic(paths[1], lambda tmp: tmp.write_text(to_markdown(table) + "\n"))
+    write_atomic(paths[2], lambda tmp: tmp.write_text(to_latex(table, caption=caption)))
+    return paths
+
+
+def pair_table(run: RunData, summary: pd.DataFrame) -> pd.DataFrame:
+    """Robust model beside its normal twin per perturbation: ``<metric>_robust``, ``_normal``, ``_diff`` (r − n)."""
+    metrics = [m for m in PAIR_METRICS if m in summary.columns]
+    keyed = summary[summary["family"] != "ood"].set_index(["model", "perturbation"])
+    rows = []
+    for dataset in run.datasets:
+        for pair, robust, normal in run.twins(dataset):
+            for perturbation in keyed.loc[robust].index if robust in keyed.index.get_level_values(0) else []:
+                if (normal, perturbation) not in keyed.index:
+                    continue
+                r, n = keyed.loc[(robust, perturbation)], keyed.loc[(normal, perturbation)]
+                row: dict[str, object] = {"dataset": dataset, "perturbation": perturbation, "family": r["family"],
+                                          "pair": pair, "robust_model": robust, "normal_model": normal}
+                for metric in metrics:
+                    row[f"{metric}_robust"] = float(r[metric])
+                    row[f"{metric}_normal"] = float(n[metric])
+                    row[f"{metric}_diff"] = float(r[metric]) - float(n[metric])
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paired_tests(pairs: pd.DataFrame) -> pd.DataFrame:
+    """:func:`overconf.metrics.paired_test` of robust vs normal across pairs, per data set × perturbation × metric.
+
+    Cells with fewer pairs than the test accepts keep NaN statistics (``note`` says why).
+    """
+    columns = ["dataset", "perturbation", "metric", "n", "robust_mean", "normal_mean", "median_difference",
+               "statistic", "p_value", "effect_size", "note"]
+    rows = []
+    if pairs.empty:
+        return pd.DataFrame(rows, columns=columns)
+    for (dataset, perturbation), group in pairs.groupby(["dataset", "perturbation"], sort=False):
+        for metric in TESTED_METRICS:
+            if f"{metric}_robust" not in group:
+                continue
+            both = group[[f"{metric}_robust", f"{metric}_normal"]].dropna()
+            if both.empty:
+                continue
+            r, n = both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy()
+            row = {"dataset": dataset, "perturbation": perturbation, "metric": metric, "n": len(both),
+                   "robust_mean": float(r.mean()), "normal_mean": float(n.mean()),
+                   "median_difference": float(np.median(r - n)), "statistic": np.nan, "p_value": np.nan,
+                   "effect_size": np.nan, "note": ""}
+            try:
+                test = paired_test(r, n)
+                row.update(statistic=float(test.statistic), p_value=float(test.p_value),
+                           effect_size=float(test.effect_size), median_difference=float(test.median_difference))
+            except MetricInputError as exc:
+                row["note"] = exc.message
+            rows.append(row)
+    return pd.DataFrame(rows, columns=columns)
