@@ -41,7 +41,7 @@ from overconf.metrics.selective import (
 )
 from overconf.metrics.statistics import BootstrapResult, PairedTestResult, bootstrap_ci, paired_test
 from overconf.metrics.summary import summary_table
-from overconf.metrics.temperature import apply_temperature, fit_temperature, log_softmax, softmax
+from overconf.metrics.temperature import apply_temperature, fit_temperature, log_softmax, row_logsumexp, softmax
 
 __all__ = [
     "BootstrapResult",
@@ -76,6 +76,7 @@ __all__ = [
     "reliability_diagram",
     "risk_coverage_curve",
     "roc_curve",
+    "row_logsumexp",
     "softmax",
     "summary_table",
     "underconfidence",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import logsumexp
 
 from overconf.metrics._validation import check_confidence_correct, check_logits, check_scores
 from overconf.metrics.selective import _auroc, _ranked_counts
+from overconf.metrics.temperature import row_logsumexp
 
 
 def attack_detection_auroc(
@@ -48,7 +48,7 @@ def msp_score(logits: ArrayLike) -> np.ndarray:
     [0.5, 0.8808]
     """
     z = check_logits(logits)
-    return np.exp(z.max(axis=1) - logsumexp(z, axis=1))
+    return np.exp(z.max(axis=1) - row_logsumexp(z))
 
 
 def max_logit_score(logits: ArrayLike) -> np.ndarray:
@@ -66,8 +66,7 @@ def energy_score(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
     >>> energy_score([[0.0, 0.0], [10.0, -10.0]]).round(4).tolist()
     [0.6931, 10.0]
     """
-    z = check_logits(logits)
-    return temperature * logsumexp(z / temperature, axis=1)
+    return temperature * row_logsumexp(logits, temperature)
 
 
 def _in_out(in_scores: ArrayLike, out_scores: ArrayLike) -> tuple[np.ndarray, np.ndarray]:

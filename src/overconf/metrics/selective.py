@@ -18,7 +18,7 @@ from overconf.metrics._validation import check_choice, check_confidence_correct,
 
 def _ranked_counts(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True- and false-positive counts at each distinct threshold, scores descending (sklearn's layout)."""
-    order = np.argsort(scores, kind="stable")[::-1]
+    order = np.argsort(scores)[::-1]  # the order within ties does not matter: only run ends are used
     ranked = scores[order]
     tps = np.cumsum(positive[order], dtype=np.int64)
     # last index of each run of equal scores: the count after accepting every sample ≥ that score

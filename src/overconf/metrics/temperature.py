@@ -19,14 +19,34 @@ from overconf.metrics._validation import check_labels, check_logits
 TEMPERATURE_BOUNDS = (1e-2, 1e2)
 
 
+def _shifted(logits: ArrayLike, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(z / T − m, m)`` with ``m`` the row maximum of ``z / T`` (a fresh float64 array; exp cannot overflow)."""
+    z = check_logits(logits)
+    t = _check_temperature(temperature)
+    z = z / t if t != 1.0 else z.copy()
+    top = z.max(axis=1)
+    z -= top[:, None]
+    return z, top
+
+
+def row_logsumexp(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
+    """Row-wise ``log Σ_k exp(z_k / T)`` in float64, computed stably (the row maximum is factored out).
+
+    >>> row_logsumexp([[0.0, 0.0], [1000.0, 0.0]]).round(4).tolist()
+    [0.6931, 1000.0]
+    """
+    z, top = _shifted(logits, temperature)
+    np.exp(z, out=z)
+    return top + np.log(z.sum(axis=1))
+
+
 def log_softmax(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
     """Row-wise ``log softmax(z / T)`` in float64, ``z_k / T − log Σ_j exp(z_j / T)``.
 
     >>> log_softmax([[0.0, 0.0]]).round(4).tolist()
     [[-0.6931, -0.6931]]
     """
-    z = check_logits(logits) / _check_temperature(temperature)
-    z = z - z.max(axis=1, keepdims=True)
+    z, _ = _shifted(logits, temperature)
     return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
 
 
@@ -36,7 +56,10 @@ def softmax(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
     >>> softmax([[2.0, 0.0]]).round(4).tolist()
     [[0.8808, 0.1192]]
     """
-    return np.exp(log_softmax(logits, temperature))
+    z, _ = _shifted(logits, temperature)
+    np.exp(z, out=z)
+    z /= z.sum(axis=1, keepdims=True)
+    return z
 
 
 def apply_temperature(logits: ArrayLike, temperature: float) -> np.ndarray:
@@ -69,11 +92,14 @@ def fit_temperature(logits: ArrayLike, labels: ArrayLike) -> float:
     z = check_logits(logits)
     y = check_labels(labels, z.shape[0], z.shape[1])
     z = z - z.max(axis=1, keepdims=True)  # shift per row: softmax is unchanged and exp cannot overflow
-    true_logit = z[np.arange(y.size), y]
+    mean_true_logit = float(z[np.arange(y.size), y].mean())
+    scratch = np.empty_like(z)
 
     def mean_nll(log_t: float) -> float:
-        scaled = z * np.exp(-log_t)
-        return float(np.log(np.exp(scaled).sum(axis=1)).mean() - true_logit.mean() * np.exp(-log_t))
+        inverse_t = float(np.exp(-log_t))
+        np.multiply(z, inverse_t, out=scratch)
+        np.exp(scratch, out=scratch)
+        return float(np.log(scratch.sum(axis=1)).mean() - mean_true_logit * inverse_t)
 
     low, high = np.log(TEMPERATURE_BOUNDS)
     result = minimize_scalar(mean_nll, bounds=(low, high), method="bounded", options={"xatol": 1e-6})
