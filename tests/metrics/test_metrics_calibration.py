@@ -29,6 +29,7 @@ from overconf.metrics import (
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
+    from netcal.metrics import ACE as NetcalACE
     from netcal.metrics import ECE as NetcalECE
     from netcal.metrics import MCE as NetcalMCE
 from torchmetrics.functional.classification import binary_calibration_error, multiclass_calibration_error
@@ -179,12 +180,30 @@ def test_netcal_treats_two_distinct_labels_as_binary_we_do_not() -> None:
     # mode (≤ 2 distinct labels) and fails; top-label ECE is still well defined
     probs = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.5, 0.4, 0.1], [0.2, 0.7, 0.1]])
     labels = np.array([0, 2, 2, 0])
-    with pytest.raises(Exception):
+    with pytest.raises(RuntimeError, match="binary"):
         NetcalECE(bins=15).measure(probs, labels)
     conf, ok = probs.max(1), probs.argmax(1) == labels  # right, right, wrong, wrong
     # bins: 0.7 → (0.6667, 0.7333]; 0.6 → (0.5333, 0.6]; 0.5 → (0.4667, 0.5]; 0.7 again
     expected = (abs(0.5 - 0.7) * 2 + abs(1 - 0.6) + abs(0 - 0.5)) / 4
     assert expected_calibration_error(conf, ok) == pytest.approx(expected)
+
+
+def test_netcal_binary_mode_scores_the_positive_class_not_the_top_label() -> None:
+    # two-column probabilities: netcal calibrates p(class 1), a different quantity from top-label ECE
+    probs, labels = np.array([[0.75, 0.25], [0.25, 0.75]]), np.array([1, 1])
+    conf, ok = probs.max(1), probs.argmax(1) == labels  # both 0.75; wrong, right → one bin, gap 0.25
+    assert expected_calibration_error(conf, ok) == pytest.approx(0.25)
+    # netcal bins p1 = 0.25 (y = 1) and p1 = 0.75 (y = 1) apart: (0.75 + 0.25) / 2
+    assert NetcalECE(bins=15).measure(probs, labels) == pytest.approx(0.5)
+
+
+def test_netcal_ace_is_the_unweighted_average_not_equal_mass_ece() -> None:
+    conf, ok = _calibration_data(3000, seed=7)
+    ace = NetcalACE(bins=15, detection=True).measure(conf, ok.astype(np.int64))
+    d = reliability_diagram(conf, ok)
+    filled = d.counts > 0
+    assert ace == pytest.approx(np.abs(d.accuracy[filled] - d.mean_confidence[filled]).mean(), abs=1e-12)
+    assert ace != pytest.approx(expected_calibration_error(conf, ok, binning="mass"), abs=1e-3)
 
 
 @pytest.mark.parametrize("norm", ["l1", "l2", "max"])
