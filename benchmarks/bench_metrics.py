@@ -70,10 +70,16 @@ def references(d: dict[str, np.ndarray], classes: int) -> dict[str, tuple[str, C
         ],
         "ece (max = MCE)": [
             ("netcal", lambda: MCE(bins=15).measure(d["probs"], d["labels"])),
-            ("torchmetrics", lambda: multiclass_calibration_error(probs_t, labels_t, classes, 15, norm="max")),
+            (
+                "torchmetrics",
+                lambda: multiclass_calibration_error(probs_t, labels_t, classes, 15, norm="max"),
+            ),
         ],
         "ece (l1, mass)": [
-            ("netcal", lambda: ECE(bins=15, detection=True, equal_intervals=False).measure(d["conf"], ok_int)),
+            (
+                "netcal",
+                lambda: ECE(bins=15, detection=True, equal_intervals=False).measure(d["conf"], ok_int),
+            ),
         ],
         "misclassification_auroc": [
             ("sklearn", lambda: skm.roc_auc_score(d["correct"], d["conf"])),
@@ -86,7 +92,12 @@ def references(d: dict[str, np.ndarray], classes: int) -> dict[str, tuple[str, C
         "roc_curve": [("sklearn", lambda: skm.roc_curve(d["correct"], d["conf"], drop_intermediate=False))],
         "nll": [("sklearn", lambda: skm.log_loss(d["labels"], d["probs"]))],
         "brier_score": [
-            ("sklearn", lambda: skm.brier_score_loss(d["labels"], d["probs"], labels=range(classes), scale_by_half=False))
+            (
+                "sklearn",
+                lambda: skm.brier_score_loss(
+                    d["labels"], d["probs"], labels=range(classes), scale_by_half=False
+                ),
+            )
         ],
     }
 
@@ -111,7 +122,9 @@ def ours(d: dict[str, np.ndarray]) -> dict[str, Callable[[], object]]:
         "misclassification_aupr": lambda: M.misclassification_aupr(conf, ok),
         "roc_curve": lambda: M.roc_curve(conf, ok),
         "aurc": lambda: M.aurc(conf, ok),
-        "attack_detection_auroc": lambda: M.attack_detection_auroc(conf, ok, d["pert_conf"], d["pert_correct"]),
+        "attack_detection_auroc": lambda: M.attack_detection_auroc(
+            conf, ok, d["pert_conf"], d["pert_correct"]
+        ),
         "msp_score": lambda: M.msp_score(d["logits"]),
         "max_logit_score": lambda: M.max_logit_score(d["logits"]),
         "energy_score": lambda: M.energy_score(d["logits"]),
@@ -132,7 +145,9 @@ def main() -> None:
     torch.set_num_threads(os.cpu_count() or 1)
     data = make_data(args.n, args.classes)
     refs = references(data, args.classes)
-    print(f"{args.n:,} samples × {args.classes} classes; {os.cpu_count()} CPU(s); best of {args.repeat} (ours)")
+    print(
+        f"{args.n:,} samples × {args.classes} classes; {os.cpu_count()} CPU(s); best of {args.repeat} (ours)"
+    )
     print(f"{'metric':32s} {'ours s':>8s}   reference s (speed-up ×)")
     for name, fn in ours(data).items():
         mine = best_of(fn, args.repeat)

@@ -68,7 +68,9 @@ def test_ece_closed_form_all_norms() -> None:
     # bin 13 = (13/15, 14/15]: conf 0.9, acc 0.5, gap 0.4;  bin 9 = (9/15, 10/15]: conf 0.65, acc 1, gap 0.35
     conf, ok = [0.9, 0.9, 0.65, 0.65], [True, False, True, True]
     assert expected_calibration_error(conf, ok) == pytest.approx(0.5 * 0.4 + 0.5 * 0.35)
-    assert expected_calibration_error(conf, ok, norm="l2") == pytest.approx(np.sqrt(0.5 * 0.16 + 0.5 * 0.1225))
+    assert expected_calibration_error(conf, ok, norm="l2") == pytest.approx(
+        np.sqrt(0.5 * 0.16 + 0.5 * 0.1225)
+    )
     assert expected_calibration_error(conf, ok, norm="max") == pytest.approx(0.4)
     # one bin: ECE = |accuracy − mean confidence|
     assert expected_calibration_error(conf, ok, n_bins=1) == pytest.approx(abs(0.75 - 0.775))
@@ -123,9 +125,8 @@ def test_mass_bins_split_sizes_and_ties() -> None:
     assert bins[6] == 0 and bins[5] == 2
     assert sorted(ok[bins == 0].tolist()) == [False, False, True]  # 0.1 then the two wrong 0.5s
     # fewer samples than bins: the last bins are empty and skipped
-    assert np.bincount(assign_bins([0.2, 0.7], [True, False], n_bins=5, binning="mass"), minlength=5).tolist() == [
-        1, 1, 0, 0, 0,
-    ]  # fmt: skip
+    few = assign_bins([0.2, 0.7], [True, False], n_bins=5, binning="mass")
+    assert np.bincount(few, minlength=5).tolist() == [1, 1, 0, 0, 0]
 
 
 # --- degenerate inputs --------------------------------------------------------------------------------
@@ -235,7 +236,9 @@ confidences = st.integers(1, 300).flatmap(
 
 @settings(max_examples=60, deadline=None)
 @given(confidences, st.integers(1, 40), st.sampled_from(["width", "mass"]))
-def test_paper_bound_and_norm_ordering(data: tuple[np.ndarray, np.ndarray], n_bins: int, binning: str) -> None:
+def test_paper_bound_and_norm_ordering(
+    data: tuple[np.ndarray, np.ndarray], n_bins: int, binning: str
+) -> None:
     conf, ok = data
     o, u = overconfidence(conf, ok), underconfidence(conf, ok)
     gap = abs((0.0 if np.isnan(o) else o) * (1 - ok.mean()) - (0.0 if np.isnan(u) else u) * ok.mean())
@@ -251,8 +254,13 @@ def test_permutation_invariance(data: tuple[np.ndarray, np.ndarray], n_bins: int
     order = np.array(rnd.sample(range(conf.size), conf.size))
     for norm in ("l1", "l2", "max"):
         a = expected_calibration_error(conf, ok, n_bins, norm, binning)
-        assert a == pytest.approx(expected_calibration_error(conf[order], ok[order], n_bins, norm, binning), abs=1e-12)
-    d, e = reliability_diagram(conf, ok, n_bins, binning), reliability_diagram(conf[order], ok[order], n_bins, binning)
+        assert a == pytest.approx(
+            expected_calibration_error(conf[order], ok[order], n_bins, norm, binning), abs=1e-12
+        )
+    d, e = (
+        reliability_diagram(conf, ok, n_bins, binning),
+        reliability_diagram(conf[order], ok[order], n_bins, binning),
+    )
     assert np.array_equal(d.counts, e.counts)
 
 
@@ -269,4 +277,7 @@ def test_reliability_diagram_is_consistent_with_ece(data, n_bins: int, binning: 
     ece = expected_calibration_error(conf, ok, n_bins, binning=binning)
     assert np.dot(d.counts[filled], gap) / conf.size == pytest.approx(ece, abs=1e-12)
     if binning == "width":  # every sample's confidence lies inside its bin
-        assert np.all((d.mean_confidence[filled] >= d.edges[:-1][filled]) & (d.mean_confidence[filled] <= d.edges[1:][filled]))
+        assert np.all(
+            (d.mean_confidence[filled] >= d.edges[:-1][filled])
+            & (d.mean_confidence[filled] <= d.edges[1:][filled])
+        )

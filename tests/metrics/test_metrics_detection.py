@@ -43,7 +43,10 @@ def test_scores_closed_form_and_stable_for_huge_logits() -> None:
     assert max_logit_score(logits).tolist() == [3.0, 1000.0, -5.0]
     expected = [np.log(np.e + np.e**2 + np.e**3), 1000.0, -5.0 + np.log(3)]
     np.testing.assert_allclose(energy_score(logits), expected)
-    np.testing.assert_allclose(energy_score(logits, temperature=2.0)[[0, 2]], [2 * np.log(np.exp([0.5, 1, 1.5]).sum()), -5 + 2 * np.log(3)])
+    np.testing.assert_allclose(
+        energy_score(logits, temperature=2.0)[[0, 2]],
+        [2 * np.log(np.exp([0.5, 1, 1.5]).sum()), -5 + 2 * np.log(3)],
+    )
     assert np.isfinite(energy_score(logits)).all()
 
 

@@ -65,7 +65,9 @@ def test_one_class_absent_gives_nan_not_an_exception() -> None:
 
 
 def test_aurc_closed_forms() -> None:
-    assert aurc([0.9, 0.8, 0.7, 0.1], [True, False, True, False]) == pytest.approx((0 + 1 / 2 + 1 / 3 + 2 / 4) / 4)
+    assert aurc([0.9, 0.8, 0.7, 0.1], [True, False, True, False]) == pytest.approx(
+        (0 + 1 / 2 + 1 / 3 + 2 / 4) / 4
+    )
     assert aurc([0.9, 0.2], [True, True]) == 0.0
     assert aurc([0.9, 0.2], [False, False]) == 1.0
     assert aurc([0.5], [False]) == 1.0
@@ -99,7 +101,9 @@ def test_invariants(data: tuple[np.ndarray, np.ndarray], rnd) -> None:
         assert a == pytest.approx(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size, abs=1e-12)
         # reversing the score reverses the ranking
         assert auroc(-conf, ok) == pytest.approx(1.0 - a, abs=1e-12)
-        assert misclassification_aupr(conf, ok) == pytest.approx(misclassification_aupr(conf[order], ok[order]))
+        assert misclassification_aupr(conf, ok) == pytest.approx(
+            misclassification_aupr(conf[order], ok[order])
+        )
     assert r == pytest.approx(aurc(conf[order], ok[order]), abs=1e-12)
     assert 0.0 <= r <= 1.0
     # no ranking beats the ideal one (every right prediction more confident than every wrong one)

@@ -60,7 +60,9 @@ def test_paired_test_matches_scipy_and_rank_biserial_closed_form() -> None:
 def test_paired_test_extremes_and_nan_pairs() -> None:
     robust, normal = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]), np.array([0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
     lower = paired_test(robust, normal)
-    assert lower.effect_size == -1.0 and lower.p_value == pytest.approx(2 / 2**6)  # exact: 2 of 64 sign patterns
+    assert lower.effect_size == -1.0 and lower.p_value == pytest.approx(
+        2 / 2**6
+    )  # exact: 2 of 64 sign patterns
     assert paired_test(normal, robust).effect_size == 1.0
     same = paired_test(robust, robust)
     assert (same.statistic, same.p_value, same.effect_size, same.n) == (0.0, 1.0, 0.0, 6)

@@ -73,8 +73,12 @@ def test_attack_detection_uses_only_the_attacked_clean_indices() -> None:
     clean = records[(records.model == "robust") & (records.family == "clean")].set_index("index")
     attacked = records[(records.model == "robust") & (records.family == "attack")]
     matched = clean.loc[attacked["index"]]
-    expected = attack_detection_auroc(matched.confidence, matched.correct, attacked.confidence, attacked.correct)
-    everything = attack_detection_auroc(clean.confidence, clean.correct, attacked.confidence, attacked.correct)
+    expected = attack_detection_auroc(
+        matched.confidence, matched.correct, attacked.confidence, attacked.correct
+    )
+    everything = attack_detection_auroc(
+        clean.confidence, clean.correct, attacked.confidence, attacked.correct
+    )
     assert table.loc[("robust", "pgd"), "detection_auroc"] == pytest.approx(expected)
     assert expected != pytest.approx(everything)  # the matching matters on this data
     assert np.isnan(table.loc[("robust", "clean"), "detection_auroc"])

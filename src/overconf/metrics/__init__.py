@@ -41,7 +41,13 @@ from overconf.metrics.selective import (
 )
 from overconf.metrics.statistics import BootstrapResult, PairedTestResult, bootstrap_ci, paired_test
 from overconf.metrics.summary import summary_table
-from overconf.metrics.temperature import apply_temperature, fit_temperature, log_softmax, row_logsumexp, softmax
+from overconf.metrics.temperature import (
+    apply_temperature,
+    fit_temperature,
+    log_softmax,
+    row_logsumexp,
+    softmax,
+)
 
 __all__ = [
     "BootstrapResult",

@@ -30,7 +30,9 @@ def _as_1d(values: ArrayLike, name: str) -> np.ndarray:
 def _check_finite(array: np.ndarray, name: str) -> None:
     if not np.isfinite(array).all():
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise MetricInputError(f"{name} holds {bad} NaN or infinite value(s)", hint="drop or fix those samples")
+        raise MetricInputError(
+            f"{name} holds {bad} NaN or infinite value(s)", hint="drop or fix those samples"
+        )
 
 
 def check_scores(scores: ArrayLike, name: str = "scores") -> np.ndarray:
@@ -62,10 +64,14 @@ def check_correct(correct: ArrayLike, n: int | None = None, name: str = "correct
         if not np.issubdtype(array.dtype, np.number):
             raise MetricInputError(f"{name} must be boolean, got dtype {array.dtype}")
         if not np.isin(array, (0, 1)).all():
-            raise MetricInputError(f"{name} must hold only True/False (or 0/1)", hint="pass prediction == label")
+            raise MetricInputError(
+                f"{name} must hold only True/False (or 0/1)", hint="pass prediction == label"
+            )
         array = array.astype(bool)
     if n is not None and array.size != n:
-        raise MetricInputError(f"{name} has {array.size} values but confidence has {n}", hint="lengths must match")
+        raise MetricInputError(
+            f"{name} has {array.size} values but confidence has {n}", hint="lengths must match"
+        )
     return array
 
 
@@ -81,7 +87,9 @@ def check_logits(logits: ArrayLike, name: str = "logits") -> np.ndarray:
     if array.dtype == object:
         array = np.stack(list(array))  # a pandas column of per-sample arrays
     if array.ndim != 2 or array.shape[0] == 0 or array.shape[1] == 0:
-        raise MetricInputError(f"{name} must be a non-empty 2-D array (samples × classes), got shape {array.shape}")
+        raise MetricInputError(
+            f"{name} must be a non-empty 2-D array (samples × classes), got shape {array.shape}"
+        )
     if not np.issubdtype(array.dtype, np.number):
         raise MetricInputError(f"{name} must be numeric, got dtype {array.dtype}")
     array = array.astype(np.float64, copy=False)
@@ -94,12 +102,15 @@ def check_probabilities(probs: ArrayLike, name: str = "probs") -> np.ndarray:
     array = check_logits(probs, name)
     low, high = float(array.min()), float(array.max())
     if low < 0.0 or high > 1.0:
-        raise MetricInputError(f"{name} must lie in [0, 1], got values in [{low:g}, {high:g}]", hint="apply softmax first")
+        raise MetricInputError(
+            f"{name} must lie in [0, 1], got values in [{low:g}, {high:g}]", hint="apply softmax first"
+        )
     error = np.abs(array.sum(axis=1) - 1.0)
     worst = int(error.argmax())
     if error[worst] > PROBABILITY_SUM_ATOL:
         raise MetricInputError(
-            f"rows of {name} must sum to 1 (±{PROBABILITY_SUM_ATOL:g}); row {worst} sums to {array[worst].sum():.6g}",
+            f"rows of {name} must sum to 1 (±{PROBABILITY_SUM_ATOL:g}); "
+            f"row {worst} sums to {array[worst].sum():.6g}",
             hint="apply softmax to logits first",
         )
     return array
@@ -109,12 +120,18 @@ def check_labels(labels: ArrayLike, n: int, n_classes: int, name: str = "labels"
     """A 1-D int64 array of class indices in [0, n_classes) of length ``n``."""
     array = _as_1d(labels, name)
     if not np.issubdtype(array.dtype, np.integer):
-        if np.issubdtype(array.dtype, np.floating) and np.isfinite(array).all() and (array == np.round(array)).all():
+        if (
+            np.issubdtype(array.dtype, np.floating)
+            and np.isfinite(array).all()
+            and (array == np.round(array)).all()
+        ):
             array = array.astype(np.int64)
         else:
             raise MetricInputError(f"{name} must be integer class indices, got dtype {array.dtype}")
     if array.size != n:
-        raise MetricInputError(f"{name} has {array.size} values but there are {n} rows of scores", hint="lengths must match")
+        raise MetricInputError(
+            f"{name} has {array.size} values but there are {n} rows of scores", hint="lengths must match"
+        )
     low, high = int(array.min()), int(array.max())
     if low < 0 or high >= n_classes:
         raise MetricInputError(

@@ -119,7 +119,9 @@ def _mass_bins(conf: np.ndarray, ok: np.ndarray, n_bins: int) -> np.ndarray:
     return bins
 
 
-def assign_bins(confidence: ArrayLike, correct: ArrayLike, n_bins: int = 15, binning: str = "width") -> np.ndarray:
+def assign_bins(
+    confidence: ArrayLike, correct: ArrayLike, n_bins: int = 15, binning: str = "width"
+) -> np.ndarray:
     """Bin index in ``[0, B)`` of every sample.
 
     ``binning="width"``: equal-width bins, bin ``i`` holds ``i/B < ẑ ≤ (i+1)/B`` (right-closed); a confidence
@@ -234,7 +236,7 @@ def nll(probs: ArrayLike, labels: ArrayLike) -> float:
     ``ε`` is the float64 machine epsilon (as scikit-learn's ``log_loss``), so a zero probability on the
     true class costs ``−log ε ≈ 36.04`` instead of infinity. Rows of ``probs`` must sum to 1 (±1e-4).
 
-    >>> round(nll([[0.5, 0.5], [0.9, 0.1]], [0, 0]), 6)  # (−log 0.5 − log 0.9) / 2 = (0.693147 + 0.105361) / 2
+    >>> round(nll([[0.5, 0.5], [0.9, 0.1]], [0, 0]), 6)  # (−log 0.5 − log 0.9) / 2
     0.399254
     """
     p = check_probabilities(probs)

@@ -29,7 +29,8 @@ def attack_detection_auroc(
     right, or the attack flipped nothing). Pass the clean and perturbed records of the same images (the
     summary table matches them on ``index``).
 
-    >>> attack_detection_auroc([0.99, 0.95, 0.40], [True, True, False], [0.6, 0.97, 0.3], [False, False, True])
+    >>> clean_conf, clean_ok = [0.99, 0.95, 0.40], [True, True, False]
+    >>> attack_detection_auroc(clean_conf, clean_ok, [0.6, 0.97, 0.3], [False, False, True])
     0.75
     """
     clean_conf, clean_ok = check_confidence_correct(clean_confidence, clean_correct)
@@ -61,7 +62,7 @@ def max_logit_score(logits: ArrayLike) -> np.ndarray:
 
 
 def energy_score(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
-    """Negative energy ``−E(z) = T · log Σ_k exp(z_k / T)`` per row (Liu et al. 2020); higher = in-distribution.
+    """Negative energy ``−E(z) = T · log Σ_k exp(z_k / T)`` per row (Liu et al. 2020); higher = in-dist.
 
     >>> energy_score([[0.0, 0.0], [10.0, -10.0]]).round(4).tolist()
     [0.6931, 10.0]
@@ -95,6 +96,6 @@ def fpr_at_95_tpr(in_scores: ArrayLike, out_scores: ArrayLike, tpr: float = 0.95
     scores, positive = _in_out(in_scores, out_scores)
     tps, fps, _ = _ranked_counts(scores, positive)
     n_in = int(positive.sum())
-    # first threshold (descending) whose true-positive count reaches tpr · N_in (1e-9 absorbs rounding of the product)
+    # first threshold (descending) whose true-positive count reaches tpr · N_in (1e-9 absorbs rounding)
     first = int(np.searchsorted(tps, tpr * n_in - 1e-9, side="left"))
     return float(fps[min(first, fps.size - 1)] / (positive.size - n_in))

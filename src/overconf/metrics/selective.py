@@ -121,7 +121,9 @@ def misclassification_aupr(confidence: ArrayLike, correct: ArrayLike, positive: 
     return average_precision(-conf, ~ok)
 
 
-def risk_coverage_curve(confidence: ArrayLike, correct: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def risk_coverage_curve(
+    confidence: ArrayLike, correct: ArrayLike
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Selective-prediction risk–coverage curve (Geifman & El-Yaniv 2017).
 
     Accepting every sample with ``ẑ ≥ t``: ``coverage(t) = #accepted / N`` and

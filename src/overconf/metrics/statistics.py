@@ -82,7 +82,9 @@ def bootstrap_ci(
             vectorized=False,
             rng=np.random.default_rng(seed),
         )
-    return BootstrapResult(estimate, float(result.confidence_interval.low), float(result.confidence_interval.high))
+    return BootstrapResult(
+        estimate, float(result.confidence_interval.low), float(result.confidence_interval.high)
+    )
 
 
 def paired_test(robust_values: ArrayLike, normal_values: ArrayLike) -> PairedTestResult:
@@ -101,13 +103,17 @@ def paired_test(robust_values: ArrayLike, normal_values: ArrayLike) -> PairedTes
     robust = np.asarray(robust_values, dtype=np.float64)
     normal = np.asarray(normal_values, dtype=np.float64)
     if robust.ndim != 1 or robust.shape != normal.shape:
-        raise MetricInputError(f"need two 1-D arrays of equal length, got shapes {robust.shape} and {normal.shape}")
+        raise MetricInputError(
+            f"need two 1-D arrays of equal length, got shapes {robust.shape} and {normal.shape}"
+        )
     if np.isinf(robust).any() or np.isinf(normal).any():
         raise MetricInputError("paired_test got infinite values", hint="drop or fix those pairs")
     keep = ~(np.isnan(robust) | np.isnan(normal))
     difference = robust[keep] - normal[keep]
     if difference.size == 0:
-        raise MetricInputError("paired_test has no pair with both values defined", hint="pass one value per pair")
+        raise MetricInputError(
+            "paired_test has no pair with both values defined", hint="pass one value per pair"
+        )
     median = float(np.median(difference))
     nonzero = difference[difference != 0]
     if nonzero.size == 0:
@@ -116,4 +122,6 @@ def paired_test(robust_values: ArrayLike, normal_values: ArrayLike) -> PairedTes
     t_plus, t_minus = float(ranks[nonzero > 0].sum()), float(ranks[nonzero < 0].sum())
     result = stats.wilcoxon(difference, zero_method="wilcox", alternative="two-sided")
     effect = (t_plus - t_minus) / (t_plus + t_minus)
-    return PairedTestResult(float(result.statistic), float(result.pvalue), effect, int(difference.size), median)
+    return PairedTestResult(
+        float(result.statistic), float(result.pvalue), effect, int(difference.size), median
+    )

@@ -121,7 +121,7 @@ def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
     clean_by_model = {model: frame for model, frame in records[records["family"] == "clean"].groupby("model")}
     rows = []
     for key, group in records.groupby(GROUP_KEYS, sort=True):
-        row: dict[str, object] = dict(zip(GROUP_KEYS, key))
+        row: dict[str, object] = dict(zip(GROUP_KEYS, key, strict=True))
         family, clean = row["family"], clean_by_model.get(row["model"])
         conf, ok = group["confidence"].to_numpy(np.float64), group["correct"].to_numpy(bool)
         row["n"] = len(group)

@@ -20,7 +20,7 @@ TEMPERATURE_BOUNDS = (1e-2, 1e2)
 
 
 def _shifted(logits: ArrayLike, temperature: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(z / T − m, m)`` with ``m`` the row maximum of ``z / T`` (a fresh float64 array; exp cannot overflow)."""
+    """``(z / T − m, m)`` with ``m`` the row maximum of ``z / T``, as a fresh float64 array."""
     z = check_logits(logits)
     t = _check_temperature(temperature)
     z = z / t if t != 1.0 else z.copy()
