@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from scipy.special import softmax as scipy_softmax
 from sklearn import metrics as skm
 
@@ -71,3 +74,19 @@ def test_ood_closed_forms() -> None:
     # exactly 95 of 100 in-samples at or above the threshold 0.5 (ties included), 1 of 4 out-samples too
     inside = np.r_[np.full(95, 0.5) + np.linspace(0, 0.4, 95), np.full(5, 0.1)]
     assert fpr_at_95_tpr(inside, [0.5, 0.45, 0.2, 0.05]) == 0.25
+
+
+scores = arrays(np.float64, st.integers(1, 60), elements=st.sampled_from([0.0, 0.5, 1.0]) | st.floats(-5, 5))
+
+
+@settings(max_examples=60, deadline=None)
+@given(scores, scores)
+def test_ood_invariants(inside: np.ndarray, outside: np.ndarray) -> None:
+    a = ood_auroc(inside, outside)
+    assert ood_auroc(outside, inside) == pytest.approx(1.0 - a, abs=1e-12)
+    diff = inside[:, None] - outside[None, :]
+    assert a == pytest.approx(((diff > 0).sum() + 0.5 * (diff == 0).sum()) / diff.size, abs=1e-12)
+    fpr = fpr_at_95_tpr(inside, outside)
+    threshold = np.sort(inside)[::-1][int(np.ceil(0.95 * inside.size - 1e-9)) - 1]
+    assert fpr == pytest.approx((outside >= threshold).mean())
+    assert fpr_at_95_tpr(inside, outside, tpr=0.5) <= fpr + 1e-12  # a lower TPR never costs more FPR

@@ -102,3 +102,13 @@ def test_without_logits_the_logit_columns_are_skipped() -> None:
 def test_missing_columns_raise_metric_input_error() -> None:
     with pytest.raises(MetricInputError, match="confidence"):
         summary_table(_records().drop(columns="confidence"))
+
+
+def test_degenerate_groups_give_nan_not_an_exception() -> None:
+    records = _records(with_logits=False)
+    records.loc[records.model == "robust", "correct"] = True  # a robust model right on every sample
+    table = summary_table(records).set_index(["model", "perturbation"])
+    row = table.loc[("robust", "clean")]
+    assert row["accuracy"] == 1.0 and np.isnan(row["overconfidence"]) and np.isnan(row["auroc"])
+    assert row["aurc"] == 0.0
+    assert np.isnan(table.loc[("robust", "pgd"), "detection_auroc"])  # no perturbed-wrong sample
