@@ -41,6 +41,117 @@ def data_fetch(
     print(f"{dataset}: {folder}")
 
 
+zoo_app = typer.Typer(help="The paper's model zoo: robust/normal pairs on CIFAR-10, CIFAR-100, ImageNet.",
+                      no_args_is_help=True)
+app.add_typer(zoo_app, name="zoo")
+DatasetOpt = Annotated[Optional[str], typer.Option("--dataset", help="cifar10, cifar100 or imagenet (default: all)")]
+PairsOpt = Annotated[Optional[str], typer.Option("--pairs", help="comma-separated robust/normal ids (default: all)")]
+CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", help="pairs CSV/TOML replacing the shipped one")]
+AddOpt = Annotated[Optional[list[Path]], typer.Option("--add", help="extra pairs file (CSV or TOML); repeatable")]
+ModelsDirOpt = Annotated[Optional[Path], typer.Option("--models-dir", help="models folder "
+                                                      "(default: $OVERCONF_MODELS or ~/.cache/overconf/models)")]
+
+
+def _zoo_selection(dataset, pairs, catalogue, add):  # type: ignore[no-untyped-def]
+    from overconf.zoo import load_catalogue
+
+    names = [p.strip() for p in pairs.split(",") if p.strip()] if pairs else None
+    return load_catalogue(catalogue, add or ()).select(dataset, names)
+
+
+@zoo_app.command("list")
+def zoo_list(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: CatalogueOpt = None,
+             add: AddOpt = None, models_dir: ModelsDirOpt = None) -> None:
+    """Show the pairs and which of their files are present locally."""
+    from rich.table import Table
+
+    from overconf.zoo import resolve_models_dir
+    from overconf.zoo.manage import status
+
+    folder = resolve_models_dir(models_dir)
+    selection = _zoo_selection(dataset, pairs, catalogue, add)
+    states = {(s.model.dataset, s.model.name): s.state for s in status(selection, folder)}
+    colour = {"present": "green", "partial": "yellow", "missing": "red"}
+    table = Table(title=f"{len(selection)} pairs · models folder {folder}")
+    for column in ("dataset", "robust", "state", "normal twin", "state", "architecture", "activation", "extra data"):
+        table.add_column(column)
+    for p in selection.pairs:
+        rs, ns = states[(p.dataset, p.robust.name)], states[(p.dataset, p.normal.name)]
+        table.add_row(p.dataset, p.robust.model_id, f"[{colour[rs]}]{rs}[/]", f"{p.normal.model_id} ({p.normal.source})",
+                      f"[{colour[ns]}]{ns}[/]", p.architecture, p.robust.meta.get("activation", ""),
+                      p.robust.meta.get("extra_data", ""))
+    Console(width=max(Console().width, 160)).print(table)
+
+
+@zoo_app.command("fetch")
+def zoo_fetch(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: CatalogueOpt = None,
+              add: AddOpt = None, models_dir: ModelsDirOpt = None) -> None:
+    """Download the missing files of the selected pairs (resumable; hashes recorded in checksums.json)."""
+    from overconf.zoo import resolve_models_dir
+    from overconf.zoo.manage import fetch
+
+    folder = resolve_models_dir(models_dir)
+    results = fetch(_zoo_selection(dataset, pairs, catalogue, add), folder,
+                    on_done=lambda s, outcome: console.print(f"{s.path}: {outcome}", highlight=False, soft_wrap=True))
+    failed = [r for r in results if r[1] not in ("fetched", "present")]
+    if failed:
+        raise OverconfError(f"{len(failed)} of {len(results)} files could not be fetched",
+                            hint="rerun to resume; or download them by hand to the paths shown")
+
+
+@zoo_app.command("verify")
+def zoo_verify(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: CatalogueOpt = None,
+               add: AddOpt = None, models_dir: ModelsDirOpt = None,
+               load: Annotated[bool, typer.Option("--load/--no-load", help="also build each model")] = True) -> None:
+    """Check presence, SHA-256 against checksums.json, and that each model loads."""
+    from overconf.zoo import resolve_models_dir
+    from overconf.zoo.manage import verify
+
+    checks = verify(_zoo_selection(dataset, pairs, catalogue, add), resolve_models_dir(models_dir), load=load)
+    for check in checks:
+        mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
+        console.print(f"{mark} {check.model.dataset}/{check.model.name}"
+                      + "".join(f"\n    {p}" for p in check.problems), highlight=False, soft_wrap=True)
+    bad = [c for c in checks if not c.ok]
+    if bad:
+        raise OverconfError(f"{len(bad)} of {len(checks)} models failed verification",
+                            hint="fetch missing files with `overconf zoo fetch`; delete corrupt ones first")
+
+
+@app.command("evaluate")
+def evaluate_command(
+    zoo: Annotated[str, typer.Option("--zoo", help="data set whose zoo pairs to evaluate: cifar10, cifar100, imagenet")],
+    out: Annotated[Path, typer.Option("--out", help="run folder (records/, run.json, report/)")],
+    pairs: PairsOpt = None, catalogue: CatalogueOpt = None, add: AddOpt = None, models_dir: ModelsDirOpt = None,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="folder holding the data set")] = None,
+    n_examples: Annotated[Optional[int], typer.Option("--n-examples", help="first n test samples")] = None,
+    attack_examples: Annotated[Optional[int], typer.Option("--attack-examples",
+                                                           help="first n samples for attacks")] = None,
+    perturbations: Annotated[str, typer.Option("--perturbations", help="comma-separated specs, e.g. "
+                                               "clean,pgd,square,corruptions")] = "clean,pgd,square",
+    eps: Annotated[Optional[float], typer.Option("--eps", help="L∞ budget (default 8/255 CIFAR, 4/255 ImageNet)")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size")] = 200,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps")] = "auto",
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="build the report at the end")] = True,
+) -> None:
+    """Run the paper's evaluation on the zoo pairs found locally (missing pairs are skipped and listed)."""
+    from overconf.zoo.evaluate import evaluate_zoo
+
+    names = [p.strip() for p in pairs.split(",") if p.strip()] if pairs else None
+    result = evaluate_zoo(
+        zoo, out, pairs=names, catalogue=catalogue, extra_catalogues=add or (), models_dir=models_dir,
+        data_dir=data_dir, n_examples=n_examples, perturbations=perturbations.split(","),
+        attack_examples=attack_examples, eps=eps, batch_size=batch_size, device=device, seed=seed, report=report,
+        command=" ".join(["overconf", *sys.argv[1:]]),
+    )
+    for robust_id, missing in result.skipped:
+        console.print(f"[yellow]skipped[/] {robust_id}: no file at {missing}", highlight=False, soft_wrap=True)
+    print(f"{len(result.models)} models evaluated, {len(result.skipped)} pairs skipped; run: {result.run_dir}")
+    if result.report is not None:
+        print(f"report: {result.report}")
+
+
 def main() -> None:
     try:
         app()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import sys
-import tarfile
-import types
 import warnings
 from pathlib import Path
 
@@ -23,21 +20,6 @@ warnings.filterwarnings("ignore", category=UserWarning)
 @pytest.fixture(scope="module")
 def catalogue():
     return load_catalogue()
-
-
-def _randomized(state: dict[str, torch.Tensor], seed: int) -> dict[str, torch.Tensor]:
-    """Random values for every float tensor, BN statistics included (a buffer left at its initial value
-    then changes the logits); variances stay positive."""
-    torch.manual_seed(seed)
-    return {
-        k: (torch.rand_like(v) + 0.5 if k.endswith("running_var") else torch.randn_like(v) * 0.1)
-        if v.is_floating_point() else v
-        for k, v in state.items()
-    }
-
-
-def _random_state(dataset: str, arch_id: str, seed: int) -> dict[str, torch.Tensor]:
-    return _randomized(build_robustbench_architecture(dataset, arch_id).state_dict(), seed)
 
 
 def _robustbench_logits(model_id: str, models_dir: Path, dataset: str, x: torch.Tensor) -> torch.Tensor:
@@ -66,12 +48,12 @@ def _ours(catalogue, dataset: str, robust_id: str, robust: bool, models_dir: Pat
         ("cifar100", "Rebuffi2021Fixing_R18_ddpm", "model_prefix"),
     ],
 )
-def test_robust_cifar_logits_equal_robustbench(tmp_path, catalogue, dataset, model_id, layout):
-    state = _random_state(dataset, model_id, seed=1)
+def test_robust_cifar_logits_equal_robustbench(tmp_path, catalogue, random_state, dataset, model_id, layout):
+    state = random_state(dataset, model_id, seed=1)
     path = tmp_path / dataset / "Linf" / f"{model_id}.pt"
     path.parent.mkdir(parents=True)
     if layout == "last_best":
-        torch.save({"last": state, "best": _random_state(dataset, model_id, seed=2)}, path)
+        torch.save({"last": state, "best": random_state(dataset, model_id, seed=2)}, path)
     elif layout == "module_state_dict":
         kept = {k: v for k, v in state.items() if k not in ("mu", "sigma")}
         torch.save({"state_dict": {f"module.{k}": v for k, v in kept.items()}, "epoch": 30}, path)
@@ -86,10 +68,10 @@ def test_robust_cifar_logits_equal_robustbench(tmp_path, catalogue, dataset, mod
     assert got.std() > 0
 
 
-def test_robust_imagenet_logits_equal_robustbench(tmp_path, catalogue):
+def test_robust_imagenet_logits_equal_robustbench(tmp_path, catalogue, randomized):
     model_id = "Salman2020Do_R18"
     net = build_robustbench_architecture("imagenet", model_id)  # Sequential(normalize, model)
-    state = {f"module.model.{k}": v for k, v in _randomized(net.model.state_dict(), seed=3).items()}
+    state = {f"module.model.{k}": v for k, v in randomized(net.model.state_dict(), seed=3).items()}
     path = tmp_path / "imagenet" / "Linf" / f"{model_id}.pt"
     path.parent.mkdir(parents=True)
     torch.save({"model": state, "epoch": 90}, path)
@@ -101,50 +83,14 @@ def test_robust_imagenet_logits_equal_robustbench(tmp_path, catalogue):
     torch.testing.assert_close(got, _robustbench_logits(model_id, tmp_path, "imagenet", x), rtol=0, atol=0)
 
 
-def _fake_lightning_classes(monkeypatch):
-    """Stand-ins for what the authors' Lightning checkpoints pickle: AttributeDict and utils.MyCheckpoint."""
-    parsing = types.ModuleType("pytorch_lightning.utilities.parsing")
-    attribute_dict = type("AttributeDict", (dict,), {"__module__": parsing.__name__})
-    parsing.AttributeDict = attribute_dict
-    utils = types.ModuleType("utils")
-    my_checkpoint = type("MyCheckpoint", (), {"__module__": "utils"})
-    utils.MyCheckpoint = my_checkpoint
-    for name in ("pytorch_lightning", "pytorch_lightning.utilities"):
-        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
-    monkeypatch.setitem(sys.modules, parsing.__name__, parsing)
-    monkeypatch.setitem(sys.modules, "utils", utils)
-    return attribute_dict, my_checkpoint
-
-
-def write_lightning_tar(path: Path, model_id: str, state: dict[str, torch.Tensor], monkeypatch) -> None:
-    attribute_dict, my_checkpoint = _fake_lightning_classes(monkeypatch)
-    callback = my_checkpoint()
-    callback.best_model_score = torch.tensor(0.93)
-    checkpoint = {
-        "epoch": 124, "global_step": 48_000, "pytorch-lightning_version": "1.6.0",
-        "state_dict": {f"model.{k}": v for k, v in state.items()},
-        "hyper_parameters": attribute_dict(lr=0.1, arch=model_id, callback=callback),
-        "callbacks": {"MyCheckpoint{'monitor': 'val/acc'}": {"best_model_score": torch.tensor(0.93)}},
-        "optimizer_states": [{"state": {}, "param_groups": [{"lr": 0.1}]}],
-    }
-    buffer = io.BytesIO()
-    torch.save(checkpoint, buffer)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w") as tar:
-        info = tarfile.TarInfo(f"robustbench_{model_id}/version_0/checkpoints/epoch=124-step=48000.ckpt")
-        info.size = buffer.getbuffer().nbytes
-        buffer.seek(0)
-        tar.addfile(info, buffer)
-
-
-def test_normal_cifar_twin_from_lightning_tar(tmp_path, catalogue, monkeypatch):
+def test_normal_cifar_twin_from_lightning_tar(tmp_path, catalogue, random_state, lightning_tar, monkeypatch):
     model_id = "Andriushchenko2020Understanding"
-    state = _random_state("cifar10", model_id, seed=4)
+    state = random_state("cifar10", model_id, seed=4)
     pair = next(p for p in catalogue.select("cifar10").pairs if p.robust.model_id == model_id)
     (source,) = sources(pair.normal, tmp_path)
     assert source.path.name == f"cifar10_normal_robustbench_{model_id}.tar"
     assert "zenodo.org/records/7097538/files/" in source.url
-    write_lightning_tar(source.path, model_id, state, monkeypatch)
+    lightning_tar(source.path, model_id, state)
     monkeypatch.delitem(sys.modules, "utils")  # loading must not need the authors' module
     reference = build_robustbench_architecture("cifar10", model_id)
     reference.load_state_dict(state)
@@ -202,10 +148,10 @@ def test_missing_file_names_path_and_fetch_command(tmp_path, catalogue):
     assert "overconf zoo fetch" in info.value.hint
 
 
-def test_wrong_architecture_is_a_checkpoint_error(tmp_path, catalogue):
+def test_wrong_architecture_is_a_checkpoint_error(tmp_path, catalogue, random_state):
     path = tmp_path / "cifar10" / "Linf" / "Andriushchenko2020Understanding.pt"
     path.parent.mkdir(parents=True)
-    torch.save(_random_state("cifar100", "Rice2020Overfitting", seed=0), path)  # 100 classes, not 10
+    torch.save(random_state("cifar100", "Rice2020Overfitting", seed=0), path)  # 100 classes, not 10
     pair = catalogue.select("cifar10", ["Andriushchenko2020Understanding"]).pairs[0]
     with pytest.raises(CheckpointError, match="wrong shape"):
         load_model(pair.robust, tmp_path)

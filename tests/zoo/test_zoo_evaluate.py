@@ -1,0 +1,101 @@
+"""``overconf evaluate --zoo`` and ``overconf zoo list|verify`` on a tiny local zoo (random weights, 6 images)."""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from overconf.cli import app
+from overconf.errors import ConfigError, MissingFileError
+from overconf.run.manifest import read_manifest, sha256_file
+from overconf.store.parquet import read_records
+from overconf.zoo import load_catalogue, load_model
+from overconf.zoo.evaluate import evaluate_zoo
+from overconf.zoo.fetch import record_checksum
+
+warnings.filterwarnings("ignore", category=UserWarning)
+MODEL_ID = "Andriushchenko2020Understanding"
+
+
+@pytest.fixture()
+def zoo(tmp_path, random_state, lightning_tar):
+    """A models folder holding one CIFAR-10 pair (PreActResNet-18) and a data folder with 6 test images."""
+    models = tmp_path / "models"
+    robust = models / "cifar10" / "Linf" / f"{MODEL_ID}.pt"
+    robust.parent.mkdir(parents=True)
+    torch.save({"last": random_state("cifar10", MODEL_ID, seed=0)}, robust)
+    normal = models / "cifar10" / "normal" / f"cifar10_normal_robustbench_{MODEL_ID}.tar"
+    lightning_tar(normal, MODEL_ID, random_state("cifar10", MODEL_ID, seed=1))
+    data = tmp_path / "data" / "cifar-10-batches-py"
+    data.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    batch = {"data": rng.integers(0, 256, (6, 3072), dtype=np.uint8), "labels": [0, 1, 2, 3, 4, 5]}
+    (data / "test_batch").write_bytes(pickle.dumps(batch))
+    return tmp_path, models, robust, normal
+
+
+def test_evaluate_runs_present_pairs_and_skips_missing(zoo):
+    root, models, robust, normal = zoo
+    out = root / "run"
+    result = evaluate_zoo(
+        "cifar10", out, pairs=[MODEL_ID, "Wong2020Fast"], models_dir=models, data_dir=root / "data",
+        n_examples=4, perturbations=["clean", "pgd:steps=2"], batch_size=4, device="cpu", report=False,
+        progress=False,
+    )
+    assert result.models == [f"{MODEL_ID}_normal", MODEL_ID]
+    assert [r for r, _ in result.skipped] == ["Wong2020Fast"]
+    assert result.skipped[0][1].endswith("cifar10/Linf/Wong2020Fast.pt")
+    records = read_records(out)
+    assert len(records) == 2 * 2 * 4
+    assert set(records["pair"]) == {MODEL_ID} and records.groupby("model")["robust"].first().to_dict() == {
+        MODEL_ID: True, f"{MODEL_ID}_normal": False}
+    # The clean records are the model's own logits on the first 4 images.
+    model = load_model(load_catalogue().select("cifar10", [MODEL_ID]).pairs[0].robust, models)
+    x = torch.from_numpy(np.stack([np.asarray(pickle.loads((root / "data/cifar-10-batches-py/test_batch")
+                                                          .read_bytes())["data"][i]) for i in range(4)]))
+    with torch.no_grad():
+        expected = model(x.view(4, 3, 32, 32).float() / 255).numpy()
+    clean = records[(records["model"] == MODEL_ID) & (records["perturbation"] == "clean")].sort_values("index")
+    np.testing.assert_allclose(np.stack(clean["logits"].to_list()), expected, rtol=1e-5, atol=1e-5)
+    manifest = read_manifest(out)
+    by_model = {m["model"]: m for m in manifest["models"]}
+    assert by_model[MODEL_ID]["sha256"] == sha256_file(robust)
+    assert by_model[f"{MODEL_ID}_normal"]["sha256"] == sha256_file(normal)
+    assert by_model[MODEL_ID]["config"]["activation"] == "relu"
+    assert manifest["perturbations"] == ["clean", "pgd:steps=2"] and manifest["data"]["n"] == 4
+    # A rerun finds every cell done and writes nothing.
+    again = evaluate_zoo("cifar10", out, pairs=[MODEL_ID], models_dir=models, data_dir=root / "data",
+                         n_examples=4, perturbations=["clean", "pgd:steps=2"], device="cpu", report=False,
+                         progress=False)
+    assert again.written == []
+
+
+def test_evaluate_errors(zoo):
+    root, models, _, _ = zoo
+    with pytest.raises(MissingFileError, match="none of the 1 selected") as info:
+        evaluate_zoo("cifar10", root / "run", pairs=["Wong2020Fast"], models_dir=models, report=False)
+    assert "overconf zoo fetch" in info.value.hint
+    # CIFAR-10-C exists for cifar10 only.
+    with pytest.raises(ConfigError, match="CIFAR-10-C"):
+        evaluate_zoo("cifar100", root / "run", pairs=["Rice2020Overfitting"], models_dir=models,
+                     perturbations=["corruptions"], report=False)
+
+
+def test_cli_list_and_verify(zoo):
+    root, models, robust, _ = zoo
+    runner = CliRunner()
+    listed = runner.invoke(app, ["zoo", "list", "--dataset", "cifar10", "--pairs", f"{MODEL_ID},Wong2020Fast",
+                                 "--models-dir", str(models)])
+    assert listed.exit_code == 0, listed.output
+    assert "present" in listed.output and "missing" in listed.output
+    record_checksum(models, robust, "file:///x", sha256_file(robust))
+    verified = runner.invoke(app, ["zoo", "verify", "--pairs", MODEL_ID, "--models-dir", str(models)])
+    assert verified.exit_code == 0, verified.output
+    robust.write_bytes(robust.read_bytes()[:-10])  # truncated: hash differs from the record
+    failed = runner.invoke(app, ["zoo", "verify", "--pairs", MODEL_ID, "--models-dir", str(models)])
+    assert failed.exit_code != 0 and "differs from the recorded" in failed.output
