@@ -6,25 +6,38 @@ Writes ``<run_dir>/summary.csv`` and, under ``<run_dir>/report/``: ``figures/*.p
 
 from __future__ import annotations
 
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from overconf.metrics import summary_table
 from overconf.report.claims import check_claims
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import save_figure
 from overconf.report.html import FigureEntry, render_page
 from overconf.report.load import load_run
 from overconf.report.tables import paired_tests, pair_table, write_summary, write_table
-from overconf.store.parquet import slug, write_atomic
+from overconf.store.parquet import read_records, slug, write_atomic
 
+log = logging.getLogger(__name__)
 REPORT_DIR = "report"
 REPORT_HTML = "report.html"
 SUMMARY_HTML_COLUMNS = ["model", "robust", "dataset", "perturbation", "family", "n", "accuracy", "ece",
                         "overconfidence", "underconfidence", "auroc", "detection_auroc"]
 
 
-def build_report(run_dir: Path, n_resamples: int = 1000) -> Path:
+@contextmanager
+def _timed(step: str) -> Iterator[None]:
+    start = time.perf_counter()
+    yield
+    log.info("report: %s took %.2f s", step, time.perf_counter() - start)
+
+
+def build_report(run_dir: Path, n_resamples: int = difference.N_RESAMPLES) -> Path:
     """Build the report of ``run_dir`` and return the path of ``report.html``.
 
     ``n_resamples`` is the number of bootstrap resamples behind the robust-minus-normal intervals.
@@ -32,18 +45,26 @@ def build_report(run_dir: Path, n_resamples: int = 1000) -> Path:
     run_dir = Path(run_dir)
     out = run_dir / REPORT_DIR
     figures_dir, tables_dir = out / "figures", out / "tables"
-    run = load_run(run_dir)
-    summary = write_summary(run_dir)
-    pairs = pair_table(run, summary)
-    tests = paired_tests(pairs)
-    differences = difference.pair_differences(run, n_resamples=n_resamples)
+    with _timed("reading records"):
+        records = read_records(run_dir)
+    with _timed("summary table"):
+        summary = write_summary(run_dir, summary_table(records))
+    with _timed("grouping records"):
+        run = load_run(run_dir, records)
+        del records
+    with _timed("pair table and tests"):
+        pairs = pair_table(run, summary)
+        tests = paired_tests(pairs)
+    with _timed("bootstrap intervals"):
+        differences = difference.pair_differences(run, n_resamples=n_resamples)
 
     entries: list[FigureEntry] = []
 
     def add(fig: Figure | None, name: str, title: str, caption: str) -> None:
         if fig is None:
             return
-        png, svg = save_figure(fig, figures_dir, slug(name))
+        with _timed(f"saving {name}"):
+            png, svg = save_figure(fig, figures_dir, slug(name))
         entries.append(FigureEntry(slug(name), title, caption, png, svg))
 
     add(scatter.figure_confidence_scatter(run), "fig1_confidence_scatter",

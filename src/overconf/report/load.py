@@ -21,6 +21,8 @@ from overconf.run.manifest import read_manifest
 from overconf.store.parquet import read_records
 
 CORRUPTIONS_PANEL = "corruptions"
+#: building-block keys of ``run.json`` ``models[].config`` the report compares, with their display names
+BLOCK_KEYS = {"downsampling": "pooling / downsampling", "activation": "activation"}
 RECORD_COLUMNS = ["model", "pair", "robust", "dataset", "perturbation", "family", "index", "label",
                   "confidence", "correct"]
 _FAMILY_ORDER = {"clean": 0, "attack": 1, "corruption": 2, "ood": 3}
@@ -124,14 +126,14 @@ class RunData:
         self._confidence = rec["confidence"].to_numpy(dtype=np.float64)
         self._correct = rec["correct"].to_numpy(dtype=bool)
         labelled = rec[rec["panel"].notna()]
-        grouped = labelled.groupby(["dataset", "panel", "model"], sort=False).indices
+        grouped = labelled.groupby(["dataset", "panel", "model"], sort=False, observed=True).indices
         self._groups = {(str(d), str(p), str(m)): labelled.index.to_numpy()[idx] for (d, p, m), idx in grouped.items()}
-        self._cells = {(str(m), str(p)): idx for (m, p), idx in rec.groupby(["model", "perturbation"], sort=False).indices.items()}
+        self._cells = {(str(m), str(p)): idx for (m, p), idx in rec.groupby(["model", "perturbation"], sort=False, observed=True).indices.items()}
 
 
 def _perturbation_order(manifest: dict[str, Any], records: pd.DataFrame) -> list[str]:
     """Panels in a stable order: clean, attacks, corruptions; within a family by first appearance in run.json."""
-    firsts = records.drop_duplicates("perturbation")[["perturbation", "family"]]
+    firsts = records[["perturbation", "family"]].drop_duplicates()
     listed = [str(p) for p in manifest.get("perturbations", [])]
 
     def key(row: tuple[str, str]) -> tuple[int, int, str]:
@@ -149,20 +151,48 @@ def _perturbation_order(manifest: dict[str, Any], records: pd.DataFrame) -> list
     return panels
 
 
-def load_run(run_dir: Path) -> RunData:
-    """Read a run's records (no logits) and ``run.json`` into a :class:`RunData`."""
+def load_run(run_dir: Path, records: pd.DataFrame | None = None) -> RunData:
+    """Read a run's records and ``run.json`` into a :class:`RunData` (``records``: already read ones, if any)."""
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
-    records = read_records(run_dir, RECORD_COLUMNS)
-    records = records.sort_values(["dataset", "model", "perturbation", "index"], kind="stable").reset_index(drop=True)
-    records["panel"] = [panel_of(f, p) for f, p in zip(records["family"], records["perturbation"])]
+    records = read_records(run_dir, RECORD_COLUMNS) if records is None else records[RECORD_COLUMNS]
+    records = records.reset_index(drop=True)
+    for column in ("model", "pair", "dataset", "perturbation", "family"):
+        records[column] = records[column].astype("category")
+    cells = records[["family", "perturbation"]].drop_duplicates()
+    panels = {str(p): panel_of(str(f), str(p)) for f, p in cells.itertuples(index=False)}
+    records["panel"] = records["perturbation"].map(panels).astype("category")
     configs = {str(m.get("model")): dict(m.get("config") or {}) for m in manifest.get("models", [])}
     models = (records.drop_duplicates("model")[["model", "pair", "robust", "dataset"]]
               .sort_values(["dataset", "pair", "robust", "model"], kind="stable").reset_index(drop=True))
-    models["robust"] = models["robust"].astype(bool)
+    models = models.astype({"model": str, "pair": str, "dataset": str, "robust": bool})
     models["config"] = [configs.get(str(m), {}) for m in models["model"]]
     datasets = list(dict.fromkeys(models["dataset"].astype(str)))
     return RunData(run_dir, manifest, records, models, datasets, _perturbation_order(manifest, records))
+
+
+def block_groups(models: pd.DataFrame) -> list[tuple[str, str, list[str]]]:
+    """``(dataset, key, models)``: normally trained models that differ only in building block ``key``.
+
+    For each key of :data:`BLOCK_KEYS` taking several values among a data set's normal models, the models
+    kept are those whose other block keys take their most common value (e.g. ReLU vs PSSiLU both with max
+    pooling), ordered by the key's value.
+    """
+    groups = []
+    normal = models[~models["robust"].to_numpy(bool)]
+    for dataset in dict.fromkeys(normal["dataset"]):
+        part = normal[normal["dataset"] == dataset]
+        configs = dict(zip(part["model"], part["config"]))
+        for key in BLOCK_KEYS:
+            chosen = {m: c for m, c in configs.items() if key in c}
+            for other in BLOCK_KEYS:
+                values = [str(c[other]) for c in chosen.values() if other in c]
+                if other != key and values:
+                    mode = max(dict.fromkeys(values), key=values.count)
+                    chosen = {m: c for m, c in chosen.items() if str(c.get(other)) == mode}
+            if len({str(c[key]) for c in chosen.values()}) > 1:
+                groups.append((str(dataset), key, sorted(chosen, key=lambda m: str(chosen[m][key]))))
+    return groups
 
 
 def iter_cells(run: RunData) -> Iterator[tuple[str, str, str]]:

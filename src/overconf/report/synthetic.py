@@ -41,10 +41,13 @@ def synthetic_logits(rng: np.random.Generator, labels: np.ndarray, accuracy: flo
     return logits.astype(np.float32)
 
 
-def make_synthetic_run(run_dir: Path, *, pairs: Sequence[str] = ("stride", "flc"), n: int = 400,
+def make_synthetic_run(run_dir: Path, *, pairs: Sequence[str] = ("relu-maxpool", "relu-flc"), n: int = 400,
                        perturbations: dict[str, tuple[str, float, float]] | None = None, n_classes: int = 10,
                        dataset: str = "synthetic", seed: int = 0) -> Path:
-    """Write records for every pair × {normal, robust} × perturbation and a run.json; return ``run_dir``."""
+    """Write records for every pair × {normal, robust} × perturbation and a run.json; return ``run_dir``.
+
+    A pair is named ``<activation>-<downsampling>``, which becomes its models' ``config`` in run.json.
+    """
     run_dir = Path(run_dir)
     perturbations = DEFAULT_PERTURBATIONS if perturbations is None else perturbations
     rng = np.random.default_rng(seed)
@@ -54,12 +57,15 @@ def make_synthetic_run(run_dir: Path, *, pairs: Sequence[str] = ("stride", "flc"
     for k, pair in enumerate(pairs):
         for robust in (False, True):
             name = f"{pair}-{'robust' if robust else 'normal'}"
-            config = {"activation": "relu", "downsampling": pair,
+            activation, _, downsampling = pair.partition("-")
+            config = {"activation": activation, "downsampling": downsampling or "maxpool",
                       "training": "adversarial" if robust else "standard"}
             info = ModelInfo(name, pair, robust, dataset, config)
             for label, (family, acc_normal, acc_robust) in perturbations.items():
                 accuracy = (acc_robust if robust else acc_normal) - 0.03 * k
                 scale, wrong_scale = ROBUST_SCALE if robust else NORMAL_SCALE
+                if family == "attack" and not robust:  # attacks push normal models to confident errors
+                    wrong_scale *= 2.0
                 logits = synthetic_logits(rng, labels, accuracy, scale, n_classes, wrong_scale)
                 target = np.full(n, -1) if family == "ood" else labels
                 write_records(run_dir, make_records(info, label, family, index, target, logits))

@@ -9,7 +9,7 @@ from overconf.metrics import overconfidence
 from overconf.report.figures.common import group_color, hide_unused, new_figure, panel_title
 from overconf.report.load import RunData, safe
 
-CAPTION = ("Fig. 2 — Over-confidence o(f) (mean confidence on wrong predictions; lower is better) per pair: the "
+CAPTION = ("Over-confidence o(f) (mean confidence on wrong predictions; lower is better) per pair: the "
            "normal model (purple) beside its robust twin(s) (green). Missing bars: the model made no wrong "
            "prediction there (o(f) undefined).")
 

@@ -1,8 +1,8 @@
 """Figs. 5–6: confidence densities of correct vs wrong predictions (histogram + Gaussian KDE).
 
-Fig. 5 compares training (one figure per pair: the normal model and its robust twin); Fig. 6 compares
+Fig. 5 compares training (one figure per pair: the normal model and its robust twin(s)); Fig. 6 compares
 building blocks (one figure per ``downsampling`` / ``activation`` choice that varies among a data set's
-models, as recorded in ``run.json`` ``models[].config``). Histograms use every sample; the KDE
+normally trained models that differ only in that block, see :func:`overconf.report.load.block_groups`). Histograms use every sample; the KDE
 (:class:`scipy.stats.gaussian_kde`) is fitted on at most :data:`KDE_MAX_SAMPLES` samples drawn without
 replacement by a generator seeded with 0 (deterministic), and skipped for fewer than 3 samples or zero spread.
 """
@@ -17,18 +17,17 @@ from matplotlib.figure import Figure
 from scipy.stats import gaussian_kde
 
 from overconf.report.figures.common import CORRECT_COLOR, WRONG_COLOR, empty_note, new_figure, panel_title
-from overconf.report.load import RunData
+from overconf.report.load import BLOCK_KEYS, RunData, block_groups
 
-KDE_MAX_SAMPLES = 2000
+KDE_MAX_SAMPLES = 1000
 KDE_GRID = np.linspace(0.0, 1.0, 256)
 HIST_BINS = np.linspace(0.0, 1.0, 31)
-BLOCK_KEYS = {"downsampling": "pooling / downsampling", "activation": "activation"}
 
-CAPTION_TRAINING = ("Fig. 5 — Confidence densities of correct (blue) and wrong (red) predictions, normal vs robust "
+CAPTION_TRAINING = ("Confidence densities of correct (blue) and wrong (red) predictions, normal vs robust "
                     "twin. Bars: histogram of all samples; lines: Gaussian KDE on a deterministic subsample of at "
                     f"most {KDE_MAX_SAMPLES} samples (seed 0).")
-CAPTION_BLOCKS = ("Fig. 6 — Confidence densities of correct (blue) and wrong (red) predictions, models grouped by "
-                  "building block ({key}). Bars: histogram of all samples; lines: Gaussian KDE on a deterministic "
+CAPTION_BLOCKS = ("Confidence densities of correct (blue) and wrong (red) predictions of the normally trained "
+                  "models, grouped by building block ({key}). Bars: histogram of all samples; lines: Gaussian KDE on a deterministic "
                   f"subsample of at most {KDE_MAX_SAMPLES} samples (seed 0).")
 
 
@@ -61,12 +60,13 @@ def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray) -> None:
         if values.size == 0:
             continue
         ax.hist(values, bins=HIST_BINS, density=True, histtype="stepfilled", color=colour, alpha=0.3,
-                label=f"{name} (n={values.size})")
+                label=f"{name}: histogram")
         curve = kde_curve(values)
         if curve is not None:
-            ax.plot(KDE_GRID, curve, color=colour, lw=1.4)
+            ax.plot(KDE_GRID, curve, color=colour, lw=1.4, label=f"{name}: KDE")
+    ax.text(0.03, 0.96, f"n correct {int(correct.sum())}\nn wrong {int((~correct).sum())}", transform=ax.transAxes,
+            va="top", fontsize=6, color="0.25")
     ax.set_xlim(0, 1)
-    ax.legend(fontsize=6, loc="upper left")
 
 
 def figure_densities(run: RunData, models: Sequence[str], title: str) -> Figure:
@@ -85,6 +85,8 @@ def figure_densities(run: RunData, models: Sequence[str], title: str) -> Figure:
             if i == len(models) - 1:
                 ax.set_xlabel("confidence")
     fig.suptitle(title, fontsize=10)
+    unique = {label: handle for ax in axes.flat for handle, label in zip(*ax.get_legend_handles_labels())}
+    fig.legend(unique.values(), unique.keys(), loc="outside lower center", ncols=max(len(unique), 1), fontsize=7)
     return fig
 
 
@@ -96,12 +98,8 @@ def density_groups(run: RunData) -> list[tuple[str, str, list[str]]]:
         for pair in dict.fromkeys(models["pair"]):
             members = models[models["pair"] == pair].sort_values("robust", kind="stable")["model"].tolist()
             groups.append((f"fig5_density_{dataset}_{pair}", f"{dataset} · pair {pair}: training", members))
-        for key, name in BLOCK_KEYS.items():
-            values = {str(c.get(key)) for c in models["config"] if key in c}
-            if len(values) < 2:
-                continue
-            chosen = models[np.array([key in c for c in models["config"]], dtype=bool)].copy()
-            chosen["_order"] = [(str(c.get("training", "")), str(c.get(key))) for c in chosen["config"]]
-            members = chosen.sort_values("_order", kind="stable")["model"].tolist()
-            groups.append((f"fig6_density_{dataset}_{key}", f"{dataset} · {name}: " + " vs ".join(sorted(values)), members))
+    for dataset, key, members in block_groups(run.models):
+        values = " vs ".join(str(run.models.set_index("model").loc[m, "config"][key]) for m in members)
+        groups.append((f"fig6_density_{dataset}_{key}", f"{dataset} · normally trained, {BLOCK_KEYS[key]}: {values}",
+                       members))
     return groups

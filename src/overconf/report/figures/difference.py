@@ -26,9 +26,10 @@ DIFFERENCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "ece": expected_calibration_error,
 }
 METRIC_LABELS = {"overconfidence": "Δ o(f)", "underconfidence": "Δ u(f)", "ece": "Δ ECE"}
-BOOTSTRAP_MAX_SAMPLES = 5000
+BOOTSTRAP_MAX_SAMPLES = 2000
+N_RESAMPLES = 500
 
-CAPTION = ("Robust minus normal twin: Δo(f), Δu(f) and ΔECE per pair and panel with 95% paired bootstrap "
+CAPTION = ("Robust minus normal twin: Δo(f), Δu(f) and ΔECE per pair and panel with 95% paired percentile bootstrap "
            "intervals (joint resampling of the samples both models saw; at most "
            f"{BOOTSTRAP_MAX_SAMPLES} samples per cell, drawn with seed 0, enter the bootstrap; the point is the "
            "estimate on all samples). Below zero: the robust model is less over-confident / better calibrated.")
@@ -51,7 +52,7 @@ def _difference(metric: Callable[[np.ndarray, np.ndarray], float]) -> Callable[.
     return statistic
 
 
-def pair_differences(run: RunData, n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
+def pair_differences(run: RunData, n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
     """One row per (dataset, panel, pair, robust model, metric): estimate, low, high, n joined samples."""
     rows = []
     for dataset in run.datasets:

@@ -20,11 +20,11 @@ from overconf.report.load import RunData, safe
 FPR_GRID = np.linspace(0.0, 1.0, 201)
 
 CAPTION_MISCLASSIFICATION = (
-    "Fig. 3 — ROC of confidence separating correct (positive) from wrong (negative) predictions: mean ± std "
+    "ROC of confidence separating correct (positive) from wrong (negative) predictions: mean ± std "
     "over robust (green) and over normal (purple) models, TPR taken on a common FPR grid; dashed: random. "
     "Legend: mean ± std of the models' AUROC.")
 CAPTION_DETECTION = (
-    "Fig. 4 — Attack detection: ROC of confidence separating clean correctly classified samples (positive) "
+    "Attack detection: ROC of confidence separating clean correctly classified samples (positive) "
     "from attacked wrongly classified samples (negative), on the samples the attack ran on; dashed: random.")
 
 

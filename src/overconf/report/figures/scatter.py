@@ -15,7 +15,7 @@ from overconf.report.figures.common import (NORMAL_MARKER, ROBUST_MARKER, empty_
                                            hide_unused, new_figure, panel_title, shade)
 from overconf.report.load import RunData, safe
 
-CAPTION = ("Fig. 1 — Mean confidence on correct (x) vs wrong (y) predictions per model. Green diamonds: robust; "
+CAPTION = ("Mean confidence on correct (x) vs wrong (y) predictions per model. Green diamonds: robust; "
            "purple circles: normal; darker = more accurate. Star: the ideal point (1, 0); grey: more confident "
            "when wrong than when right (y > x). Corruptions are pooled over all corruption types and severities.")
 
