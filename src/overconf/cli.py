@@ -145,22 +145,14 @@ def evaluate_command(
         attack_examples=attack_examples, eps=eps, batch_size=batch_size, device=device, seed=seed, report=report,
         command=" ".join(["overconf", *sys.argv[1:]]),
     )
-    for robust_id, missing in result.skipped:
+    for robust_id, missing in result.skipped[:5]:
         console.print(f"[yellow]skipped[/] {robust_id}: no file at {missing}", highlight=False, soft_wrap=True)
+    if len(result.skipped) > 5:
+        console.print(f"[yellow]skipped[/] {len(result.skipped) - 5} more pairs (all listed in run.json, "
+                      "config.skipped; `overconf zoo list` shows what is present)", highlight=False, soft_wrap=True)
     print(f"{len(result.models)} models evaluated, {len(result.skipped)} pairs skipped; run: {result.run_dir}")
     if result.report is not None:
         print(f"report: {result.report}")
-
-
-@app.command("report")
-def report(
-    run_dir: Annotated[Path, typer.Argument(help="run folder holding records/ and run.json")],
-    n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 500,
-) -> None:
-    """Write the figures, tables and report.html of a run (from its records; no model needed)."""
-    from overconf.report import build_report
-
-    print(build_report(run_dir, n_resamples=n_resamples))
 
 
 def main() -> None:
