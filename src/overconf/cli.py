@@ -155,6 +155,17 @@ def evaluate_command(
         print(f"report: {result.report}")
 
 
+@app.command("report")
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="run folder holding records/ and run.json")],
+    n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 500,
+) -> None:
+    """Write the figures, tables and report.html of a run (from its records; no model needed)."""
+    from overconf.report import build_report
+
+    print(build_report(run_dir, n_resamples=n_resamples))
+
+
 def main() -> None:
     try:
         app()
