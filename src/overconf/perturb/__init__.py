@@ -4,7 +4,7 @@ Importing the package registers them all in :data:`overconf.perturb.base.PERTURB
 spec string with :func:`overconf.perturb.base.create_perturbation` (e.g. ``"pgd:steps=50"``).
 """
 
-from overconf.perturb import attacks, autoattack  # noqa: F401  (registration)
+from overconf.perturb import attacks, autoattack, corruption, ood  # noqa: F401  (registration)
 from overconf.perturb.base import PERTURBATIONS, Perturbation, create_perturbation, parse_spec
 from overconf.perturb.pgd import fgsm, pgd
 
