@@ -24,20 +24,25 @@ KDE_GRID = np.linspace(0.0, 1.0, 256)
 HIST_BINS = np.linspace(0.0, 1.0, 31)
 
 CAPTION_TRAINING = ("Confidence densities of correct (blue) and wrong (red) predictions, normal vs robust "
-                    "twin. Bars: histogram of all samples; lines: Gaussian KDE on a deterministic subsample of at "
-                    f"most {KDE_MAX_SAMPLES} samples (seed 0).")
+                    "twin. Bars: histogram of all samples; lines: Gaussian KDE (reflected at 0 and 1) on a deterministic "
+                    f"subsample of at most {KDE_MAX_SAMPLES} samples (seed 0).")
 CAPTION_BLOCKS = ("Confidence densities of correct (blue) and wrong (red) predictions of the normally trained "
-                  "models, grouped by building block ({key}). Bars: histogram of all samples; lines: Gaussian KDE on a deterministic "
-                  f"subsample of at most {KDE_MAX_SAMPLES} samples (seed 0).")
+                  "models, grouped by building block ({key}). Bars: histogram of all samples; lines: Gaussian KDE "
+                  f"(reflected at 0 and 1) on a deterministic subsample of at most {KDE_MAX_SAMPLES} samples (seed 0).")
 
 
 def kde_curve(values: np.ndarray, grid: np.ndarray = KDE_GRID, max_samples: int = KDE_MAX_SAMPLES) -> np.ndarray | None:
-    """Gaussian KDE of ``values`` on ``grid``, or ``None`` when it is undefined (< 3 samples, no spread).
+    """Gaussian KDE of ``values`` in [0, 1] on ``grid``, or ``None`` when undefined (< 3 samples, no spread).
+
+    Confidences pile up at 1, where a plain KDE would leak mass past the bound; the kernel is reflected at
+    0 and 1 (``f(x) = k(x) + k(−x) + k(2 − x)``) so the curve integrates to 1 over [0, 1].
 
     >>> kde_curve(np.full(10, 0.9)) is None, kde_curve(np.array([0.2, 0.5])) is None
     (True, True)
     >>> curve = kde_curve(np.random.default_rng(0).uniform(0.3, 0.7, 500)); bool(curve[128] > curve[10])
     True
+    >>> round(float(np.trapezoid(kde_curve(np.random.default_rng(0).beta(20, 1, 500)), KDE_GRID)), 2)
+    1.0
     """
     values = np.asarray(values, dtype=np.float64)
     if values.size < 3 or np.ptp(values) < 1e-9:
@@ -45,9 +50,10 @@ def kde_curve(values: np.ndarray, grid: np.ndarray = KDE_GRID, max_samples: int 
     if values.size > max_samples:
         values = np.random.default_rng(0).choice(values, size=max_samples, replace=False)
     try:
-        return gaussian_kde(values)(grid)
+        kde = gaussian_kde(values)
     except (np.linalg.LinAlgError, ValueError):
         return None
+    return kde(grid) + kde(-grid) + kde(2.0 - grid)
 
 
 def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray) -> None:

@@ -31,7 +31,7 @@ CAPTION_DETECTION = (
 def tpr_on_grid(fpr: np.ndarray, tpr: np.ndarray, grid: np.ndarray = FPR_GRID) -> np.ndarray:
     """TPR of a ROC curve at each grid FPR, linear between the curve's points (at a vertical step: its top).
 
-    >>> tpr_on_grid(np.array([0.0, 0.0, 0.5, 1.0]), np.array([0.0, 0.4, 0.8, 1.0]), np.array([0.0, 0.25, 1.0])).tolist()
+    >>> tpr_on_grid(np.array([0.0, 0.0, 0.5, 1.0]), np.array([0.0, 0.4, 0.8, 1.0]), np.array([0.0, 0.25, 1.0])).round(6).tolist()
     [0.4, 0.6, 1.0]
     """
     return np.interp(grid, fpr, tpr)

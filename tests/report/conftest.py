@@ -1,0 +1,29 @@
+"""A small synthetic run (2 pairs × {clean, pgd, square, fog, ood}), built once per session, and its report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from overconf.report.load import RunData, load_run
+from overconf.report.synthetic import DEFAULT_PERTURBATIONS, make_synthetic_run
+
+PERTURBATIONS = {**DEFAULT_PERTURBATIONS, "noise:severity=5": ("corruption", 0.4, 0.6), "ood:uniform": ("ood", 0.0, 0.0)}
+
+
+@pytest.fixture(scope="session")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_synthetic_run(tmp_path_factory.mktemp("run"), n=300, perturbations=PERTURBATIONS)
+
+
+@pytest.fixture(scope="session")
+def run(run_dir: Path) -> RunData:
+    return load_run(run_dir)
+
+
+@pytest.fixture(scope="session")
+def report_html(run_dir: Path) -> Path:
+    from overconf.report import build_report
+
+    return build_report(run_dir, n_resamples=200)

@@ -1,0 +1,178 @@
+"""Figures: their content (points, bars, legend AUCs, curves) checked against overconf.metrics on the records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PathCollection, PolyCollection
+from matplotlib.patches import Rectangle, StepPatch
+
+from overconf.metrics import (attack_detection_auroc, mean_confidence_correct, mean_confidence_incorrect,
+                              misclassification_auroc, overconfidence, reliability_diagram, summary_table)
+from overconf.report.figures import bars, density, difference, reliability, roc, scatter
+from overconf.report.figures.common import save_figure
+from overconf.report.load import RunData
+from overconf.store.parquet import read_records
+
+PANELS = ["clean", "pgd", "square", "corruptions"]
+TITLES = ["clean", "pgd", "square", "corruptions (pooled)"]
+
+
+@pytest.fixture(scope="module")
+def records(run_dir: Path) -> pd.DataFrame:
+    return read_records(run_dir, ["model", "robust", "perturbation", "family", "index", "confidence", "correct"])
+
+
+def panel_arrays(records: pd.DataFrame, model: str, panel: str) -> tuple[np.ndarray, np.ndarray]:
+    """Independent of report.load: the records of one model in one panel (corruptions pooled)."""
+    rows = records[records["model"] == model]
+    rows = rows[rows["family"] == "corruption"] if panel == "corruptions" else rows[rows["perturbation"] == panel]
+    return rows["confidence"].to_numpy(), rows["correct"].to_numpy(bool)
+
+
+def visible_axes(fig):
+    return [ax for ax in fig.axes if ax.axison]
+
+
+def is_green(rgba) -> bool:
+    r, g, b = mcolors.to_rgb(rgba)
+    return g > r and g > b
+
+
+def test_panels_group_corruptions_and_drop_ood(run: RunData) -> None:
+    assert run.panels == PANELS
+    assert run.records.loc[run.records["family"] == "ood", "panel"].isna().all()
+    assert len(run.arrays("relu-flc-normal", "corruptions")[0]) == 2 * 300
+
+
+def test_fig1_one_point_per_model_at_its_mean_confidences(run: RunData, records: pd.DataFrame) -> None:
+    fig = scatter.figure_confidence_scatter(run)
+    axes = visible_axes(fig)
+    assert [ax.get_title() for ax in axes] == TITLES
+    for ax, panel in zip(axes, PANELS):
+        groups = {c.get_label(): c for c in ax.collections if isinstance(c, PathCollection)}
+        assert set(groups) == {"robust", "normal"}
+        assert sum(len(c.get_offsets()) for c in groups.values()) == len(run.models) == 4
+        for label, collection in groups.items():
+            models = run.models.loc[run.models["robust"] == (label == "robust"), "model"]
+            expected = sorted((mean_confidence_correct(*panel_arrays(records, m, panel)),
+                               mean_confidence_incorrect(*panel_arrays(records, m, panel))) for m in models)
+            np.testing.assert_allclose(sorted(map(tuple, collection.get_offsets())), expected)
+            assert all(is_green(c) == (label == "robust") for c in collection.get_facecolors())
+        star = [line for line in ax.lines if line.get_marker() == "*"]
+        assert len(star) == 1 and list(star[0].get_xydata()[0]) == [1.0, 0.0]
+        region = [c for c in ax.collections if isinstance(c, PolyCollection)][0]
+        assert region.get_paths()[0].contains_point((0.2, 0.8)) and not region.get_paths()[0].contains_point((0.8, 0.2))
+
+
+def test_fig2_one_bar_per_model_with_its_overconfidence(run: RunData, records: pd.DataFrame) -> None:
+    fig = bars.figure_overconfidence_bars(run)
+    for ax, panel in zip(visible_axes(fig), PANELS):
+        rects = [p for p in ax.patches if isinstance(p, Rectangle)]
+        assert len(rects) == 4
+        heights = sorted(r.get_height() for r in rects)
+        expected = sorted(overconfidence(*panel_arrays(records, m, panel)) for m in run.models["model"])
+        np.testing.assert_allclose(heights, expected)
+        assert sum(is_green(r.get_facecolor()) for r in rects) == 2
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["relu-flc", "relu-maxpool"]
+
+
+def test_fig3_legend_carries_mean_and_std_of_misclassification_auroc(run: RunData, records: pd.DataFrame) -> None:
+    fig = roc.figure_misclassification_roc(run)
+    for ax, panel in zip(visible_axes(fig), PANELS):
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        for robust, name in ((False, "normal"), (True, "robust")):
+            models = run.models.loc[run.models["robust"] == robust, "model"]
+            aucs = [misclassification_auroc(*panel_arrays(records, m, panel)) for m in models]
+            label = f"{name} (n=2, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})"
+            assert label in texts
+            mean_curve = [line for line in ax.lines if line.get_label() == label][0]
+            # the plotted mean curve integrates to about the mean AUROC (linear interpolation, 201 points)
+            assert np.trapezoid(mean_curve.get_ydata(), mean_curve.get_xdata()) == pytest.approx(np.mean(aucs), abs=0.01)
+        assert "random (AUC 0.5)" in texts
+        dashed = [line for line in ax.lines if line.get_linestyle() == "--"]
+        assert len(dashed) == 1 and dashed[0].get_xydata().tolist() == [[0, 0], [1, 1]]
+        assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 2  # the ± std bands
+
+
+def test_fig4_legend_auc_equals_summary_detection_auroc(run: RunData, run_dir: Path) -> None:
+    fig = roc.figure_detection_roc(run)
+    summary = summary_table(read_records(run_dir))
+    axes = visible_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["pgd", "square"]
+    for ax, attack in zip(axes, ["pgd", "square"]):
+        texts = [t.get_text() for t in ax.get_legend().get_texts()]
+        rows = summary[summary["perturbation"] == attack]
+        expected = [f"{m} (AUC {a:.3f})" for m, a in zip(rows["model"], rows["detection_auroc"])]
+        assert sorted(texts[:-1]) == sorted(expected)
+        robust = rows[rows["robust"]]
+        assert all(np.isfinite(robust["detection_auroc"]))
+
+
+def test_detection_arrays_join_clean_and_attacked_on_index(run: RunData) -> None:
+    clean_conf, clean_ok, attack_conf, attack_ok = roc.detection_arrays(run, "relu-maxpool-robust", "pgd")
+    assert len(clean_conf) == len(attack_conf) == 300
+    assert roc.detection_auroc(run, "relu-maxpool-robust", "pgd") == attack_detection_auroc(
+        clean_conf, clean_ok, attack_conf, attack_ok)
+
+
+def test_density_figures_one_per_pair_and_one_per_varying_block(run: RunData) -> None:
+    groups = density.density_groups(run)
+    names = [g[0] for g in groups]
+    assert names == ["fig5_density_synthetic_relu-flc", "fig5_density_synthetic_relu-maxpool",
+                     "fig6_density_synthetic_downsampling"]
+    assert groups[-1][2] == ["relu-flc-normal", "relu-maxpool-normal"]  # normally trained only, ordered by block
+    fig = density.figure_densities(run, groups[0][2], groups[0][1])
+    axes = visible_axes(fig)
+    assert len(axes) == 2 * len(PANELS)
+    for ax in axes:
+        kde = [line for line in ax.lines if line.get_label().endswith("KDE")]
+        assert len(kde) == 2 and len(ax.patches) == 2  # correct + wrong: histogram and KDE each
+        for line in kde:
+            assert np.trapezoid(line.get_ydata(), line.get_xdata()) == pytest.approx(1.0, abs=0.02)  # reflected KDE
+
+
+def test_density_guards_degenerate_and_large_inputs(run: RunData) -> None:
+    fig = density.figure_densities(run, ["relu-flc-normal"], "t")
+    ax = fig.axes[0]
+    ax.clear()
+    density.draw_density(ax, np.full(5, 0.7), np.ones(5, bool))  # no spread: histogram only, no KDE
+    assert len(ax.patches) == 1 and not ax.lines
+    big = np.random.default_rng(1).uniform(0.2, 1.0, 50_000)
+    first, second = density.kde_curve(big), density.kde_curve(big)
+    np.testing.assert_array_equal(first, second)  # the KDE subsample is deterministic
+
+
+def test_reliability_bars_equal_metrics_reliability_diagram(run: RunData, records: pd.DataFrame) -> None:
+    fig = reliability.figure_reliability(run, "synthetic")
+    axes = visible_axes(fig)
+    assert len(axes) == 4 * len(PANELS)
+    ax = axes[0]  # first model (relu-flc-normal), clean
+    diagram = reliability_diagram(*panel_arrays(records, "relu-flc-normal", "clean"), n_bins=15)
+    step = [p for p in ax.patches if isinstance(p, StepPatch)][0]
+    expected = np.where(diagram.counts > 0, diagram.accuracy, np.nan)
+    np.testing.assert_allclose(step.get_data().values, expected)
+
+
+def test_pair_differences_estimate_and_interval(run: RunData, records: pd.DataFrame) -> None:
+    table = difference.pair_differences(run, n_resamples=100)
+    assert len(table) == 2 * len(PANELS) * 3
+    row = table[(table["panel"] == "clean") & (table["metric"] == "overconfidence")
+                & (table["robust_model"] == "relu-flc-robust")].iloc[0]
+    expected = (overconfidence(*panel_arrays(records, "relu-flc-robust", "clean"))
+                - overconfidence(*panel_arrays(records, "relu-flc-normal", "clean")))
+    assert row["estimate"] == pytest.approx(expected)
+    assert row["low"] <= row["estimate"] <= row["high"] < 0  # the synthetic robust twin is clearly less over-confident
+    fig = difference.figure_differences(table)
+    assert [len(ax.containers) for ax in fig.axes] == [2, 2, 2]
+
+
+def test_save_figure_writes_png_and_svg(run: RunData, tmp_path: Path) -> None:
+    png, svg = save_figure(scatter.figure_confidence_scatter(run), tmp_path, "fig1")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    text = svg.read_text()
+    assert text.lstrip().startswith("<?xml") and "<svg" in text and "<text" not in text  # glyphs as paths
