@@ -48,7 +48,7 @@ def evaluate(
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     indices, labels, logits = [], [], []
     try:
-        for x, y, index in tqdm(loader, desc=f"{info.model} · {perturbation.label}", disable=not progress, leave=False):
+        for x, y, index in tqdm(loader, desc=f"{info.model} · {perturbation.label}", disable=None if progress else True, leave=False):
             x, y = x.to(device), y.to(device)
             x_eval = perturbation(model, x, y, generator)
             with torch.no_grad():

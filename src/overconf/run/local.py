@@ -12,7 +12,7 @@ from torch import nn
 from overconf.data.base import DEFAULT_EPS, ImageSet
 from overconf.evaluate.engine import evaluate
 from overconf.evaluate.records import ModelInfo
-from overconf.perturb.base import create_perturbation
+from overconf.perturb import create_perturbation  # the package import registers every perturbation
 from overconf.store.parquet import has_records, write_records
 
 
@@ -30,7 +30,7 @@ def run_grid(
     perturbations: Sequence[str],
     run_dir: Path,
     *,
-    subsets: dict[str, int] | None = None,
+    n_per_family: dict[str, int] | None = None,
     eps: float | None = None,
     batch_size: int = 500,
     device: torch.device | str = "cpu",
@@ -40,18 +40,18 @@ def run_grid(
     """Evaluate every model under every perturbation, writing one record file per cell.
 
     Cells whose records already exist are skipped, so an interrupted run resumes where it stopped.
-    ``subsets`` maps a perturbation spec to the number of leading samples it runs on (attacks are costly).
+    ``n_per_family`` limits a family (``attack``, ``corruption``, ``ood``: the costly ones) to the first n samples.
     """
     eps = DEFAULT_EPS.get(dataset.name, 8 / 255) if eps is None else eps
     built = [create_perturbation(spec, eps=eps) for spec in perturbations]
     written: list[Path] = []
     for grid_model in models:
-        todo = [(spec, p) for spec, p in zip(perturbations, built) if not has_records(run_dir, grid_model.info.model, p.label)]
+        todo = [p for p in built if not has_records(run_dir, grid_model.info.model, p.label)]
         if not todo:
             continue
         model = grid_model.load()
-        for spec, perturbation in todo:
-            n = (subsets or {}).get(spec)
+        for perturbation in todo:
+            n = (n_per_family or {}).get(perturbation.family)
             table = evaluate(
                 model, grid_model.info, dataset.subset(n), perturbation,
                 batch_size=batch_size, device=device, seed=seed, progress=progress,

@@ -1,0 +1,71 @@
+"""Trained models cached as safetensors under a key derived from the training configuration and data.
+
+``<cache>/models/<key>.safetensors`` + ``<key>.json`` (configuration, data hash, statistics), where
+``key = sha256(CACHE_FORMAT ‖ config JSON ‖ data SHA-256)[:20]``. Both files are written atomically,
+the JSON last, so a model counts as cached only once it is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from overconf.data.base import TensorImageSet
+from overconf.errors import CheckpointError
+from overconf.store.parquet import write_atomic
+from overconf.train.config import TrainConfig
+from overconf.train.loop import build_model, train_model
+
+CACHE_FORMAT = "overconf-small-cnn-v1"
+
+
+def default_cache_dir() -> Path:
+    """``$OVERCONF_CACHE`` or ``~/.cache/overconf``."""
+    if os.environ.get("OVERCONF_CACHE"):
+        return Path(os.environ["OVERCONF_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "overconf"
+
+
+def cache_key(config: TrainConfig, data_sha256: str) -> str:
+    text = f"{CACHE_FORMAT}\n{config.to_json()}\n{data_sha256}"
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+@dataclass
+class CachedModel:
+    model: nn.Module
+    path: Path
+    meta: dict
+    trained_now: bool
+
+
+def train_or_load(config: TrainConfig, train_set: TensorImageSet, data_sha256: str, *,
+                  cache_dir: Path | None = None, device: torch.device | str = "cpu",
+                  progress: bool = True) -> CachedModel:
+    """The model of ``config``: from the cache when present, else trained now and cached."""
+    folder = (cache_dir or default_cache_dir()) / "models"
+    key = cache_key(config, data_sha256)
+    weights, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"
+    if meta_path.is_file() and weights.is_file():
+        model = build_model(config, train_set.subset(config.train_subset))
+        try:
+            model.load_state_dict(load_file(str(weights)))
+        except Exception as exc:  # noqa: BLE001 - any load failure means a damaged entry
+            raise CheckpointError(f"cached model {weights} is damaged ({exc})", hint=f"delete {weights} and rerun") from None
+        return CachedModel(model.eval().to(device), weights, json.loads(meta_path.read_text()), trained_now=False)
+    start = time.perf_counter()
+    model, stats = train_model(config, train_set, device=device, progress=progress)
+    meta = {"config": json.loads(config.to_json()), "data_sha256": data_sha256, "key": key,
+            "train_seconds": round(time.perf_counter() - start, 2), **stats}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    write_atomic(weights, lambda tmp: save_file(state, str(tmp), metadata={"config": config.to_json()}))
+    write_atomic(meta_path, lambda tmp: tmp.write_text(json.dumps(meta, indent=2, sort_keys=True)))
+    return CachedModel(model, weights, meta, trained_now=True)
