@@ -166,6 +166,21 @@ def report(
     print(build_report(run_dir, n_resamples=n_resamples))
 
 
+@app.command("perturbations")
+def perturbations_command(
+    family: Annotated[Optional[str], typer.Option("--family", help="only this family: clean | attack | corruption | ood")] = None,
+) -> None:
+    """List the registered perturbations: spec name, family, parameters (name:key=value) and what it does."""
+    from overconf.perturb.catalog import catalogue
+
+    entries = [e for e in catalogue() if family is None or e.family == family]
+    if not entries:
+        raise OverconfError(f"no perturbation of family {family!r}", hint="families: clean, attack, corruption, ood")
+    for e in entries:
+        print(f"{e.name:<18} {e.family:<10} {e.parameters}")
+        print(f"{'':<29} {e.summary}")
+
+
 def main() -> None:
     try:
         app()

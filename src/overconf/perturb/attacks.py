@@ -93,11 +93,13 @@ def resolve_eps(eps: float | None, default_eps: float, norm: str) -> float:
 
 @PERTURBATIONS.register("clean")
 def make_clean(default_eps: float) -> Clean:
+    """The unperturbed test set."""
     return Clean()
 
 
 @PERTURBATIONS.register("fgsm")
 def make_fgsm(default_eps: float, eps: float | None = None, step_size: float | None = None, random_start: bool = False) -> FGSM:
+    """FGSM, L∞: one signed-gradient step of step_size (default ε); random_start=true for FGSM-RS."""
     eps_ = resolve_eps(eps, default_eps, "linf")
     step = eps_ if step_size is None else float(as_number("step_size", step_size, float))
     check_args(eps_, step, 1, "linf", 1, "last")
@@ -115,6 +117,7 @@ def make_pgd(
     restarts: int = 1,
     keep: Keep = "last",
 ) -> PGD:
+    """PGD on the cross-entropy, L∞ or L2; step size 2.5·ε/steps; keep=last (final iterate) | worst (robust acc.)."""
     eps_ = resolve_eps(eps, default_eps, norm)
     steps_, restarts_ = int(as_number("steps", steps, int)), int(as_number("restarts", restarts, int))
     step = STEP_SIZE_FACTOR * eps_ / max(steps_, 1) if step_size is None else float(as_number("step_size", step_size, float))

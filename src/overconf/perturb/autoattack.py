@@ -198,6 +198,7 @@ def _positive_int(name: str, value: object) -> int:
 @PERTURBATIONS.register("apgd-ce")
 def make_apgd_ce(default_eps: float, eps: float | None = None, norm: str = "linf", steps: int = 100,
                  restarts: int = 1, keep: str = "last") -> APGD:
+    """APGD-CE (pyautoattack); keep=last: highest-loss point, keep=worst: adversarial else clean input."""
     eps_, norm_ = _common(default_eps, eps, norm)
     keep_ = check_choice("keep", keep, ("last", "worst"))
     return APGD(eps_, norm_, _positive_int("steps", steps), _positive_int("restarts", restarts), keep_)  # type: ignore[arg-type]
@@ -206,6 +207,7 @@ def make_apgd_ce(default_eps: float, eps: float | None = None, norm: str = "linf
 @PERTURBATIONS.register("apgd-t")
 def make_apgd_t(default_eps: float, eps: float | None = None, norm: str = "linf", steps: int = 100,
                 n_target_classes: int = 9) -> APGDTargeted:
+    """Targeted APGD on the DLR loss (pyautoattack): adversarial example where found, else clean input."""
     eps_, norm_ = _common(default_eps, eps, norm)
     return APGDTargeted(eps_, norm_, _positive_int("steps", steps), _positive_int("n_target_classes", n_target_classes))
 
@@ -213,6 +215,7 @@ def make_apgd_t(default_eps: float, eps: float | None = None, norm: str = "linf"
 @PERTURBATIONS.register("square")
 def make_square(default_eps: float, eps: float | None = None, norm: str = "linf", n_queries: int = 5000,
                 p_init: float = 0.8, restarts: int = 1, rescale: bool = False, keep: str = "last") -> Square:
+    """Square attack, black box (pyautoattack); keep=last: its final point, keep=worst: adversarial else clean."""
     eps_, norm_ = _common(default_eps, eps, norm)
     p = float(as_number("p_init", p_init, float))
     if not 0 < p <= 1:
@@ -224,5 +227,6 @@ def make_square(default_eps: float, eps: float | None = None, norm: str = "linf"
 
 @PERTURBATIONS.register("autoattack")
 def make_autoattack(default_eps: float, eps: float | None = None, norm: str = "linf", n_queries: int = 5000) -> AutoAttackStandard:
+    """Standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square): the reference robust accuracy."""
     eps_, norm_ = _common(default_eps, eps, norm)
     return AutoAttackStandard(eps_, norm_, _positive_int("n_queries", n_queries))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from overconf.data.corruptions import CORRUPTIONS, check_corruption, corrupt
+from overconf.data.corruptions import CORRUPTIONS, FUNCTIONS, check_corruption, corrupt
 from overconf.errors import ConfigError
 from overconf.perturb.base import PERTURBATIONS
 
@@ -41,7 +41,7 @@ def _factory(name: str):  # noqa: ANN202 - a registry factory
         return Corruption(name, check_corruption(name, severity))
 
     make.__name__ = f"make_{name}"
-    make.__doc__ = f"``{name}`` at ``severity`` 1 … 5 (default {DEFAULT_SEVERITY})."
+    make.__doc__ = (FUNCTIONS[name].__doc__ or name).strip()
     return make
 
 

@@ -38,11 +38,13 @@ class OutOfDistribution:
 
 @PERTURBATIONS.register("ood-uniform")
 def make_ood_uniform(default_eps: float) -> OutOfDistribution:
+    """i.i.d. U(0, 1) pixels."""
     return OutOfDistribution("uniform")
 
 
 @PERTURBATIONS.register("ood-gaussian")
 def make_ood_gaussian(default_eps: float, mean: float = 0.5, std: float = 1.0) -> OutOfDistribution:
+    """i.i.d. N(mean, std²) pixels clipped to [0, 1] (Outlier Exposure's Gaussian outliers)."""
     std_ = float(as_number("std", std, float))
     if std_ < 0:
         raise ConfigError(f"parameter std={std_} must be non-negative")
@@ -51,4 +53,5 @@ def make_ood_gaussian(default_eps: float, mean: float = 0.5, std: float = 1.0) -
 
 @PERTURBATIONS.register("ood-digits")
 def make_ood_digits(default_eps: float) -> OutOfDistribution:
+    """scikit-learn's 8×8 handwritten digits, resized to the input size and channel count."""
     return OutOfDistribution("digits")
