@@ -169,3 +169,19 @@ def test_bad_names_and_severities() -> None:
             corrupt(x, "fog", severity)  # type: ignore[arg-type]
     with pytest.raises(ConfigError):
         corrupt(x[0], "fog", 3)
+
+
+def test_clipped_zoom_equals_scipy_zoom_of_the_centre() -> None:
+    import math
+
+    from scipy import ndimage
+
+    from overconf.data.corruptions import ZOOM_FACTORS, _clipped_zoom
+
+    x = np.random.default_rng(0).random((2, 3, 28, 30))
+    for factor in ZOOM_FACTORS[-1]:
+        ch, cw = math.ceil(28 / factor), math.ceil(30 / factor)
+        top, left = (28 - ch) // 2, (30 - cw) // 2
+        ref = ndimage.zoom(x[:, :, top:top + ch, left:left + cw], (1, 1, factor, factor), order=1)
+        th, tw = (ref.shape[2] - 28) // 2, (ref.shape[3] - 30) // 2
+        np.testing.assert_allclose(_clipped_zoom(x, float(factor)), ref[:, :, th:th + 28, tw:tw + 30], atol=1e-9)
