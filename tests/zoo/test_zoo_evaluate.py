@@ -80,10 +80,35 @@ def test_evaluate_errors(zoo):
     with pytest.raises(MissingFileError, match="none of the 1 selected") as info:
         evaluate_zoo("cifar10", root / "run", pairs=["Wong2020Fast"], models_dir=models, report=False)
     assert "overconf zoo fetch" in info.value.hint
-    # CIFAR-10-C exists for cifar10 only.
-    with pytest.raises(ConfigError, match="CIFAR-10-C"):
-        evaluate_zoo("cifar100", root / "run", pairs=["Rice2020Overfitting"], models_dir=models,
-                     perturbations=["corruptions"], report=False)
+    with pytest.raises(MissingFileError, match="CIFAR-10-C"):
+        evaluate_zoo("cifar10", root / "run", pairs=[MODEL_ID], models_dir=models, data_dir=root / "data",
+                     perturbations=["clean", "corruptions"], report=False)
+
+
+def test_corruptions_expand_to_the_pregenerated_sets(zoo):
+    from overconf.data.corruptions import CORRUPTIONS
+
+    root, models, _, _ = zoo
+    folder = root / "data" / "CIFAR-10-C"
+    folder.mkdir()
+    rng = np.random.default_rng(1)
+    n = 3  # images per severity
+    for name in CORRUPTIONS:
+        np.save(folder / f"{name}.npy", rng.integers(0, 256, (5 * n, 32, 32, 3), dtype=np.uint8))
+    np.save(folder / "labels.npy", np.tile(np.arange(n), 5).astype(np.uint8))
+    out = root / "run"
+    evaluate_zoo("cifar10", out, pairs=[MODEL_ID], models_dir=models, data_dir=root / "data", n_examples=2,
+                 perturbations=["corruptions"], device="cpu", report=False, progress=False)
+    records = read_records(out)
+    assert set(records["family"]) == {"corruption"} and len(records) == 2 * 15 * 5 * 2
+    assert "fog:severity=4" in set(records["perturbation"])
+    cell = records[(records["model"] == MODEL_ID) & (records["perturbation"] == "fog:severity=4")].sort_values("index")
+    images = np.load(folder / "fog.npy")[3 * n:3 * n + 2]
+    model = load_model(load_catalogue().select("cifar10", [MODEL_ID]).pairs[0].robust, models)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255).numpy()
+    np.testing.assert_allclose(np.stack(cell["logits"].to_list()), expected, rtol=1e-5, atol=1e-5)
+    assert cell["index"].tolist() == [0, 1] and len(read_manifest(out)["perturbations"]) == 75
 
 
 def test_cli_list_and_verify(zoo):

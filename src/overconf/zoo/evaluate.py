@@ -3,8 +3,10 @@
 Pairs whose files are missing are skipped and reported; the rest run through the same engine as every
 run (:func:`overconf.run.local.run_grid`): one Parquet file per model × perturbation, resumable, plus a
 ``run.json`` manifest holding each checkpoint's SHA-256. ``corruptions`` expands to the pre-generated
-CIFAR-10-C sets (15 corruptions × 5 severities) when their loader (:mod:`overconf.data.corrupted`) is
-installed; the report is built at the end when :mod:`overconf.report` is available.
+sets (CIFAR-10-C / CIFAR-100-C / ImageNet-C, 15 corruptions × 5 severities, :mod:`overconf.data.corrupted`),
+each evaluated with the identity perturbation labelled ``<corruption>:severity=<s>``
+(:class:`overconf.perturb.corruption.Pregenerated`), so their records read like generated corruptions.
+The report is built at the end when :mod:`overconf.report` is available.
 """
 
 from __future__ import annotations
@@ -18,11 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from overconf.data.base import DATASETS, ImageSet, TensorImageSet
+from overconf.data.corrupted import CIFAR_C, IMAGENET_C, find_corrupted_folder, load_cifar_c, load_imagenet_c
+from overconf.data.corruptions import CORRUPTIONS as CORRUPTION_NAMES
+from overconf.data.corruptions import SEVERITIES
 from overconf.errors import ConfigError, MissingFileError
-from overconf.evaluate.engine import resolve_device
+from overconf.evaluate.engine import evaluate, resolve_device
 from overconf.evaluate.records import ModelInfo
 from overconf.run.local import GridModel, run_grid
+from overconf.perturb.corruption import Pregenerated, pregenerated
 from overconf.run.manifest import environment_versions, read_manifest, sha256_file, write_manifest
+from overconf.store.parquet import has_records, write_records
 from overconf.zoo.catalogue import Catalogue, ZooModel, load_catalogue
 from overconf.zoo.loaders import fetch_command, load_model, missing_files, resolve_models_dir, sources
 
@@ -73,20 +80,39 @@ def load_dataset(name: str, data_dir: Path | None, n_examples: int | None, **opt
     return loader(split=split, data_dir=data_dir, **options).subset(n_examples)
 
 
-def corruption_loader(dataset: str) -> Callable[..., list[tuple[str, ImageSet]]]:
-    """The loader of the pre-generated corruption sets of ``dataset``; :class:`ConfigError` when absent."""
-    try:
-        corrupted = importlib.import_module("overconf.data.corrupted")
-    except ModuleNotFoundError:
-        corrupted = None
-    loader = getattr(corrupted, "load_corruption_sets", None)
-    if dataset != "cifar10" or loader is None:
-        raise ConfigError(
-            f"`{CORRUPTIONS}` needs the pre-generated CIFAR-10-C sets and their loader, not available for {dataset!r}",
-            hint="put CIFAR-10-C/<corruption>.npy and labels.npy (RobustBench's layout) under --data-dir; "
-            "corruptions are evaluated on cifar10 only",
-        )
-    return loader
+def corruption_sets(dataset: str, data_dir: Path | None) -> list[tuple[Pregenerated, Callable[[], ImageSet]]]:
+    """``(perturbation, load the set)`` per corruption × severity of the pre-generated sets of ``dataset``.
+
+    Raises :class:`MissingFileError` (naming where the folder is expected) before anything runs.
+    """
+    folders = {name: folder for name, (folder, _) in CIFAR_C.items()} | {"imagenet": IMAGENET_C}
+    if dataset not in folders:
+        raise ConfigError(f"no pre-generated corruptions of {dataset!r}", hint=f"`{CORRUPTIONS}` needs one of {list(folders)}")
+    find_corrupted_folder(folders[dataset], data_dir)
+
+    def loader(name: str, severity: int) -> Callable[[], ImageSet]:
+        if dataset == "imagenet":
+            return lambda: load_imagenet_c(name, severity, data_dir)
+        return lambda: load_cifar_c(dataset, name, severity, data_dir)
+
+    return [(pregenerated(name, s), loader(name, s)) for name in CORRUPTION_NAMES for s in SEVERITIES]
+
+
+def _evaluate_corruptions(
+    models: Sequence[GridModel], sets: list[tuple[Pregenerated, Callable[[], ImageSet]]], run_dir: Path,
+    n_examples: int | None, **engine: Any,
+) -> list[Path]:
+    """Each model on each pre-generated set, skipping cells already written (as :func:`run_grid` does)."""
+    written = []
+    for grid_model in models:
+        todo = [(p, load) for p, load in sets if not has_records(run_dir, grid_model.info.model, p.label)]
+        if not todo:
+            continue
+        model = grid_model.load()
+        for perturbation, load in todo:
+            table = evaluate(model, grid_model.info, load().subset(n_examples), perturbation, **engine)
+            written.append(write_records(run_dir, table))
+    return written
 
 
 def _model_entry(model: ZooModel, models_dir: Path) -> dict[str, Any]:
@@ -125,7 +151,7 @@ def evaluate_zoo(
     and (if ``report``) the report under ``out``. ``attack_examples`` limits attacks to the first samples."""
     specs = [s.strip() for s in perturbations if s.strip()]
     plain = [s for s in specs if s != CORRUPTIONS]
-    load_corruptions = corruption_loader(dataset) if CORRUPTIONS in specs else None
+    corrupted = corruption_sets(dataset, data_dir) if CORRUPTIONS in specs else []
     models_dir = resolve_models_dir(models_dir)
     selected = load_catalogue(catalogue, extra_catalogues).select(dataset, pairs)
     if not selected.pairs:
@@ -139,7 +165,6 @@ def evaluate_zoo(
             hint=f"run `{fetch_command(first.robust)}` (or `overconf zoo fetch --dataset {dataset}`), "
             "or point --models-dir / $OVERCONF_MODELS at your models folder",
         )
-    corruption_sets = load_corruptions(data_dir=data_dir) if load_corruptions is not None else []
     importlib.import_module("overconf.perturb")
     data = load_dataset(dataset, data_dir, n_examples)
     device_ = resolve_device(device)
@@ -164,15 +189,14 @@ def evaluate_zoo(
         "versions": environment_versions(),
         "data": {"name": dataset, "sha256": data_fingerprint(data), "path": str(data_dir or ""), "n": len(data)},
         "models": [_model_entry(m, models_dir) for m in models],
-        "perturbations": specs,
+        "perturbations": plain + [p.label for p, _ in corrupted],
     })
     write_manifest(run_dir, manifest)
 
-    written = run_grid(grid, data, plain, run_dir, n_attack=attack_examples, eps=eps, batch_size=batch_size,
+    written = run_grid(grid, data, plain, run_dir, n_per_family={"attack": attack_examples}, eps=eps, batch_size=batch_size,
                        device=device_, seed=seed, progress=progress)
-    for label, corrupted_set in corruption_sets:
-        written += run_grid(grid, corrupted_set.subset(n_examples), [label], run_dir, batch_size=batch_size, device=device_,
-                            seed=seed, progress=progress)
+    written += _evaluate_corruptions(grid, corrupted, run_dir, n_examples, batch_size=batch_size, device=device_,
+                                     seed=seed, progress=progress)
     result = ZooRun(run_dir, [m.name for m in models], skipped, written)
     if report:
         try:
