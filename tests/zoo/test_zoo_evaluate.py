@@ -44,14 +44,14 @@ def test_evaluate_runs_present_pairs_and_skips_missing(zoo):
     out = root / "run"
     result = evaluate_zoo(
         "cifar10", out, pairs=[MODEL_ID, "Wong2020Fast"], models_dir=models, data_dir=root / "data",
-        n_examples=4, perturbations=["clean", "pgd:steps=2"], batch_size=4, device="cpu", report=False,
-        progress=False,
+        n_examples=4, attack_examples=3, perturbations=["clean", "pgd:steps=2"], batch_size=4, device="cpu",
+        report=False, progress=False,
     )
     assert result.models == [f"{MODEL_ID}_normal", MODEL_ID]
     assert [r for r, _ in result.skipped] == ["Wong2020Fast"]
     assert result.skipped[0][1].endswith("cifar10/Linf/Wong2020Fast.pt")
     records = read_records(out)
-    assert len(records) == 2 * 2 * 4
+    assert len(records) == 2 * (4 + 3)  # attacks on the first 3 samples only
     assert set(records["pair"]) == {MODEL_ID} and records.groupby("model")["robust"].first().to_dict() == {
         MODEL_ID: True, f"{MODEL_ID}_normal": False}
     # The clean records are the model's own logits on the first 4 images.
@@ -70,7 +70,7 @@ def test_evaluate_runs_present_pairs_and_skips_missing(zoo):
     assert manifest["perturbations"] == ["clean", "pgd:steps=2"] and manifest["data"]["n"] == 4
     # A rerun finds every cell done and writes nothing.
     again = evaluate_zoo("cifar10", out, pairs=[MODEL_ID], models_dir=models, data_dir=root / "data",
-                         n_examples=4, perturbations=["clean", "pgd:steps=2"], device="cpu", report=False,
+                         n_examples=4, attack_examples=3, perturbations=["clean", "pgd:steps=2"], device="cpu", report=False,
                          progress=False)
     assert again.written == []
 
