@@ -10,9 +10,16 @@ import pytest
 import torch
 
 from overconf.data.corruptions import (
-    CORRUPTIONS, SEVERITIES, corrupt, disk_kernel, frost_texture, motion_kernel, plasma_fractal,
+    CORRUPTIONS,
+    SEVERITIES,
+    corrupt,
+    disk_kernel,
+    frost_texture,
+    motion_kernel,
+    plasma_fractal,
 )
 from overconf.errors import ConfigError
+
 
 @pytest.fixture(autouse=True, scope="module")
 def one_torch_thread() -> Iterator[None]:

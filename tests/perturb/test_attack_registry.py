@@ -90,7 +90,7 @@ def test_worst_mode_keeps_the_clean_input_where_the_library_failed() -> None:
     # the library's own output: adversarial where found, else the clean input; "last" moves every sample
     model = small_model()
     x, y = data(model)
-    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    g = lambda: torch.Generator().manual_seed(0)
     worst = create_perturbation("apgd-ce:steps=5:eps=0.001", 0.1)
     worst.keep = "worst"
     last = create_perturbation("apgd-ce:steps=5:eps=0.001", 0.1)

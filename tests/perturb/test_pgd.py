@@ -153,7 +153,7 @@ def test_mode_is_restored_when_the_model_raises() -> None:
 def test_deterministic_under_a_generator(norm: str) -> None:
     model = tiny_cnn()
     x, y = batch()
-    kw = dict(eps=0.3, step_size=0.1, steps=3, norm=norm, restarts=2)
+    kw = {"eps": 0.3, "step_size": 0.1, "steps": 3, "norm": norm, "restarts": 2}
     a = pgd(model, x, y, generator=torch.Generator().manual_seed(5), **kw)
     b = pgd(model, x, y, generator=torch.Generator().manual_seed(5), **kw)
     c = pgd(model, x, y, generator=torch.Generator().manual_seed(6), **kw)
@@ -164,7 +164,7 @@ def test_deterministic_under_a_generator(norm: str) -> None:
 def test_worst_finds_every_misclassification_last_finds_and_clean_ones() -> None:
     model = tiny_cnn().eval()
     x, y = batch(64)
-    kw = dict(eps=0.05, step_size=0.02, steps=4)
+    kw = {"eps": 0.05, "step_size": 0.02, "steps": 4}
     last = pgd(model, x, y, keep="last", generator=torch.Generator().manual_seed(0), **kw)
     worst = pgd(model, x, y, keep="worst", generator=torch.Generator().manual_seed(0), **kw)
     with torch.no_grad():

@@ -96,7 +96,7 @@ class ImageNetCSet(ImageFolderSet):
         self.name, self.samples, self.num_classes, self.preprocessing = name, samples, num_classes, preprocessing
         self.transform = transforms.ToTensor() if preprocessing == "none" else PREPROCESSINGS[preprocessing]()
 
-    def subset(self, n: int | None) -> "ImageNetCSet":
+    def subset(self, n: int | None) -> ImageNetCSet:
         if n is None or n >= len(self):
             return self
         return ImageNetCSet(self.name, self.samples[:n], self.num_classes, self.preprocessing)

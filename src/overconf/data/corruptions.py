@@ -118,7 +118,7 @@ def motion_kernel(radius: float, sigma: float, angle: float) -> tuple[list[tuple
     weights = np.exp(-(i**2) / (2 * sigma**2))
     weights /= weights.sum()
     a = math.radians(angle)
-    offsets = [(int(math.ceil(k * math.sin(a) - 0.5)), int(math.ceil(k * math.cos(a) - 0.5))) for k in range(width)]
+    offsets = [(math.ceil(k * math.sin(a) - 0.5), math.ceil(k * math.cos(a) - 0.5)) for k in range(width)]
     return offsets, weights
 
 
@@ -328,7 +328,7 @@ def frost(x: Array, severity: int, rngs: Rngs) -> Array:
     """a·x + b·frost, (a, b) ∈ ((1, 0.2), (1, 0.3), (0.9, 0.4), (0.85, 0.4), (0.75, 0.45)); the frost layer
     is :func:`frost_texture` tinted pale blue (its luminance for non-RGB images)."""
     a, b = ((1, 0.2), (1, 0.3), (0.9, 0.4), (0.85, 0.4), (0.75, 0.45))[severity - 1]
-    n, c, h, w = x.shape
+    _n, c, h, w = x.shape
     s = _scale(x)
     layer = _stack(rngs, lambda rng: frost_texture(h, w, s, rng))[:, None]
     tint = FROST_TINT[:, None, None] if c == 3 else np.full((c, 1, 1), float(FROST_TINT @ [0.299, 0.587, 0.114]))
@@ -365,7 +365,7 @@ ELASTIC = ((0, 0, 0.08), (0.05, 0.2, 0.07), (0.08, 0.06, 0.06), (0.1, 0.04, 0.05
 
 
 def _elastic_one(image: Array, alpha: float, sigma: float, jitter: float, rng: np.random.Generator) -> Array:
-    c, h, w = image.shape
+    _c, h, w = image.shape
     centre, half = np.array([h // 2, w // 2], dtype=np.float64), min(h, w) // 3
     src = np.array([centre + half, [centre[0] + half, centre[1] - half], centre - half])  # (x, y) points
     dst = src + rng.uniform(-jitter, jitter, size=src.shape)

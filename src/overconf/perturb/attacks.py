@@ -75,7 +75,7 @@ class PGD:
         )
 
 
-def as_number(name: str, value: object, kind: type[int] | type[float]) -> int | float:
+def as_number(name: str, value: object, kind: type[int | float]) -> int | float:
     """``value`` as an int or float, or a :class:`ConfigError` naming the parameter."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
         raise ConfigError(f"parameter {name}={value!r} must be a{'n integer' if kind is int else ' number'}")

@@ -92,7 +92,7 @@ def create_perturbation(text: str, eps: float) -> Perturbation:
     try:
         perturbation = factory(default_eps=eps, **params)
     except TypeError as exc:
-        raise ConfigError(f"bad parameters for perturbation {spec.name!r}: {exc}", hint=f"see `overconf perturbations`") from None
+        raise ConfigError(f"bad parameters for perturbation {spec.name!r}: {exc}", hint="see `overconf perturbations`") from None
     if spec.params or not getattr(perturbation, "label", ""):  # a factory may name its defaults (fog → fog:severity=3)
         perturbation.label = spec.label if spec.params else spec.name
     return perturbation

@@ -8,6 +8,7 @@ per image in order (:func:`overconf.data.corruptions.image_seeds`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -36,7 +37,7 @@ class Corruption:
         return corrupt(x, self.name, self.severity, generator)
 
 
-def _factory(name: str):  # noqa: ANN202 - a registry factory
+def _factory(name: str) -> Callable[..., Corruption]:
     def make(default_eps: float, severity: int = DEFAULT_SEVERITY) -> Corruption:
         return Corruption(name, check_corruption(name, severity))
 
