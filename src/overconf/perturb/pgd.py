@@ -58,6 +58,11 @@ def attack_mode(model: nn.Module, eval_mode: bool = True) -> Iterator[None]:
         model.train(was_training)
 
 
+def _float64(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float64, on the CPU where the device has no float64 (Apple's MPS)."""
+    return t.cpu().double() if t.device.type == "mps" else t.double()
+
+
 def linf_bounds(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-pixel box ``[lower, upper]`` = [0, 1] ∩ [x − ε, x + ε], rounded inward so that, in float64,
     ``0 ≤ lower``, ``upper ≤ 1``, ``x − lower ≤ ε`` and ``upper − x ≤ ε`` hold exactly.
@@ -69,16 +74,16 @@ def linf_bounds(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor
     >>> float(lo[0]), float(hi[2])
     (0.0, 1.0)
     """
-    xd = x.double()
+    xd = _float64(x)
     lower = (xd - eps).clamp(min=0.0).to(x.dtype)
     upper = (xd + eps).clamp(max=1.0).to(x.dtype)
     for _ in range(8):  # rounding to x.dtype is off by at most half an ulp: one nudge fixes it
-        low_out, up_out = xd - lower.double() > eps, upper.double() - xd > eps
+        low_out, up_out = xd - _float64(lower) > eps, _float64(upper) - xd > eps
         if not bool(low_out.any() or up_out.any()):
             break
         lower = torch.where(low_out, torch.nextafter(lower, torch.ones_like(lower)), lower)
         upper = torch.where(up_out, torch.nextafter(upper, torch.zeros_like(upper)), upper)
-    return lower, upper
+    return lower.to(x.device), upper.to(x.device)
 
 
 def _flat_norm(t: torch.Tensor) -> torch.Tensor:
@@ -92,15 +97,15 @@ def _per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 def project_l2(x: torch.Tensor, x_adv: torch.Tensor, eps: float) -> torch.Tensor:
     """Onto {x' ∈ [0, 1]ⁿ : ‖x' − x‖₂ ≤ ε} (per sample): scale δ to the ball, clamp to the box, and shrink
     again where rounding to ``x.dtype`` left ‖δ‖₂ > ε (checked in float64)."""
-    xd = x.double()
-    delta = x_adv.double() - xd
+    xd = _float64(x)
+    delta = _float64(x_adv) - xd
     factor = (eps / _flat_norm(delta).clamp_min(1e-300)).clamp(max=1.0)
     delta = delta * _per_sample(factor, delta)
     out = (xd + delta).clamp(0.0, 1.0).to(x.dtype)
     for _ in range(64):
-        over = _flat_norm(out.double() - xd) > eps
+        over = _flat_norm(_float64(out) - xd) > eps
         if not bool(over.any()):
-            return out
+            return out.to(x.device)
         delta = delta * _per_sample(torch.where(over, 1.0 - 2.0**-20, 1.0).to(delta), delta)
         out = (xd + delta).clamp(0.0, 1.0).to(x.dtype)
     raise RuntimeError("L2 projection did not converge")  # unreachable in practice: each pass shrinks δ
@@ -186,7 +191,7 @@ def _single_run(
         if norm == "linf":
             step = grad.sign()
         else:
-            step = grad / _per_sample(_flat_norm(grad.double()).clamp_min(1e-12).to(grad), grad)
+            step = grad / _per_sample(_flat_norm(grad.float()).clamp_min(1e-12).to(grad), grad)
         x_adv = project(x_adv + step_size * step)
     loss, wrong = _loss_and_wrong(model, x_adv, y)
     if keep == "worst":
