@@ -58,6 +58,8 @@ def build_report(run_dir: Path, n_resamples: int = difference.N_RESAMPLES) -> Pa
     with _timed("bootstrap intervals"):
         differences = difference.pair_differences(run, n_resamples=n_resamples)
 
+    for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg")]:  # figures of pairs no longer in the run
+        stale.unlink()
     entries: list[FigureEntry] = []
 
     def add(fig: Figure | None, name: str, title: str, caption: str) -> None:

@@ -32,7 +32,8 @@ N_RESAMPLES = 500
 CAPTION = ("Robust minus normal twin: Δo(f), Δu(f) and ΔECE per pair and panel with 95% paired percentile bootstrap "
            "intervals (joint resampling of the samples both models saw; at most "
            f"{BOOTSTRAP_MAX_SAMPLES} samples per cell, drawn with seed 0, enter the bootstrap; the point is the "
-           "estimate on all samples). Below zero: the robust model is less over-confident / better calibrated.")
+           "estimate on all samples; a point without bar: some resample had no wrong (or no correct) prediction, so the "
+           "interval is undefined). Below zero: the robust model is less over-confident / better calibrated.")
 
 
 def _joined(run: RunData, robust: str, normal: str, panel: str, dataset: str) -> pd.DataFrame:
@@ -106,5 +107,5 @@ def figure_differences(differences: pd.DataFrame) -> Figure | None:
             ax.set_xticks(range(len(panels)), [panel_title(p) for p in panels], rotation=30, ha="right", fontsize=7)
             ax.set_ylabel(METRIC_LABELS[metric] + " (robust − normal)", fontsize=8)
             ax.set_title(f"{dataset} · {METRIC_LABELS[metric]}" if len(datasets) > 1 else METRIC_LABELS[metric])
-    axes[0, 0].legend(fontsize=6, loc="best")
+        axes[i, 0].legend(fontsize=6, loc="best")
     return fig
