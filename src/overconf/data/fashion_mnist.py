@@ -1,8 +1,8 @@
 """Fashion-MNIST from its gzipped IDX files, validated, with a fetch that never surprises.
 
-Where we look, in order: ``--data-dir``, ``$OVERCONF_DATA``, ``/usr/share/datasets/fashion-mnist/``
-(Debian's ``dataset-fashion-mnist``), and a torchvision-style folder (``<root>/FashionMNIST/raw/``)
-under each of the first two and under ``~/.cache/overconf/data``.
+Where we look, in order: ``--data-dir``, ``$OVERCONF_DATA`` (each also as a torchvision root, i.e. its
+``FashionMNIST/raw/`` subfolder), ``/usr/share/datasets/fashion-mnist/`` (Debian's ``dataset-fashion-mnist``),
+and the torchvision-style folder that ``fetch`` downloads into, ``~/.cache/overconf/data/FashionMNIST/raw/``.
 
 IDX format (big-endian): magic ``0x00000803`` + count, rows, cols for images (uint8), magic
 ``0x00000801`` + count for labels (uint8, 0..9).
@@ -47,9 +47,8 @@ def candidate_dirs(data_dir: Path | None = None) -> list[Path]:
         roots.append(Path(data_dir))
     if os.environ.get("OVERCONF_DATA"):
         roots.append(Path(os.environ["OVERCONF_DATA"]))
-    dirs = [*roots, DEBIAN_DIR]
-    dirs += [root / "FashionMNIST" / "raw" for root in [*roots, default_cache_dir()]]
-    return dirs
+    dirs = [d for root in roots for d in (root, root / "FashionMNIST" / "raw")]
+    return [*dirs, DEBIAN_DIR, default_cache_dir() / "FashionMNIST" / "raw"]
 
 
 def find_dir(data_dir: Path | None = None) -> Path:
