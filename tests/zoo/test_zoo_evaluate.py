@@ -85,30 +85,45 @@ def test_evaluate_errors(zoo):
                      perturbations=["clean", "corruptions"], report=False)
 
 
-def test_corruptions_expand_to_the_pregenerated_sets(zoo):
+def test_corruptions_expand_to_the_pregenerated_sets(tmp_path, monkeypatch):
+    """A user pair of tiny entry-point models (75 sets × 2 models must stay cheap) on a small CIFAR-10-C."""
     from overconf.data.corruptions import CORRUPTIONS
 
-    root, models, _, _ = zoo
-    folder = root / "data" / "CIFAR-10-C"
+    (tmp_path / "tinynets.py").write_text(
+        "import torch\n"
+        "def tiny():\n"
+        "    torch.manual_seed(0)\n"
+        "    return torch.nn.Sequential(torch.nn.AvgPool2d(8), torch.nn.Flatten(), torch.nn.Linear(48, 10))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "pairs.toml").write_text(
+        '[[pair]]\ndataset = "cifar10"\nrobust_id = "TinyRobust"\nnormal_id = "TinyNormal"\narchitecture = "Linear"\n'
+        'robust = { entry_point = "tinynets:tiny" }\nnormal = { entry_point = "tinynets:tiny" }\n'
+    )
+    data = tmp_path / "data"
+    (data / "cifar-10-batches-py").mkdir(parents=True)
+    batch = {"data": np.zeros((4, 3072), np.uint8), "labels": [0, 1, 2, 3]}
+    (data / "cifar-10-batches-py" / "test_batch").write_bytes(pickle.dumps(batch))
+    folder = data / "CIFAR-10-C"
     folder.mkdir()
     rng = np.random.default_rng(1)
     n = 3  # images per severity
     for name in CORRUPTIONS:
         np.save(folder / f"{name}.npy", rng.integers(0, 256, (5 * n, 32, 32, 3), dtype=np.uint8))
     np.save(folder / "labels.npy", np.tile(np.arange(n), 5).astype(np.uint8))
-    out = root / "run"
-    evaluate_zoo("cifar10", out, pairs=[MODEL_ID], models_dir=models, data_dir=root / "data", n_examples=2,
-                 perturbations=["corruptions"], device="cpu", report=False, progress=False)
+    out = tmp_path / "run"
+    evaluate_zoo("cifar10", out, catalogue=tmp_path / "pairs.toml", models_dir=tmp_path, data_dir=data,
+                 n_examples=2, perturbations=["corruptions"], device="cpu", report=False, progress=False)
     records = read_records(out)
     assert set(records["family"]) == {"corruption"} and len(records) == 2 * 15 * 5 * 2
-    assert "fog:severity=4" in set(records["perturbation"])
-    cell = records[(records["model"] == MODEL_ID) & (records["perturbation"] == "fog:severity=4")].sort_values("index")
+    cell = records[(records["model"] == "TinyRobust") & (records["perturbation"] == "fog:severity=4")]
     images = np.load(folder / "fog.npy")[3 * n:3 * n + 2]
-    model = load_model(load_catalogue().select("cifar10", [MODEL_ID]).pairs[0].robust, models)
+    from tinynets import tiny
+
     with torch.no_grad():
-        expected = model(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255).numpy()
-    np.testing.assert_allclose(np.stack(cell["logits"].to_list()), expected, rtol=1e-5, atol=1e-5)
-    assert cell["index"].tolist() == [0, 1] and len(read_manifest(out)["perturbations"]) == 75
+        expected = tiny()(torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255).numpy()
+    np.testing.assert_allclose(np.stack(cell.sort_values("index")["logits"].to_list()), expected, rtol=1e-5, atol=1e-6)
+    assert sorted(cell["index"]) == [0, 1] and len(read_manifest(out)["perturbations"]) == 75
 
 
 def test_cli_list_and_verify(zoo):
