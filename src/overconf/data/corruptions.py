@@ -23,6 +23,10 @@ a reason:
 - each image has its own random stream (seeded from the caller's ``torch.Generator``), not a global one.
 
 Outputs are quantised as the data sets were saved: ``floor(255 · x) / 255`` (NumPy's ``uint8`` cast).
+
+Checked against the original generator (``tests/data/test_corruptions_reference.py``): fed the same random
+draws, 11 corruptions (all but frost and the three plain-NumPy noises) agree within one gray level on
+≥ 98 % of the pixels (exactly on most), ImageMagick's motion blur included.
 """
 
 from __future__ import annotations
@@ -319,7 +323,7 @@ def snow(x: Array, severity: int, rngs: Rngs) -> Array:
     layer = np.floor(np.clip(layer, 0, 1) * 255) / 255  # the original passes it through an 8-bit PNG
     angles = [rng.uniform(-135, -45) for rng in rngs]
     layer = np.stack([_motion_blur_one(image, radius * s, blur * s, a) for image, a in zip(layer, angles)])
-    layer = np.round(layer * 255) / 255
+    layer = np.floor(layer * 255 + 1e-6) / 255  # ImageMagick's 8-bit output (truncated, as measured against it)
     x = keep * x + (1 - keep) * np.maximum(x, _gray(x) * 1.5 + 0.5)
     return x + layer + layer[:, :, ::-1, ::-1]
 
