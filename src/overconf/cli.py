@@ -134,6 +134,8 @@ def evaluate_command(
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     report: Annotated[bool, typer.Option("--report/--no-report", help="build the report at the end")] = True,
+    imagenet_order: Annotated[str, typer.Option("--imagenet-order", help="robustbench (its 5,000 images) "
+                                                "or sorted (every image found)")] = "robustbench",
 ) -> None:
     """Run the paper's evaluation on the zoo pairs found locally (missing pairs are skipped and listed)."""
     from overconf.zoo.evaluate import evaluate_zoo
@@ -143,7 +145,7 @@ def evaluate_command(
         zoo, out, pairs=names, catalogue=catalogue, extra_catalogues=add or (), models_dir=models_dir,
         data_dir=data_dir, n_examples=n_examples, perturbations=perturbations.split(","),
         attack_examples=attack_examples, eps=eps, batch_size=batch_size, device=device, seed=seed, report=report,
-        command=" ".join(["overconf", *sys.argv[1:]]),
+        imagenet_order=imagenet_order, command=" ".join(["overconf", *sys.argv[1:]]),
     )
     for robust_id, missing in result.skipped[:5]:
         console.print(f"[yellow]skipped[/] {robust_id}: no file at {missing}", highlight=False, soft_wrap=True)

@@ -145,10 +145,12 @@ def evaluate_zoo(
     seed: int = 0,
     progress: bool = True,
     report: bool = True,
+    imagenet_order: str = "robustbench",
     command: str = "overconf evaluate",
 ) -> ZooRun:
     """Evaluate every locally present pair of ``dataset`` under ``perturbations``; write records, run.json
-    and (if ``report``) the report under ``out``. ``attack_examples`` limits attacks to the first samples."""
+    and (if ``report``) the report under ``out``. ``attack_examples`` limits attacks to the first samples;
+    ``imagenet_order`` is :func:`overconf.data.imagenet.load_imagenet`'s ``order``."""
     specs = [s.strip() for s in perturbations if s.strip()]
     plain = [s for s in specs if s != CORRUPTIONS]
     corrupted = corruption_sets(dataset, data_dir) if CORRUPTIONS in specs else []
@@ -166,7 +168,7 @@ def evaluate_zoo(
             "or point --models-dir / $OVERCONF_MODELS at your models folder",
         )
     importlib.import_module("overconf.perturb")
-    data = load_dataset(dataset, data_dir, n_examples)
+    data = load_dataset(dataset, data_dir, n_examples, **({"order": imagenet_order} if dataset == "imagenet" else {}))
     device_ = resolve_device(device)
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)

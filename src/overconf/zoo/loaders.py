@@ -96,7 +96,7 @@ def sources(model: ZooModel, models_dir: Path) -> list[Source]:
 
 
 def fetch_command(model: ZooModel) -> str:
-    return f"overconf zoo fetch --dataset {model.dataset} --pairs {model.pair if not model.robust else model.model_id}"
+    return f"overconf zoo fetch --dataset {model.dataset} --pairs {model.model_id}"
 
 
 def missing_files(model: ZooModel, models_dir: Path) -> list[Path]:
