@@ -35,8 +35,8 @@ PAIRS: tuple[tuple[str, str, str], ...] = (
     ("pssilu-maxpool", "pssilu", "maxpool"),
 )
 
-#: Perturbation specs evaluated by the demo (see ``overconf perturbations``).
-PERTURBATIONS: tuple[str, ...] = ("clean", "pgd", "square:n_queries=300")
+#: Out-of-distribution sets of the demo (each replaces the test images; records get label −1).
+OOD_SETS: tuple[str, ...] = ("ood-uniform", "ood-gaussian", "ood-digits")
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,20 @@ class DemoConfig:
     train_subset: int | None = None
     n_test: int = 10_000
     n_attack: int = 1_000
+    square_queries: int = 1_000
+    pgd_steps: int = 20
     seed: int = 0
 
     @classmethod
     def quick(cls) -> "DemoConfig":
-        return cls(epochs=1, train_subset=6_000, n_test=1_000, n_attack=200)
+        return cls(epochs=1, train_subset=6_000, n_test=1_000, n_attack=100, square_queries=100, pgd_steps=10)
+
+    def perturbations(self) -> list[str]:
+        """Clean, L∞ PGD (final iterate), Square, the 15 corruptions at their default severity, OOD sets."""
+        from overconf.data.corruptions import CORRUPTIONS
+
+        return ["clean", f"pgd:steps={self.pgd_steps}", f"square:n_queries={self.square_queries}",
+                *CORRUPTIONS, *OOD_SETS]
 
 
 def pair_configs(config: DemoConfig) -> list[tuple[str, TrainConfig]]:
@@ -100,7 +109,7 @@ def run_demo(out: Path, *, quick: bool = False, data_dir: Path | None = None, ca
         info = ModelInfo(name, pair, train.robust, fashion_mnist.NAME)
         grid.append(GridModel(info, loader(train, name)))
 
-    run_grid(grid, test_set, PERTURBATIONS, out, n_per_family={"attack": config.n_attack, "corruption": config.n_attack, "ood": config.n_attack},
+    run_grid(grid, test_set, config.perturbations(), out, n_per_family={"attack": config.n_attack, "corruption": config.n_attack, "ood": config.n_attack},
              device=torch_device, seed=config.seed,
              progress=progress)
 
@@ -130,11 +139,11 @@ def _manifest(out: Path, config: DemoConfig, grid: list[GridModel], trained: dic
     return {
         "command": "overconf demo" + (" --quick" if config.n_test < 10_000 else ""),
         "created": pd.Timestamp.now(tz="UTC").isoformat(),
-        "config": {"demo": config.__dict__, "perturbations": list(PERTURBATIONS), "device": str(device)},
+        "config": {"demo": config.__dict__, "device": str(device)},
         "seed": config.seed,
         "versions": environment_versions(),
         "data": {"name": fashion_mnist.NAME, "sha256": data_sha, "path": str(fashion_mnist.find_dir(data_dir)),
                  "n_test": config.n_test, "n_attack": config.n_attack},
         "models": models,
-        "perturbations": list(PERTURBATIONS),
+        "perturbations": config.perturbations(),
     }

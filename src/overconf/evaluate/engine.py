@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from overconf.data.base import ImageSet
+from overconf.errors import ConfigError
 from overconf.evaluate.records import OOD_LABEL, ModelInfo, make_records
 from overconf.perturb.base import Perturbation
 
@@ -17,7 +18,15 @@ from overconf.perturb.base import Perturbation
 def resolve_device(device: str = "auto") -> torch.device:
     """``auto`` picks cuda, then mps, then cpu."""
     if device != "auto":
-        return torch.device(device)
+        try:
+            chosen = torch.device(device)
+        except RuntimeError:
+            raise ConfigError(f"unknown device {device!r}", hint="use auto, cpu, cuda, cuda:N or mps") from None
+        if chosen.type == "cuda" and not torch.cuda.is_available():
+            raise ConfigError(f"device {device!r} asked for, but CUDA is not available", hint="use --device auto or cpu")
+        if chosen.type == "mps" and not torch.backends.mps.is_available():
+            raise ConfigError(f"device {device!r} asked for, but MPS is not available", hint="use --device auto or cpu")
+        return chosen
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():

@@ -1,0 +1,113 @@
+"""`overconf demo --quick` end to end through the real console entry point, on real Fashion-MNIST."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from overconf.data import fashion_mnist
+from overconf.data.corruptions import CORRUPTIONS
+from overconf.demo import OOD_SETS, PAIRS, DemoConfig, pair_configs
+from overconf.errors import MissingFileError
+from overconf.run.manifest import read_manifest, sha256_file
+from overconf.store.parquet import read_records
+from overconf.train.cache import train_or_load
+
+REQUIRED_COLUMNS = ["model", "pair", "robust", "perturbation", "n", "accuracy", "ece", "overconfidence",
+                    "underconfidence", "conf_correct", "conf_incorrect", "auroc"]
+
+
+def overconf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "overconf", *args], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=900, check=False)
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, subprocess.CompletedProcess[str]]:
+    try:
+        fashion_mnist.find_dir()
+    except MissingFileError:
+        pytest.skip("Fashion-MNIST is not installed (make data)")
+    root = tmp_path_factory.mktemp("demo")
+    out, cache = root / "run", root / "cache"
+    result = overconf("demo", "--quick", "--out", str(out), env={"OVERCONF_CACHE": str(cache)})
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, cache, result
+
+
+def test_summary_has_every_model_and_perturbation(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+    out, _, _ = quick_run
+    summary = pd.read_csv(out / "summary.csv")
+    assert set(REQUIRED_COLUMNS) <= set(summary.columns)
+    config = DemoConfig.quick()
+    perturbations = config.perturbations()
+    assert len(perturbations) == 3 + len(CORRUPTIONS) + len(OOD_SETS)
+    assert len(summary) == 2 * len(PAIRS) * len(perturbations)
+    assert set(summary["perturbation"]) == set(perturbations)
+    for pair, group in summary.groupby("pair"):
+        assert group.groupby("robust")["model"].nunique().to_dict() == {False: 1, True: 1}, pair
+    n = summary.set_index("perturbation")["n"]
+    assert (n["clean"] == config.n_test).all()
+    assert (n[perturbations[1]] == config.n_attack).all() and (n["fog"] == config.n_attack).all()
+    assert (n["ood-digits"] == config.n_attack).all()
+
+
+def test_records_match_summary(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+    out, _, _ = quick_run
+    records = read_records(out, ["model", "perturbation", "family", "label", "correct", "confidence"])
+    summary = pd.read_csv(out / "summary.csv")
+    clean = records[records["perturbation"] == "clean"].groupby("model")["correct"].mean()
+    expected = summary[summary["perturbation"] == "clean"].set_index("model")["accuracy"]
+    pd.testing.assert_series_equal(clean.sort_index(), expected.sort_index(), check_names=False)
+    assert (records.loc[records["family"] == "ood", "label"] == -1).all()
+    assert records["confidence"].between(0.1, 1.0).all()
+
+
+def test_robust_twins_are_less_overconfident(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+    """The paper's central finding, on this demo's fixed seeds: lower o(f) for the robust twin of every pair."""
+    out, _, _ = quick_run
+    summary = pd.read_csv(out / "summary.csv")
+    for perturbation in ("clean", DemoConfig.quick().perturbations()[1]):
+        rows = summary[summary["perturbation"] == perturbation].pivot(index="pair", columns="robust", values="overconfidence")
+        assert (rows[True] < rows[False]).all(), (perturbation, rows)
+
+
+def test_figures_report_and_manifest(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+    out, _, _ = quick_run
+    figures = {p.name for p in (out / "report" / "figures").glob("*.png")}
+    for prefix in ("fig1_", "fig2_", "fig3_", "fig4_", "fig5_"):
+        assert any(name.startswith(prefix) for name in figures), prefix
+    assert (out / "report" / "report.html").stat().st_size > 10_000
+    manifest = read_manifest(out)
+    assert len(manifest["models"]) == 2 * len(PAIRS)
+    for model in manifest["models"]:
+        assert model["sha256"] == sha256_file(Path(model["checkpoint"]))
+    assert manifest["data"]["sha256"] == fashion_mnist.fingerprint()
+
+
+def test_rerun_resumes_and_trains_nothing(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+    out, cache, first = quick_run
+    assert first.stderr.count("trained ") == 2 * len(PAIRS)
+    stamps = {p: p.stat().st_mtime_ns for p in (out / "records").glob("*/*.parquet")}
+    again = overconf("demo", "--quick", "--out", str(out), "--no-report", env={"OVERCONF_CACHE": str(cache)})
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "trained " not in again.stderr and "loaded " not in again.stderr
+    assert {p: p.stat().st_mtime_ns for p in (out / "records").glob("*/*.parquet")} == stamps
+    train = fashion_mnist.load_fashion_mnist("train")
+    sha = fashion_mnist.fingerprint()
+    assert not any(train_or_load(c, train, sha, cache_dir=cache, progress=False).trained_now
+                   for _, c in pair_configs(DemoConfig.quick()))
+
+
+def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    for args in (["report", str(tmp_path)], ["demo", "--device", "bogus", "--out", str(tmp_path)],
+                 ["data", "fetch", "cifar10"]):
+        result = overconf(*args, env={"OVERCONF_CACHE": str(tmp_path / "cache")})
+        assert result.returncode == 2, (args, result.stderr)
+        assert "error:" in result.stderr and "hint:" in result.stderr and "Traceback" not in result.stderr, args
