@@ -101,3 +101,12 @@ def test_file_urls_work_without_a_server(tmp_path):
     src.write_bytes(PAYLOAD[:5000])
     dest = download(Source(src.as_uri(), tmp_path / "out" / "m.pt"), tmp_path, progress=False)
     assert Path(dest).read_bytes() == PAYLOAD[:5000]
+
+
+def test_hash_prefix_in_a_hub_file_name_is_checked(tmp_path):
+    src = tmp_path / "weights.bin"
+    src.write_bytes(PAYLOAD)
+    good = Source(src.as_uri(), tmp_path / "ok.pth", SHA[:8])
+    assert download(good, tmp_path, progress=False).read_bytes() == PAYLOAD
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        download(Source(src.as_uri(), tmp_path / "bad.pth", "00000000"), tmp_path, progress=False)

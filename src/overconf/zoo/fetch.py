@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from overconf.store.parquet import write_atomic
 CHECKSUMS = "checksums.json"
 CHUNK = 1 << 20
 USER_AGENT = "overconf-zoo-fetch"
+HUB_HASH = re.compile(r"-([a-f0-9]{8,64})\.[A-Za-z]+$")
 
 
 class FetchError(OverconfError):
@@ -38,11 +40,24 @@ class FetchError(OverconfError):
 
 @dataclass(frozen=True)
 class Source:
-    """Where one local file comes from: its URL, its path, and its SHA-256 when the catalogue knows it."""
+    """Where one local file comes from: its URL, its path, and its SHA-256 when known (the full hex digest,
+    or its leading digits, as torch.hub file names carry them: ``resnet18-5c106cde.pth``)."""
 
     url: str
     path: Path
     sha256: str | None = None
+
+
+def hub_hash_prefix(url: str) -> str | None:
+    """The SHA-256 prefix in a torch.hub-style file name (``name-<hex>.ext``), if it has one.
+
+    >>> hub_hash_prefix("https://download.pytorch.org/models/resnet18-5c106cde.pth")
+    '5c106cde'
+    >>> hub_hash_prefix("https://example.org/model.pt") is None
+    True
+    """
+    match = HUB_HASH.search(url.rsplit("/", 1)[-1])
+    return match.group(1) if match else None
 
 
 def gdrive_url(file_id: str) -> str:
@@ -142,7 +157,7 @@ def download(source: Source, models_dir: Path | None = None, *, progress: bool =
             f"{source.url}: got {size} of {total} bytes", hint="rerun the same command: the download resumes"
         )
     digest = sha256_of(part)
-    if source.sha256 and digest != source.sha256:
+    if source.sha256 and not digest.startswith(source.sha256.lower()):
         part.unlink()
         raise CheckpointError(
             f"{dest.name}: SHA-256 {digest} differs from the catalogue's {source.sha256}",

@@ -26,7 +26,7 @@ from overconf._compat import import_robustbench
 from overconf.errors import CheckpointError, ConfigError, MissingFileError
 from overconf.zoo.catalogue import ZooModel
 from overconf.zoo.checkpoints import find_state_dict, load_state_dict, read_checkpoint, read_lightning_tar
-from overconf.zoo.fetch import Source, gdrive_url, zenodo_url
+from overconf.zoo.fetch import Source, gdrive_url, hub_hash_prefix, zenodo_url
 
 ZENODO_RECORD = "7097538"
 THREAT_MODEL = "Linf"
@@ -88,7 +88,7 @@ def sources(model: ZooModel, models_dir: Path) -> list[Source]:
         local = root / "normal" / f"{_timm_file_stem(model)}.safetensors"
         if not local.is_file():
             local = local.with_suffix(".pth")
-        return [Source(cfg.url, local)]
+        return [Source(cfg.url, local, hub_hash_prefix(cfg.url) if local.suffix == ".pth" else None)]
     if model.checkpoint:
         path = Path(model.checkpoint).expanduser()
         return [Source("", path if path.is_absolute() else Path(models_dir) / path)]
