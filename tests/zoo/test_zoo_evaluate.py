@@ -11,7 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from overconf.cli import app
-from overconf.errors import ConfigError, MissingFileError
+from overconf.errors import MissingFileError
 from overconf.run.manifest import read_manifest, sha256_file
 from overconf.store.parquet import read_records
 from overconf.zoo import load_catalogue, load_model
