@@ -110,3 +110,23 @@ def test_hash_prefix_in_a_hub_file_name_is_checked(tmp_path):
     assert download(good, tmp_path, progress=False).read_bytes() == PAYLOAD
     with pytest.raises(CheckpointError, match="SHA-256"):
         download(Source(src.as_uri(), tmp_path / "bad.pth", "00000000"), tmp_path, progress=False)
+
+
+def test_fetch_command_logic_fetches_missing_and_reports_failures(tmp_path, monkeypatch):
+    from overconf.zoo import load_catalogue
+    from overconf.zoo import manage
+
+    src = tmp_path / "remote.bin"
+    src.write_bytes(PAYLOAD[:100])
+    selection = load_catalogue().select("cifar10", ["Andriushchenko2020Understanding"])
+    plan = {
+        "Andriushchenko2020Understanding": Source(src.as_uri(), tmp_path / "m" / "robust.pt"),
+        "Andriushchenko2020Understanding_normal": Source((tmp_path / "nowhere.bin").as_uri(), tmp_path / "m" / "n.tar"),
+    }
+    monkeypatch.setattr(manage, "sources", lambda model, models_dir: [plan[model.name]])
+    outcomes = {s.path.name: o for s, o in manage.fetch(selection, tmp_path, progress=False)}
+    assert outcomes["robust.pt"] == "fetched" and "nowhere.bin" in outcomes["n.tar"]
+    assert (tmp_path / "m" / "robust.pt").read_bytes() == PAYLOAD[:100]
+    again = {s.path.name: o for s, o in manage.fetch(selection, tmp_path, progress=False)}
+    assert again["robust.pt"] == "present"
+    assert [s.state for s in manage.status(selection, tmp_path)] == ["missing", "present"]
