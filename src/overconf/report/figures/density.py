@@ -20,7 +20,7 @@ from overconf.report.figures.common import CORRECT_COLOR, WRONG_COLOR, empty_not
 from overconf.report.load import BLOCK_KEYS, RunData, block_groups
 
 KDE_MAX_SAMPLES = 1000
-KDE_GRID = np.linspace(0.0, 1.0, 256)
+KDE_GRID = np.linspace(0.0, 1.0, 129)
 HIST_BINS = np.linspace(0.0, 1.0, 31)
 
 CAPTION_TRAINING = ("Confidence densities of correct (blue) and wrong (red) predictions, normal vs robust "
@@ -39,7 +39,7 @@ def kde_curve(values: np.ndarray, grid: np.ndarray = KDE_GRID, max_samples: int 
 
     >>> kde_curve(np.full(10, 0.9)) is None, kde_curve(np.array([0.2, 0.5])) is None
     (True, True)
-    >>> curve = kde_curve(np.random.default_rng(0).uniform(0.3, 0.7, 500)); bool(curve[128] > curve[10])
+    >>> curve = kde_curve(np.random.default_rng(0).uniform(0.3, 0.7, 500)); bool(curve[64] > curve[5])
     True
     >>> round(float(np.trapezoid(kde_curve(np.random.default_rng(0).beta(20, 1, 500)), KDE_GRID)), 2)
     1.0
@@ -53,7 +53,8 @@ def kde_curve(values: np.ndarray, grid: np.ndarray = KDE_GRID, max_samples: int 
         kde = gaussian_kde(values)
     except (np.linalg.LinAlgError, ValueError):
         return None
-    return kde(grid) + kde(-grid) + kde(2.0 - grid)
+    direct, below, above = np.split(kde(np.concatenate([grid, -grid, 2.0 - grid])), 3)
+    return direct + below + above
 
 
 def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray) -> None:
