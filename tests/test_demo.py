@@ -15,6 +15,7 @@ from overconf.data import fashion_mnist
 from overconf.data.corruptions import CORRUPTIONS
 from overconf.demo import OOD_SETS, PAIRS, DemoConfig, pair_configs
 from overconf.errors import MissingFileError
+from overconf.perturb import create_perturbation
 from overconf.run.manifest import read_manifest, sha256_file
 from overconf.store.parquet import read_records
 from overconf.train.cache import train_or_load
@@ -46,15 +47,15 @@ def test_summary_has_every_model_and_perturbation(quick_run: tuple[Path, Path, s
     summary = pd.read_csv(out / "summary.csv")
     assert set(REQUIRED_COLUMNS) <= set(summary.columns)
     config = DemoConfig.quick()
-    perturbations = config.perturbations()
-    assert len(perturbations) == 3 + len(CORRUPTIONS) + len(OOD_SETS)
+    perturbations = [create_perturbation(spec, eps=0.1).label for spec in config.perturbations()]
+    assert len(set(perturbations)) == 3 + len(CORRUPTIONS) + len(OOD_SETS)
     assert len(summary) == 2 * len(PAIRS) * len(perturbations)
     assert set(summary["perturbation"]) == set(perturbations)
     for pair, group in summary.groupby("pair"):
         assert group.groupby("robust")["model"].nunique().to_dict() == {False: 1, True: 1}, pair
     n = summary.set_index("perturbation")["n"]
     assert (n["clean"] == config.n_test).all()
-    assert (n[perturbations[1]] == config.n_attack).all() and (n["fog"] == config.n_attack).all()
+    assert (n[perturbations[1]] == config.n_attack).all() and (n["fog:severity=3"] == config.n_attack).all()
     assert (n["ood-digits"] == config.n_attack).all()
 
 

@@ -1,3 +1,21 @@
-"""overconf: how over-confident are image classifiers, and are robust models less so?"""
+"""overconf: how over-confident are image classifiers, and are robust models less so?
+
+The public entry points live in :mod:`overconf.api` and are importable from here (loaded on first use,
+so that ``import overconf`` stays cheap for the CLI).
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+__all__ = ["GridModel", "ModelInfo", "build_report", "create_perturbation", "evaluate", "evaluate_zoo",
+           "load_model", "read_records", "run_demo", "run_grid", "summary_table"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from overconf import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'overconf' has no attribute {name!r}")

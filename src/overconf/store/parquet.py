@@ -47,6 +47,7 @@ def write_atomic(path: Path, write: "callable[[Path], None]") -> None:  # type: 
         write(tmp)
         with open(tmp, "rb+") as handle:
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
