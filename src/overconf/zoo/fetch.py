@@ -12,7 +12,6 @@ and ``file://``, which the tests use with a local server.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -26,6 +25,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from overconf.errors import CheckpointError, OverconfError
+from overconf.run.manifest import sha256_file
 from overconf.store.parquet import write_atomic
 
 CHECKSUMS = "checksums.json"
@@ -68,14 +68,6 @@ def gdrive_url(file_id: str) -> str:
 def zenodo_url(record: str, name: str) -> str:
     """The URL of file ``name`` of Zenodo record ``record``."""
     return f"https://zenodo.org/records/{record}/files/{name}?download=1"
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_checksums(models_dir: Path) -> dict[str, dict[str, Any]]:
@@ -156,7 +148,7 @@ def download(source: Source, models_dir: Path | None = None, *, progress: bool =
         raise FetchError(
             f"{source.url}: got {size} of {total} bytes", hint="rerun the same command: the download resumes"
         )
-    digest = sha256_of(part)
+    digest = sha256_file(part)
     if source.sha256 and not digest.startswith(source.sha256.lower()):
         part.unlink()
         raise CheckpointError(

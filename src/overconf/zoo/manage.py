@@ -8,7 +8,8 @@ from pathlib import Path
 
 from overconf.errors import OverconfError
 from overconf.zoo.catalogue import Catalogue, ZooModel
-from overconf.zoo.fetch import Source, download, read_checksums, sha256_of
+from overconf.run.manifest import sha256_file
+from overconf.zoo.fetch import Source, download, read_checksums
 from overconf.zoo.loaders import load_model, sources
 
 
@@ -90,7 +91,7 @@ def verify(catalogue: Catalogue, models_dir: Path, *, load: bool = True) -> list
             if not source.path.is_file():
                 check.problems.append(f"missing {source.path}")
                 continue
-            digest = sha256_of(source.path)
+            digest = sha256_file(source.path)
             check.hashes.append(digest)
             try:
                 key = source.path.resolve().relative_to(Path(models_dir).resolve()).as_posix()
