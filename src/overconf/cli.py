@@ -41,6 +41,32 @@ def data_fetch(
     print(f"{dataset}: {folder}")
 
 
+@app.command("report")
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="run folder holding records/ and run.json")],
+    n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 500,
+) -> None:
+    """Write the figures, tables and report.html of a run (from its records; no model needed)."""
+    from overconf.report import build_report
+
+    print(build_report(run_dir, n_resamples=n_resamples))
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="run folder: records, summary.csv, run.json, report/")] = Path("runs/demo"),
+    quick: Annotated[bool, typer.Option("--quick", help="small training and test sets (about a minute)")] = False,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="folder with Fashion-MNIST's IDX .gz files")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps")] = "auto",
+    no_report: Annotated[bool, typer.Option("--no-report", help="skip the figures and report.html")] = False,
+) -> None:
+    """Fashion-MNIST demo: robust vs normal twins, trained or loaded from the cache, evaluated and reported."""
+    from overconf.demo import run_demo
+
+    run_demo(out, quick=quick, data_dir=data_dir, device=device, report=not no_report)
+    print(out / "summary.csv")
+
+
 zoo_app = typer.Typer(help="The paper's model zoo: robust/normal pairs on CIFAR-10, CIFAR-100, ImageNet.",
                       no_args_is_help=True)
 app.add_typer(zoo_app, name="zoo")
@@ -155,17 +181,6 @@ def evaluate_command(
     print(f"{len(result.models)} models evaluated, {len(result.skipped)} pairs skipped; run: {result.run_dir}")
     if result.report is not None:
         print(f"report: {result.report}")
-
-
-@app.command("report")
-def report(
-    run_dir: Annotated[Path, typer.Argument(help="run folder holding records/ and run.json")],
-    n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 500,
-) -> None:
-    """Write the figures, tables and report.html of a run (from its records; no model needed)."""
-    from overconf.report import build_report
-
-    print(build_report(run_dir, n_resamples=n_resamples))
 
 
 @app.command("perturbations")
