@@ -170,8 +170,11 @@ def _single_run(
     keep: Keep,
     generator: torch.Generator | None,
     best: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One PGD run. Returns (x_out, wrong, loss) of what it keeps; with keep="worst" it updates ``best``."""
+    score: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """One PGD run. Returns (x_out, wrong, loss) of what it keeps; with keep="worst" it updates ``best``.
+    ``score=False`` (one run of keep="last", nothing to compare with) skips the final forward pass and
+    returns (x_out, None, None)."""
     bounds = linf_bounds(x, eps) if norm == "linf" else None
 
     def project(x_adv: torch.Tensor) -> torch.Tensor:
@@ -193,6 +196,8 @@ def _single_run(
         else:
             step = grad / _per_sample(_flat_norm(grad.float()).clamp_min(1e-12).to(grad), grad)
         x_adv = project(x_adv + step_size * step)
+    if not score:
+        return x_adv, None, None
     loss, wrong = _loss_and_wrong(model, x_adv, y)
     if keep == "worst":
         assert best is not None
@@ -241,17 +246,21 @@ def pgd(
     x = x.detach()
     with attack_mode(model, eval_mode):
         best = _update(None, x, *_loss_and_wrong(model, x, y)) if keep == "worst" else None
-        chosen: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+        chosen: tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None] | None = None
         for _ in range(restarts):
             out = _single_run(
                 model, x, y, eps=eps, step_size=step_size, steps=steps, norm=norm,
                 random_start=random_start, keep=keep, generator=generator, best=best,
+                score=keep == "worst" or restarts > 1,
             )
             if keep == "worst":
-                best = chosen = out
+                best = chosen = out  # type: ignore[assignment]  # scored runs return tensors
+            elif restarts == 1:
+                chosen = out
             else:
                 x_out, wrong, loss = out
-                chosen = _update(chosen, x_out, loss, wrong)
+                assert wrong is not None and loss is not None
+                chosen = _update(chosen, x_out, loss, wrong)  # type: ignore[arg-type]
     assert chosen is not None
     return chosen[0].detach()
 
