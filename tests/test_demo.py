@@ -106,6 +106,13 @@ def test_rerun_resumes_and_trains_nothing(quick_run: tuple[Path, Path, subproces
                    for _, c in pair_configs(DemoConfig.quick()))
 
 
+def test_out_dir_of_another_configuration_is_refused(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+    out, cache, _ = quick_run
+    full = overconf("demo", "--out", str(out), env={"OVERCONF_CACHE": str(cache)})
+    assert full.returncode == 2 and "holds a different demo run" in full.stderr, full.stderr[-2000:]
+    assert "trained " not in full.stderr
+
+
 def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
     for args in (["report", str(tmp_path)], ["demo", "--device", "bogus", "--out", str(tmp_path)],
                  ["data", "fetch", "cifar10"]):

@@ -23,7 +23,8 @@ from overconf.report import build_report
 from overconf.report.tables import write_summary
 from overconf.run.local import GridModel, run_grid
 from overconf.run.manifest import environment_versions, read_manifest, sha256_file, write_manifest
-from overconf.train.cache import default_cache_dir, train_or_load
+from overconf.errors import ConfigError
+from overconf.train.cache import cache_key, default_cache_dir, train_or_load
 from overconf.train.config import TrainConfig
 
 console = Console(stderr=True)
@@ -44,11 +45,11 @@ class DemoConfig:
     """Sizes of the demo. ``n_test``: clean samples; ``n_attack``: samples attacked, corrupted or replaced by OOD."""
 
     robust_training: str = "fgsm-rs"
-    epochs: int = 2
+    epochs: int = 1
     train_subset: int | None = None
     n_test: int = 10_000
-    n_attack: int = 1_000
-    square_queries: int = 1_000
+    n_attack: int = 500
+    square_queries: int = 200
     pgd_steps: int = 20
     seed: int = 0
 
@@ -109,11 +110,13 @@ def run_demo(out: Path, *, quick: bool = False, data_dir: Path | None = None, ca
         info = ModelInfo(name, pair, train.robust, fashion_mnist.NAME)
         grid.append(GridModel(info, loader(train, name)))
 
-    run_grid(grid, test_set, config.perturbations(), out, n_per_family={"attack": config.n_attack, "corruption": config.n_attack, "ood": config.n_attack},
-             device=torch_device, seed=config.seed,
-             progress=progress)
-
-    write_manifest(out, _manifest(out, config, grid, trained, data_sha, data_dir, torch_device))
+    keys = {model_name(pair, train): cache_key(train, data_sha) for pair, train in pair_configs(config)}
+    check_out_dir(out, keys)
+    write_manifest(out, _manifest(out, config, keys, trained, data_sha, data_dir, torch_device))
+    n_perturbed = {family: config.n_attack for family in ("attack", "corruption", "ood")}
+    run_grid(grid, test_set, config.perturbations(), out, n_per_family=n_perturbed, device=torch_device,
+             seed=config.seed, progress=progress)
+    write_manifest(out, _manifest(out, config, keys, trained, data_sha, data_dir, torch_device))
     if report:
         console.print(f"report: {build_report(out)}")
     else:
@@ -122,7 +125,20 @@ def run_demo(out: Path, *, quick: bool = False, data_dir: Path | None = None, ca
     return out
 
 
-def _manifest(out: Path, config: DemoConfig, grid: list[GridModel], trained: dict[str, dict], data_sha: str,
+def check_out_dir(out: Path, keys: dict[str, str]) -> None:
+    """Refuse to resume into a folder whose records come from other models (another configuration, other
+    data, ``--quick`` vs full): every model's cache key is recorded in ``run.json`` before any record."""
+    previous = {m["model"]: m.get("key") for m in read_manifest(out).get("models", [])}
+    if not previous and (Path(out) / "records").is_dir():
+        raise ConfigError(f"{out} holds records but no run.json, so they cannot be matched to models",
+                          hint="choose another --out, or delete that folder")
+    changed = sorted(name for name, key in previous.items() if keys.get(name) != key)
+    if changed:
+        raise ConfigError(f"{out} holds a different demo run (models {', '.join(changed)} differ)",
+                          hint="choose another --out, or delete that folder to start again")
+
+
+def _manifest(out: Path, config: DemoConfig, keys: dict[str, str], trained: dict[str, dict], data_sha: str,
               data_dir: Path | None, device: torch.device) -> dict:
     previous = {m["model"]: m for m in read_manifest(out).get("models", [])}
     models = []
@@ -132,7 +148,7 @@ def _manifest(out: Path, config: DemoConfig, grid: list[GridModel], trained: dic
         if name in trained:
             path = Path(trained[name]["checkpoint"])
             entry = {"checkpoint": str(path), "sha256": sha256_file(path), "train": trained[name]["train"]}
-        models.append({**entry, "model": name, "pair": pair, "robust": train.robust, "dataset": fashion_mnist.NAME,
+        models.append({**entry, "model": name, "key": keys[name], "pair": pair, "robust": train.robust, "dataset": fashion_mnist.NAME,
                        "config": {"activation": train.activation, "downsampling": train.downsampling,
                                   "training": train.training, "eps": train.eps, "epochs": train.epochs,
                                   "train_subset": train.train_subset, "seed": train.seed}})
