@@ -114,8 +114,11 @@ def test_out_dir_of_another_configuration_is_refused(quick_run: tuple[Path, Path
 
 
 def test_user_errors_are_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
     for args in (["report", str(tmp_path)], ["demo", "--device", "bogus", "--out", str(tmp_path)],
-                 ["data", "fetch", "cifar10"]):
+                 ["data", "fetch", "cifar10"], ["demo", "--quick", "--out", str(tmp_path / "a-file" / "run")],
+                 ["zoo", "list", "--dataset", "mnist"],
+                 ["evaluate", "--zoo", "cifar10", "--out", str(tmp_path / "z"), "--perturbations", "pgd:steps=x"]):
         result = overconf(*args, env={"OVERCONF_CACHE": str(tmp_path / "cache")})
         assert result.returncode == 2, (args, result.stderr)
         assert "error:" in result.stderr and "hint:" in result.stderr and "Traceback" not in result.stderr, args

@@ -82,7 +82,10 @@ def _zoo_selection(dataset, pairs, catalogue, add):  # type: ignore[no-untyped-d
     from overconf.zoo import load_catalogue
 
     names = [p.strip() for p in pairs.split(",") if p.strip()] if pairs else None
-    return load_catalogue(catalogue, add or ()).select(dataset, names)
+    selection = load_catalogue(catalogue, add or ()).select(dataset, names)
+    if not selection.pairs:
+        raise OverconfError(f"the catalogue has no pairs for dataset {dataset!r}", hint="see `overconf zoo list`")
+    return selection
 
 
 @zoo_app.command("list")
@@ -202,10 +205,17 @@ def main() -> None:
     try:
         app()
     except OverconfError as exc:
-        console.print(f"[bold red]error:[/] {exc.message}", highlight=False)
-        if exc.hint:
-            console.print(f"[bold]hint:[/] {exc.hint}", highlight=False)
-        sys.exit(exc.exit_code)
+        _fail(exc.message, exc.hint, exc.exit_code)
+    except OSError as exc:  # a path the user named that cannot be created, read or written
+        where = f": {exc.filename}" if exc.filename else ""
+        _fail(f"{exc.strerror or exc}{where}", "check that the path exists and that you may write there", 2)
+
+
+def _fail(message: str, hint: str | None, code: int) -> None:
+    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    if hint:
+        console.print(f"[bold]hint:[/] {hint}", highlight=False)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

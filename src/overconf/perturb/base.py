@@ -93,6 +93,10 @@ def create_perturbation(text: str, eps: float) -> Perturbation:
         perturbation = factory(default_eps=eps, **params)
     except TypeError as exc:
         raise ConfigError(f"bad parameters for perturbation {spec.name!r}: {exc}", hint="see `overconf perturbations`") from None
+    except ConfigError as exc:
+        if exc.hint is None:
+            exc.hint = f"`overconf perturbations` lists the parameters of {spec.name!r} and their defaults"
+        raise
     if spec.params or not getattr(perturbation, "label", ""):  # a factory may name its defaults (fog → fog:severity=3)
         perturbation.label = spec.label if spec.params else spec.name
     return perturbation

@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from overconf.data.base import DATASETS, ImageSet, TensorImageSet
+from overconf.data.base import DATASETS, DEFAULT_EPS, ImageSet, TensorImageSet
 from overconf.data.corrupted import CIFAR_C, IMAGENET_C, find_corrupted_folder, load_cifar_c, load_imagenet_c
 from overconf.data.corruptions import CORRUPTIONS as CORRUPTION_NAMES
 from overconf.data.corruptions import SEVERITIES
@@ -27,6 +27,7 @@ from overconf.errors import ConfigError, MissingFileError
 from overconf.evaluate.engine import evaluate, resolve_device
 from overconf.evaluate.records import ModelInfo
 from overconf.run.local import GridModel, run_grid
+from overconf.perturb import create_perturbation
 from overconf.perturb.corruption import Pregenerated, pregenerated
 from overconf.run.manifest import environment_versions, read_manifest, sha256_file, write_manifest
 from overconf.store.parquet import has_records, write_records
@@ -153,6 +154,9 @@ def evaluate_zoo(
     ``imagenet_order`` is :func:`overconf.data.imagenet.load_imagenet`'s ``order``."""
     specs = [s.strip() for s in perturbations if s.strip()]
     plain = [s for s in specs if s != CORRUPTIONS]
+    for spec in plain:  # fail on a bad spec or device before any file is looked for or model loaded
+        create_perturbation(spec, eps=DEFAULT_EPS.get(dataset, 8 / 255) if eps is None else eps)
+    device_ = resolve_device(device)
     corrupted = corruption_sets(dataset, data_dir) if CORRUPTIONS in specs else []
     models_dir = resolve_models_dir(models_dir)
     selected = load_catalogue(catalogue, extra_catalogues).select(dataset, pairs)
@@ -167,9 +171,7 @@ def evaluate_zoo(
             hint=f"run `{fetch_command(first.robust)}` (or `overconf zoo fetch --dataset {dataset}`), "
             "or point --models-dir / $OVERCONF_MODELS at your models folder",
         )
-    importlib.import_module("overconf.perturb")
     data = load_dataset(dataset, data_dir, n_examples, **({"order": imagenet_order} if dataset == "imagenet" else {}))
-    device_ = resolve_device(device)
     run_dir = Path(out)
     run_dir.mkdir(parents=True, exist_ok=True)
 
