@@ -7,6 +7,7 @@ figure function returns its :class:`~matplotlib.figure.Figure` so tests can insp
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -56,10 +57,23 @@ def new_figure(rows: int, cols: int, *, width: float = 3.6, height: float = 3.2,
     return fig, axes
 
 
-def hide_unused(axes: np.ndarray, used: set[tuple[int, int]]) -> None:
-    for (i, j), ax in np.ndenumerate(axes):
-        if (i, j) not in used:
+def panel_grid(datasets: list[str], panels_of: Callable[[str], list[str]], *, width: float = 3.4,
+               height: float = 3.4) -> tuple[Figure, np.ndarray, list[tuple[Axes, str, str]]]:
+    """One row per data set and one column per panel of it (``panels_of(dataset)``): the figure, its axes
+    array and the ``(axes, dataset, panel)`` cells in order; axes without a panel are switched off."""
+    panels = {dataset: panels_of(dataset) for dataset in datasets}
+    fig, axes = new_figure(len(datasets), max(len(p) for p in panels.values()), width=width, height=height)
+    cells = [(axes[i, j], dataset, panel) for i, dataset in enumerate(datasets) for j, panel in enumerate(panels[dataset])]
+    used = {id(ax) for ax, _, _ in cells}
+    for ax in axes.flat:
+        if id(ax) not in used:
             ax.set_axis_off()
+    return fig, axes, cells
+
+
+def cell_title(datasets: list[str], dataset: str, panel: str) -> str:
+    """A panel's title, prefixed by its data set when the figure has several."""
+    return f"{dataset} · {panel_title(panel)}" if len(datasets) > 1 else panel_title(panel)
 
 
 def empty_note(ax: Axes, text: str = "no data") -> None:

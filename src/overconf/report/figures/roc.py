@@ -14,7 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from overconf.metrics import attack_detection_auroc, misclassification_auroc, roc_curve
-from overconf.report.figures.common import group_color, group_name, hide_unused, new_figure, panel_title
+from overconf.report.figures.common import cell_title, group_color, group_name, panel_grid
 from overconf.report.load import RunData, safe
 
 FPR_GRID = np.linspace(0.0, 1.0, 201)
@@ -52,40 +52,34 @@ def detection_auroc(run: RunData, model: str, attack: str) -> float:
 
 
 def figure_misclassification_roc(run: RunData) -> Figure:
-    cols = max(len(run.panels_of(d)) for d in run.datasets)
-    fig, axes = new_figure(len(run.datasets), cols, width=3.4, height=3.4)
-    used: set[tuple[int, int]] = set()
-    for i, dataset in enumerate(run.datasets):
-        for j, panel in enumerate(run.panels_of(dataset)):
-            ax = axes[i, j]
-            used.add((i, j))
-            for robust in (False, True):
-                curves, aucs = [], []
-                for model in run.model_names(dataset, robust):
-                    conf, correct = run.arrays(model, panel, dataset)
-                    auc = safe(misclassification_auroc, conf, correct)
-                    if not np.isfinite(auc):
-                        continue
-                    fpr, tpr, _ = roc_curve(conf, correct)
-                    curves.append(tpr_on_grid(np.asarray(fpr), np.asarray(tpr)))
-                    aucs.append(auc)
-                if not curves:
+    fig, _, cells = panel_grid(run.datasets, run.panels_of)
+    for ax, dataset, panel in cells:
+        for robust in (False, True):
+            curves, aucs = [], []
+            for model in run.model_names(dataset, robust):
+                conf, correct = run.arrays(model, panel, dataset)
+                auc = safe(misclassification_auroc, conf, correct)
+                if not np.isfinite(auc):
                     continue
-                stack = np.vstack(curves)
-                mean, std = stack.mean(axis=0), stack.std(axis=0)
-                colour = group_color(robust)
-                ax.plot(FPR_GRID, mean, color=colour, lw=1.8,
-                        label=f"{group_name(robust)} (n={len(aucs)}, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})")
-                ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1), color=colour, alpha=0.2,
-                                linewidth=0)
-            ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", lw=1, label="random (AUC 0.5)")
-            ax.set_xlim(0, 1)
-            ax.set_ylim(0, 1.01)
-            ax.set_xlabel("false positive rate (wrong kept)")
-            ax.set_ylabel("true positive rate (correct kept)")
-            ax.set_title(f"{dataset} · {panel_title(panel)}" if len(run.datasets) > 1 else panel_title(panel))
-            ax.legend(loc="lower right", fontsize=6.5)
-    hide_unused(axes, used)
+                fpr, tpr, _ = roc_curve(conf, correct)
+                curves.append(tpr_on_grid(np.asarray(fpr), np.asarray(tpr)))
+                aucs.append(auc)
+            if not curves:
+                continue
+            stack = np.vstack(curves)
+            mean, std = stack.mean(axis=0), stack.std(axis=0)
+            colour = group_color(robust)
+            ax.plot(FPR_GRID, mean, color=colour, lw=1.8,
+                    label=f"{group_name(robust)} (n={len(aucs)}, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})")
+            ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1), color=colour, alpha=0.2,
+                            linewidth=0)
+        ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", lw=1, label="random (AUC 0.5)")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.01)
+        ax.set_xlabel("false positive rate (wrong kept)")
+        ax.set_ylabel("true positive rate (correct kept)")
+        ax.set_title(cell_title(run.datasets, dataset, panel))
+        ax.legend(loc="lower right", fontsize=6.5)
     return fig
 
 
@@ -94,30 +88,25 @@ def figure_detection_roc(run: RunData) -> Figure | None:
     attacks = run.attacks()
     if not attacks or "clean" not in run.panels:
         return None
-    fig, axes = new_figure(len(run.datasets), len(attacks), width=3.6, height=3.6)
-    used: set[tuple[int, int]] = set()
-    for i, dataset in enumerate(run.datasets):
-        for j, attack in enumerate(attacks):
-            ax = axes[i, j]
-            used.add((i, j))
-            for robust in (False, True):
-                for k, model in enumerate(run.model_names(dataset, robust)):
-                    arrays = detection_arrays(run, model, attack)
-                    auc = safe(attack_detection_auroc, *arrays)
-                    if not np.isfinite(auc):
-                        continue
-                    clean_conf, clean_correct, attack_conf, attack_correct = arrays
-                    scores = np.concatenate([clean_conf[clean_correct], attack_conf[~attack_correct]])
-                    positive = np.concatenate([np.ones(clean_correct.sum(), bool), np.zeros((~attack_correct).sum(), bool)])
-                    fpr, tpr, _ = roc_curve(scores, positive)
-                    ax.plot(fpr, tpr, color=group_color(robust), lw=1.4, linestyle=("-", "-.", ":")[k % 3],
-                            label=f"{model} (AUC {auc:.3f})")
-            ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", lw=1, label="random (AUC 0.5)")
-            ax.set_xlim(0, 1)
-            ax.set_ylim(0, 1.01)
-            ax.set_xlabel("false positive rate (attacked-wrong kept)")
-            ax.set_ylabel("true positive rate (clean-correct kept)")
-            ax.set_title(f"{dataset} · {attack}" if len(run.datasets) > 1 else attack)
-            ax.legend(loc="lower right", fontsize=6)
-    hide_unused(axes, used)
+    fig, _, cells = panel_grid(run.datasets, lambda _: attacks, width=3.6, height=3.6)
+    for ax, dataset, attack in cells:
+        for robust in (False, True):
+            for k, model in enumerate(run.model_names(dataset, robust)):
+                arrays = detection_arrays(run, model, attack)
+                auc = safe(attack_detection_auroc, *arrays)
+                if not np.isfinite(auc):
+                    continue
+                clean_conf, clean_correct, attack_conf, attack_correct = arrays
+                scores = np.concatenate([clean_conf[clean_correct], attack_conf[~attack_correct]])
+                positive = np.concatenate([np.ones(clean_correct.sum(), bool), np.zeros((~attack_correct).sum(), bool)])
+                fpr, tpr, _ = roc_curve(scores, positive)
+                ax.plot(fpr, tpr, color=group_color(robust), lw=1.4, linestyle=("-", "-.", ":")[k % 3],
+                        label=f"{model} (AUC {auc:.3f})")
+        ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", lw=1, label="random (AUC 0.5)")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1.01)
+        ax.set_xlabel("false positive rate (attacked-wrong kept)")
+        ax.set_ylabel("true positive rate (clean-correct kept)")
+        ax.set_title(cell_title(run.datasets, dataset, attack))
+        ax.legend(loc="lower right", fontsize=6)
     return fig

@@ -11,8 +11,16 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from overconf.metrics import accuracy, mean_confidence_correct, mean_confidence_incorrect
-from overconf.report.figures.common import (NORMAL_MARKER, ROBUST_MARKER, empty_note, group_color, group_name,
-                                           hide_unused, new_figure, panel_title, shade)
+from overconf.report.figures.common import (
+    NORMAL_MARKER,
+    ROBUST_MARKER,
+    cell_title,
+    empty_note,
+    group_color,
+    group_name,
+    panel_grid,
+    shade,
+)
 from overconf.report.load import RunData, safe
 
 CAPTION = ("Mean confidence on correct (x) vs wrong (y) predictions per model. Green diamonds: robust; "
@@ -22,40 +30,34 @@ CAPTION = ("Mean confidence on correct (x) vs wrong (y) predictions per model. G
 
 def figure_confidence_scatter(run: RunData) -> Figure:
     """One panel per perturbation (columns) and data set (rows); one marker per model with both kinds of prediction."""
-    cols = max(len(run.panels_of(d)) for d in run.datasets)
-    fig, axes = new_figure(len(run.datasets), cols, width=3.4, height=3.4)
-    used: set[tuple[int, int]] = set()
-    for i, dataset in enumerate(run.datasets):
-        for j, panel in enumerate(run.panels_of(dataset)):
-            ax = axes[i, j]
-            used.add((i, j))
-            ax.fill_between([0, 1.05], [0, 1.05], [1.05, 1.05], color="0.88", zorder=0,
-                            label="y > x: more confident when wrong")
-            ax.plot([0, 1.05], [0, 1.05], color="0.6", lw=0.8, zorder=1)
-            for robust in (False, True):
-                xs, ys, colours = [], [], []
-                for model in run.model_names(dataset, robust):
-                    conf, correct = run.arrays(model, panel, dataset)
-                    x = safe(mean_confidence_correct, conf, correct)
-                    y = safe(mean_confidence_incorrect, conf, correct)
-                    if np.isfinite(x) and np.isfinite(y):
-                        xs.append(x)
-                        ys.append(y)
-                        colours.append(shade(robust, safe(accuracy, correct)))
-                if xs:
-                    ax.scatter(xs, ys, c=colours, marker=ROBUST_MARKER if robust else NORMAL_MARKER, s=55,
-                               edgecolors=group_color(robust), linewidths=1.0, zorder=3, label=group_name(robust))
-            ax.plot([1.0], [0.0], marker="*", markersize=16, color="gold", markeredgecolor="black",
-                    linestyle="none", zorder=4, label="ideal (1, 0)")
-            ax.set_xlim(0, 1.05)
-            ax.set_ylim(0, 1.05)
-            ax.set_aspect("equal")
-            ax.set_title(f"{dataset} · {panel_title(panel)}" if len(run.datasets) > 1 else panel_title(panel))
-            ax.set_xlabel("mean confidence, correct")
-            ax.set_ylabel("mean confidence, wrong")
-            if not ax.collections[1:]:
-                empty_note(ax)
-    hide_unused(axes, used)
+    fig, axes, cells = panel_grid(run.datasets, run.panels_of)
+    for ax, dataset, panel in cells:
+        ax.fill_between([0, 1.05], [0, 1.05], [1.05, 1.05], color="0.88", zorder=0,
+                        label="y > x: more confident when wrong")
+        ax.plot([0, 1.05], [0, 1.05], color="0.6", lw=0.8, zorder=1)
+        for robust in (False, True):
+            xs, ys, colours = [], [], []
+            for model in run.model_names(dataset, robust):
+                conf, correct = run.arrays(model, panel, dataset)
+                x = safe(mean_confidence_correct, conf, correct)
+                y = safe(mean_confidence_incorrect, conf, correct)
+                if np.isfinite(x) and np.isfinite(y):
+                    xs.append(x)
+                    ys.append(y)
+                    colours.append(shade(robust, safe(accuracy, correct)))
+            if xs:
+                ax.scatter(xs, ys, c=colours, marker=ROBUST_MARKER if robust else NORMAL_MARKER, s=55,
+                           edgecolors=group_color(robust), linewidths=1.0, zorder=3, label=group_name(robust))
+        ax.plot([1.0], [0.0], marker="*", markersize=16, color="gold", markeredgecolor="black",
+                linestyle="none", zorder=4, label="ideal (1, 0)")
+        ax.set_xlim(0, 1.05)
+        ax.set_ylim(0, 1.05)
+        ax.set_aspect("equal")
+        ax.set_title(cell_title(run.datasets, dataset, panel))
+        ax.set_xlabel("mean confidence, correct")
+        ax.set_ylabel("mean confidence, wrong")
+        if not ax.collections[1:]:
+            empty_note(ax)
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)
     return fig
