@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -29,7 +29,7 @@ console = Console(stderr=True)
 @data_app.command("fetch")
 def data_fetch(
     dataset: Annotated[str, typer.Argument(help="data set to fetch")] = "fashion-mnist",
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="where to look / put it")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="where to look / put it")] = None,
 ) -> None:
     """Make a data set present locally (Fashion-MNIST: Debian package, else torchvision's download)."""
     from overconf.data import fashion_mnist
@@ -56,7 +56,7 @@ def report(
 def demo(
     out: Annotated[Path, typer.Option("--out", help="run folder: records, summary.csv, run.json, report/")] = Path("runs/demo"),
     quick: Annotated[bool, typer.Option("--quick", help="small training and test sets (about a minute)")] = False,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="folder with Fashion-MNIST's IDX .gz files")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder with Fashion-MNIST's IDX .gz files")] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps")] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="skip the figures and report.html")] = False,
 ) -> None:
@@ -70,11 +70,11 @@ def demo(
 zoo_app = typer.Typer(help="The paper's model zoo: robust/normal pairs on CIFAR-10, CIFAR-100, ImageNet.",
                       no_args_is_help=True)
 app.add_typer(zoo_app, name="zoo")
-DatasetOpt = Annotated[Optional[str], typer.Option("--dataset", help="cifar10, cifar100 or imagenet (default: all)")]
-PairsOpt = Annotated[Optional[str], typer.Option("--pairs", help="comma-separated robust/normal ids (default: all)")]
-CatalogueOpt = Annotated[Optional[Path], typer.Option("--catalogue", help="pairs CSV/TOML replacing the shipped one")]
-AddOpt = Annotated[Optional[list[Path]], typer.Option("--add", help="extra pairs file (CSV or TOML); repeatable")]
-ModelsDirOpt = Annotated[Optional[Path], typer.Option("--models-dir", help="models folder "
+DatasetOpt = Annotated[str | None, typer.Option("--dataset", help="cifar10, cifar100 or imagenet (default: all)")]
+PairsOpt = Annotated[str | None, typer.Option("--pairs", help="comma-separated robust/normal ids (default: all)")]
+CatalogueOpt = Annotated[Path | None, typer.Option("--catalogue", help="pairs CSV/TOML replacing the shipped one")]
+AddOpt = Annotated[list[Path] | None, typer.Option("--add", help="extra pairs file (CSV or TOML); repeatable")]
+ModelsDirOpt = Annotated[Path | None, typer.Option("--models-dir", help="models folder "
                                                       "(default: $OVERCONF_MODELS or ~/.cache/overconf/models)")]
 
 
@@ -152,13 +152,13 @@ def evaluate_command(
     zoo: Annotated[str, typer.Option("--zoo", help="data set whose zoo pairs to evaluate: cifar10, cifar100, imagenet")],
     out: Annotated[Path, typer.Option("--out", help="run folder (records/, run.json, report/)")],
     pairs: PairsOpt = None, catalogue: CatalogueOpt = None, add: AddOpt = None, models_dir: ModelsDirOpt = None,
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="folder holding the data set")] = None,
-    n_examples: Annotated[Optional[int], typer.Option("--n-examples", help="first n test samples")] = None,
-    attack_examples: Annotated[Optional[int], typer.Option("--attack-examples",
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder holding the data set")] = None,
+    n_examples: Annotated[int | None, typer.Option("--n-examples", help="first n test samples")] = None,
+    attack_examples: Annotated[int | None, typer.Option("--attack-examples",
                                                            help="first n samples for attacks")] = None,
     perturbations: Annotated[str, typer.Option("--perturbations", help="comma-separated specs, e.g. "
                                                "clean,pgd,square,corruptions")] = "clean,pgd,square",
-    eps: Annotated[Optional[float], typer.Option("--eps", help="L∞ budget (default 8/255 CIFAR, 4/255 ImageNet)")] = None,
+    eps: Annotated[float | None, typer.Option("--eps", help="L∞ budget (default 8/255 CIFAR, 4/255 ImageNet)")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size")] = 200,
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -188,7 +188,7 @@ def evaluate_command(
 
 @app.command("perturbations")
 def perturbations_command(
-    family: Annotated[Optional[str], typer.Option("--family", help="only this family: clean | attack | corruption | ood")] = None,
+    family: Annotated[str | None, typer.Option("--family", help="only this family: clean | attack | corruption | ood")] = None,
 ) -> None:
     """List the registered perturbations: spec name, family, parameters (name:key=value) and what it does."""
     from overconf.perturb.catalog import catalogue

@@ -17,13 +17,13 @@ import torch
 from rich.console import Console
 
 from overconf.data import fashion_mnist
+from overconf.errors import ConfigError
 from overconf.evaluate.engine import resolve_device
 from overconf.evaluate.records import ModelInfo
 from overconf.report import build_report
 from overconf.report.tables import write_summary
 from overconf.run.local import GridModel, run_grid
 from overconf.run.manifest import environment_versions, read_manifest, sha256_file, write_manifest
-from overconf.errors import ConfigError
 from overconf.train.cache import cache_key, default_cache_dir, train_or_load
 from overconf.train.config import TrainConfig
 
@@ -54,7 +54,7 @@ class DemoConfig:
     seed: int = 0
 
     @classmethod
-    def quick(cls) -> "DemoConfig":
+    def quick(cls) -> DemoConfig:
         return cls(epochs=1, train_subset=6_000, n_test=1_000, n_attack=100, square_queries=100, pgd_steps=10)
 
     def perturbations(self) -> list[str]:

@@ -7,8 +7,17 @@ from pathlib import Path
 import pandas as pd
 
 from overconf.metrics import summary_table
-from overconf.report.claims import (NOT_SUPPORTED, NOT_TESTABLE, PARTLY, SUPPORTED, WARNING, check_claims,
-                                    claim_attack_rise, claim_detection, claim_every_pair_clean)
+from overconf.report.claims import (
+    NOT_SUPPORTED,
+    NOT_TESTABLE,
+    PARTLY,
+    SUPPORTED,
+    WARNING,
+    check_claims,
+    claim_attack_rise,
+    claim_detection,
+    claim_every_pair_clean,
+)
 from overconf.report.load import RunData
 from overconf.report.tables import pair_table, paired_tests
 from overconf.store.parquet import read_records

@@ -11,8 +11,15 @@ import pytest
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.patches import Rectangle, StepPatch
 
-from overconf.metrics import (attack_detection_auroc, mean_confidence_correct, mean_confidence_incorrect,
-                              misclassification_auroc, overconfidence, reliability_diagram, summary_table)
+from overconf.metrics import (
+    attack_detection_auroc,
+    mean_confidence_correct,
+    mean_confidence_incorrect,
+    misclassification_auroc,
+    overconfidence,
+    reliability_diagram,
+    summary_table,
+)
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import save_figure
 from overconf.report.load import RunData

@@ -21,7 +21,7 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
     ranges = True
     seen: list[str | None] = []
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         type(self).seen.append(self.headers.get("Range"))
         if self.path == "/page":
             body = b"<html>quota exceeded</html>"
@@ -113,8 +113,7 @@ def test_hash_prefix_in_a_hub_file_name_is_checked(tmp_path):
 
 
 def test_fetch_command_logic_fetches_missing_and_reports_failures(tmp_path, monkeypatch):
-    from overconf.zoo import load_catalogue
-    from overconf.zoo import manage
+    from overconf.zoo import load_catalogue, manage
 
     src = tmp_path / "remote.bin"
     src.write_bytes(PAYLOAD[:100])

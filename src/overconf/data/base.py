@@ -27,7 +27,7 @@ class ImageSet(Dataset[tuple[torch.Tensor, int, int]]):
     name: str
     num_classes: int
 
-    def subset(self, n: int | None) -> "ImageSet":
+    def subset(self, n: int | None) -> ImageSet:
         """The first ``n`` samples (deterministic order, as RobustBench's ``n_examples``)."""
         raise NotImplementedError
 
@@ -56,7 +56,7 @@ class TensorImageSet(ImageSet):
         x = self.images[rows]
         return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
 
-    def subset(self, n: int | None) -> "TensorImageSet":
+    def subset(self, n: int | None) -> TensorImageSet:
         if n is None or n >= len(self):
             return self
         return TensorImageSet(self.name, self.images[:n], self.labels[:n], self.num_classes)

@@ -104,7 +104,7 @@ class ImageFolderSet(ImageSet):
             raise DataError(f"{path}: not a readable image ({exc})", hint="replace the file or drop it from the folder") from None
         return x, label, i
 
-    def subset(self, n: int | None) -> "ImageFolderSet":
+    def subset(self, n: int | None) -> ImageFolderSet:
         if n is None or n >= len(self):
             return self
         return ImageFolderSet(self.name, self.samples[:n], self.num_classes, self.preprocessing)

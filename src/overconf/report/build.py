@@ -20,7 +20,7 @@ from overconf.report.figures import bars, density, difference, reliability, roc,
 from overconf.report.figures.common import save_figure
 from overconf.report.html import FigureEntry, render_page
 from overconf.report.load import load_run
-from overconf.report.tables import paired_tests, pair_table, write_summary, write_table
+from overconf.report.tables import pair_table, paired_tests, write_summary, write_table
 from overconf.store.parquet import read_records, slug, write_atomic
 
 log = logging.getLogger(__name__)

@@ -89,7 +89,7 @@ class Catalogue:
 
     pairs: list[Pair]
 
-    def select(self, dataset: str | None = None, names: Sequence[str] | None = None) -> "Catalogue":
+    def select(self, dataset: str | None = None, names: Sequence[str] | None = None) -> Catalogue:
         """Pairs of one data set and/or whose robust id, normal id or pair name is in ``names``."""
         pairs = [p for p in self.pairs if dataset is None or p.dataset == dataset]
         if names:

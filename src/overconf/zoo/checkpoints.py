@@ -58,7 +58,7 @@ WRAPPER_PREFIXES = ("module.", "model.")
 """Leading key prefixes added by wrappers (DataParallel, Lightning, a normalising ``Sequential``)."""
 
 
-class StandIn(dict):  # noqa: FURB189 - a dict so that pickled dict subclasses can be filled
+class StandIn(dict):
     """An inert stand-in for a bookkeeping object: keeps what the pickle gives it, executes nothing."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -15,7 +15,7 @@ import hashlib
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from overconf.data.corruptions import SEVERITIES
 from overconf.errors import ConfigError, MissingFileError
 from overconf.evaluate.engine import evaluate, resolve_device
 from overconf.evaluate.records import ModelInfo
-from overconf.run.local import GridModel, run_grid
 from overconf.perturb import create_perturbation
 from overconf.perturb.corruption import Pregenerated, pregenerated
+from overconf.run.local import GridModel, run_grid
 from overconf.run.manifest import environment_versions, read_manifest, sha256_file, write_manifest
 from overconf.store.parquet import has_records, write_records
 from overconf.zoo.catalogue import Catalogue, ZooModel, load_catalogue
@@ -184,7 +184,7 @@ def evaluate_zoo(
     manifest = read_manifest(run_dir)
     manifest.update({
         "command": command,
-        "created": manifest.get("created") or datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": manifest.get("created") or datetime.now(UTC).isoformat(timespec="seconds"),
         "config": {"zoo": dataset, "pairs": list(pairs or []), "models_dir": str(models_dir),
                    "n_examples": n_examples, "attack_examples": attack_examples, "eps": eps,
                    "batch_size": batch_size, "device": str(device_),
