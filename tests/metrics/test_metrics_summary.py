@@ -112,3 +112,42 @@ def test_degenerate_groups_give_nan_not_an_exception() -> None:
     assert row["accuracy"] == 1.0 and np.isnan(row["overconfidence"]) and np.isnan(row["auroc"])
     assert row["aurc"] == 0.0
     assert np.isnan(table.loc[("robust", "pgd"), "detection_auroc"])  # no perturbed-wrong sample
+
+
+def test_bin_count_is_passed_through() -> None:
+    records = _records()
+    table = summary_table(records, n_bins=5).set_index(["model", "perturbation"])
+    group = records[(records["model"] == "normal") & (records["perturbation"] == "clean")]
+    conf, ok = group["confidence"].to_numpy(), group["correct"].to_numpy()
+    assert table.loc[("normal", "clean"), "ece"] == pytest.approx(expected_calibration_error(conf, ok, 5), abs=1e-12)
+    assert table.loc[("normal", "clean"), "mce"] == pytest.approx(
+        expected_calibration_error(conf, ok, 5, norm="max"), abs=1e-12)
+
+
+def test_temperature_scaling_is_fitted_on_odd_and_scored_on_even_indices() -> None:
+    from overconf.metrics import apply_temperature, fit_temperature, underconfidence
+
+    rng = np.random.default_rng(1)
+    n, classes = 4000, 5
+    calibrated = 2.0 * rng.normal(size=(n, classes))
+    probs = np.exp(calibrated) / np.exp(calibrated).sum(axis=1, keepdims=True)
+    labels = (rng.random(n)[:, None] > np.cumsum(probs, axis=1)).sum(axis=1)  # y ~ softmax(z): z is calibrated
+    info = ModelInfo("hot", "p", False, "toy")
+    records = make_records(info, "clean", "clean", np.arange(n), labels, 3.0 * calibrated).to_pandas()
+    row = summary_table(records).iloc[0]
+    odd, even = records["index"] % 2 == 1, records["index"] % 2 == 0
+    logits = np.stack(records["logits"].to_numpy()).astype(np.float64)
+    assert row["temperature"] == pytest.approx(fit_temperature(logits[odd], labels[odd]), rel=1e-12)
+    assert row["temperature"] == pytest.approx(3.0, rel=0.15)  # over-confident by a factor 3: T recovers it
+    conf = apply_temperature(logits[even], row["temperature"]).max(axis=1)
+    ok = records.loc[even, "correct"].to_numpy()
+    assert row["n_ts"] == even.sum()
+    assert row["overconfidence_ts"] == pytest.approx(overconfidence(conf, ok), abs=1e-12)
+    assert row["underconfidence_ts"] == pytest.approx(underconfidence(conf, ok), abs=1e-12)
+    assert row["ece_ts"] < 0.5 * row["ece"] and row["overconfidence_ts"] < row["overconfidence"]
+
+
+def test_no_temperature_without_clean_records() -> None:
+    records = _records()
+    table = summary_table(records[records["perturbation"] != "clean"])
+    assert table["temperature"].isna().all() and table["overconfidence_ts"].isna().all()

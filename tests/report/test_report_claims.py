@@ -17,6 +17,7 @@ from overconf.report.claims import (
     claim_attack_rise,
     claim_detection,
     claim_every_pair_clean,
+    claim_gap_survives_temperature,
 )
 from overconf.report.load import RunData
 from overconf.report.tables import pair_table, paired_tests
@@ -62,3 +63,17 @@ def test_attack_rise_needs_normal_rise_and_robust_below() -> None:
     rows[1]["overconfidence_normal"] = 0.5  # the normal model's o(f) falls under attack
     assert claim_attack_rise(pd.DataFrame(rows)).verdict == NOT_SUPPORTED
     assert claim_detection(pd.DataFrame(), pd.DataFrame()).verdict == NOT_TESTABLE
+
+
+def test_temperature_claim_follows_the_scaled_gap(run: RunData, run_dir: Path) -> None:
+    summary = summary_table(read_records(run_dir))
+    pairs = pair_table(run, summary)
+    clean = pairs[pairs["perturbation"] == "clean"]
+    claim = claim_gap_survives_temperature(pairs, paired_tests(pairs))
+    expected = [bool(d < 0) for d in clean["overconfidence_ts_diff"]]
+    assert claim.verdict == {(True,): SUPPORTED, (False,): NOT_SUPPORTED}.get(tuple(set(expected)), PARTLY)
+    assert len(claim.evidence) >= len(clean) and f"{clean['temperature_robust'].iloc[0]:.3f}" in claim.evidence[0]
+    flipped = clean.assign(overconfidence_ts_diff=-clean["overconfidence_ts_diff"].abs() - 0.01)
+    assert claim_gap_survives_temperature(flipped, pd.DataFrame(columns=["perturbation", "metric"])).verdict == SUPPORTED
+    no_logits = pairs.drop(columns=[c for c in pairs if c.startswith("overconfidence_ts")])
+    assert claim_gap_survives_temperature(no_logits, paired_tests(no_logits)).verdict == NOT_TESTABLE

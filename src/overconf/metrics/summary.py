@@ -24,7 +24,7 @@ from overconf.metrics.detection import (
     ood_auroc,
 )
 from overconf.metrics.selective import aurc, misclassification_aupr, misclassification_auroc
-from overconf.metrics.temperature import softmax
+from overconf.metrics.temperature import apply_temperature, fit_temperature, softmax
 
 GROUP_KEYS = ["model", "pair", "robust", "dataset", "perturbation", "family"]
 REQUIRED = [*GROUP_KEYS, "index", "label", "confidence", "correct"]
@@ -47,18 +47,19 @@ COLUMNS = [
     "ood_auroc",
     "ood_fpr95",
 ]
-LOGIT_COLUMNS = ["nll", "brier", "ood_auroc_max_logit", "ood_auroc_energy"]
+LOGIT_COLUMNS = ["nll", "brier", "ood_auroc_max_logit", "ood_auroc_energy",
+                 "temperature", "n_ts", "ece_ts", "overconfidence_ts", "underconfidence_ts"]
 
 
 def _logits(frame: pd.DataFrame) -> np.ndarray:
     return np.stack(frame["logits"].to_numpy()).astype(np.float64)
 
 
-def _labelled_metrics(conf: np.ndarray, ok: np.ndarray) -> dict[str, float]:
+def _labelled_metrics(conf: np.ndarray, ok: np.ndarray, n_bins: int) -> dict[str, float]:
     return {
         "accuracy": accuracy(ok),
-        "ece": expected_calibration_error(conf, ok),
-        "mce": expected_calibration_error(conf, ok, norm="max"),
+        "ece": expected_calibration_error(conf, ok, n_bins),
+        "mce": expected_calibration_error(conf, ok, n_bins, norm="max"),
         "overconfidence": overconfidence(conf, ok),
         "underconfidence": underconfidence(conf, ok),
         "conf_correct": mean_confidence_correct(conf, ok),
@@ -98,6 +99,26 @@ def _ood_metrics(group: pd.DataFrame, clean: pd.DataFrame | None, has_logits: bo
     return row
 
 
+def held_out_temperature(clean: pd.DataFrame | None) -> float:
+    """T fitted by NLL (:func:`fit_temperature`) on a model's clean records of *odd* ``index``; NaN without them."""
+    if clean is None:
+        return float("nan")
+    fit = clean[clean["index"] % 2 == 1]
+    return fit_temperature(_logits(fit), fit["label"].to_numpy(np.int64)) if len(fit) else float("nan")
+
+
+def _temperature_scaled(group: pd.DataFrame, temperature: float, n_bins: int) -> dict[str, float]:
+    """ECE, o(f) and u(f) after dividing the logits by ``temperature``, on the records of *even* ``index``
+    only, so that no sample T was fitted on is scored (arg-max, hence correctness, is unchanged by T)."""
+    scored = group[group["index"] % 2 == 0]
+    if not np.isfinite(temperature) or scored.empty:
+        return {"temperature": temperature, "n_ts": len(scored)}
+    conf = apply_temperature(_logits(scored), temperature).max(axis=1)
+    ok = scored["correct"].to_numpy(bool)
+    return {"temperature": temperature, "n_ts": len(scored), "ece_ts": expected_calibration_error(conf, ok, n_bins),
+            "overconfidence_ts": overconfidence(conf, ok), "underconfidence_ts": underconfidence(conf, ok)}
+
+
 def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
     """One row per (model, pair, robust, dataset, perturbation, family) with every metric.
 
@@ -107,7 +128,10 @@ def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
     ``detection_auroc`` (attack rows: the model's clean records matched on ``index`` are the clean set, so
     only attacked images count); ``ood_auroc`` and ``ood_fpr95`` (ood rows: the model's clean records are
     in-distribution, this set is out, score MSP); and, only if the records have ``logits``, ``nll`` and
-    ``brier`` (from the float64 softmax of the logits) and ``ood_auroc_max_logit`` / ``ood_auroc_energy``.
+    ``brier`` (from the float64 softmax of the logits), ``ood_auroc_max_logit`` / ``ood_auroc_energy`` and
+    post-hoc temperature scaling: ``temperature`` (T fitted on the model's clean records of odd ``index``,
+    :func:`held_out_temperature`), and ``ece_ts``, ``overconfidence_ts``, ``underconfidence_ts`` on the
+    ``n_ts`` records of even ``index`` with logits divided by T (does the robust/normal gap survive calibration?).
     Accuracy-type metrics are NaN on ood rows (no true class); a metric that does not apply is NaN.
     """
     missing = [column for column in REQUIRED if column not in records.columns]
@@ -119,6 +143,7 @@ def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
         raise MetricInputError("records are empty", hint="evaluate at least one model on one perturbation")
     has_logits = "logits" in records.columns
     clean_by_model = {model: frame for model, frame in records[records["family"] == "clean"].groupby("model")}
+    temperatures = {model: held_out_temperature(clean) for model, clean in clean_by_model.items()} if has_logits else {}
     rows = []
     for key, group in records.groupby(GROUP_KEYS, sort=True):
         row: dict[str, object] = dict(zip(GROUP_KEYS, key, strict=True))
@@ -129,10 +154,11 @@ def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
         if family == "ood":
             row.update(_ood_metrics(group, clean, has_logits))
         else:
-            row.update(_labelled_metrics(conf, ok))
+            row.update(_labelled_metrics(conf, ok, n_bins))
             if has_logits:
                 probs, labels = softmax(_logits(group)), group["label"].to_numpy(np.int64)
                 row["nll"], row["brier"] = nll(probs, labels), brier_score(probs, labels)
+                row.update(_temperature_scaled(group, temperatures.get(row["model"], float("nan")), n_bins))
         if family == "attack":
             row.update(_attack_metrics(group, clean))
         rows.append(row)

@@ -20,8 +20,8 @@ from overconf.store.parquet import read_records, write_atomic
 
 SUMMARY_CSV = "summary.csv"
 PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_correct", "conf_incorrect",
-                "auroc", "detection_auroc")
-TESTED_METRICS = ("overconfidence", "underconfidence", "ece", "auroc", "detection_auroc")
+                "auroc", "detection_auroc", "temperature", "overconfidence_ts", "ece_ts")
+TESTED_METRICS = ("overconfidence", "underconfidence", "ece", "auroc", "detection_auroc", "overconfidence_ts")
 
 
 def compute_summary(run_dir: Path) -> pd.DataFrame:
