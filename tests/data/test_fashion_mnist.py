@@ -105,3 +105,30 @@ def test_real_test_split() -> None:
     x, y, i = data[3]
     assert x.dtype.is_floating_point and 0 <= float(x.min()) and float(x.max()) <= 1 and i == 3
     assert len(data.subset(100)) == 100
+
+
+def test_fetch_falls_back_to_torchvision_then_fails_clearly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision.datasets
+
+    monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "no-debian")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(fm.shutil, "which", lambda name: None)  # no apt-get here
+    calls: list[tuple[str, bool]] = []
+
+    def offline(root: str, train: bool, download: bool) -> None:
+        calls.append((root, train))
+        raise RuntimeError("network unreachable")
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
+    with pytest.raises(MissingFileError) as info:
+        fm.fetch(tmp_path / "target")
+    assert calls == [(str(tmp_path / "target"), True)]
+    assert "apt-get not usable" in info.value.message and "network unreachable" in info.value.message
+    assert fm.DEBIAN_PACKAGE in (info.value.hint or "")
+
+    def download(root: str, train: bool, download: bool) -> None:  # what torchvision leaves behind
+        write_idx(Path(root) / "FashionMNIST" / "raw")
+
+    monkeypatch.setattr(torchvision.datasets, "FashionMNIST", download)
+    assert fm.fetch(tmp_path / "target") == tmp_path / "target" / "FashionMNIST" / "raw"
+    assert fm.fetch(tmp_path / "target") == tmp_path / "target" / "FashionMNIST" / "raw"  # present: nothing to do
