@@ -105,6 +105,34 @@ def test_rerun_resumes_and_trains_nothing(quick_run: tuple[Path, Path, subproces
                    for _, c in pair_configs(DemoConfig.quick()))
 
 
+def test_killed_demo_keeps_finished_cells_and_resumes_to_the_same_result(
+        quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]], tmp_path: Path) -> None:
+    import signal
+    import time
+
+    import pyarrow.parquet as pq
+
+    out, cache, _ = quick_run
+    target = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, "-m", "overconf", "demo", "--quick", "--out", str(target), "--no-report"],
+                               env={**os.environ, "OVERCONF_CACHE": str(cache)}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while len(list(target.glob("records/*/*.parquet"))) < 8 and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    finished = list(target.glob("records/*/*.parquet"))
+    total = len(list(out.glob("records/*/*.parquet")))
+    assert 8 <= len(finished) < total
+    for path in finished:  # every file present is complete
+        assert pq.read_table(path).num_rows > 0
+    again = overconf("demo", "--quick", "--out", str(target), "--no-report", env={"OVERCONF_CACHE": str(cache)})
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert len(list(target.glob("records/*/*.parquet"))) == total
+    pd.testing.assert_frame_equal(pd.read_csv(target / "summary.csv"), pd.read_csv(out / "summary.csv"))
+
+
 def test_out_dir_of_another_configuration_is_refused(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
     out, cache, _ = quick_run
     full = overconf("demo", "--out", str(out), env={"OVERCONF_CACHE": str(cache)})
