@@ -104,13 +104,11 @@ def run_demo(out: Path, *, quick: bool = False, data_dir: Path | None = None, ca
             return cached.model
         return load
 
-    grid = []
+    grid, keys = [], {}
     for pair, train in pair_configs(config):
         name = model_name(pair, train)
-        info = ModelInfo(name, pair, train.robust, fashion_mnist.NAME)
-        grid.append(GridModel(info, loader(train, name)))
-
-    keys = {model_name(pair, train): cache_key(train, data_sha) for pair, train in pair_configs(config)}
+        grid.append(GridModel(ModelInfo(name, pair, train.robust, fashion_mnist.NAME), loader(train, name)))
+        keys[name] = cache_key(train, data_sha)
     check_out_dir(out, keys)
     write_manifest(out, _manifest(out, config, keys, trained, data_sha, data_dir, torch_device))
     n_perturbed = {family: config.n_attack for family in ("attack", "corruption", "ood")}
