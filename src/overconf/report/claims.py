@@ -49,10 +49,10 @@ def _test_note(tests: pd.DataFrame, perturbation: str, metric: str) -> str:
     notes = []
     for row in cell.itertuples(index=False):
         if np.isfinite(row.p_value):
-            notes.append(f"{row.dataset}: paired test over {row.n} pairs, median Δ {_f(row.median_difference)}, "
+            notes.append(f"{row.dataset} · {perturbation}: paired test over {row.n} pairs, median Δ {_f(row.median_difference)}, "
                          f"p = {row.p_value:.3g}")
         else:
-            notes.append(f"{row.dataset}: paired test not computed over {row.n} pairs ({row.note or 'too few pairs'})")
+            notes.append(f"{row.dataset} · {perturbation}: paired test not computed over {row.n} pairs ({row.note or 'too few pairs'})")
     return "; ".join(notes)
 
 
