@@ -11,6 +11,7 @@ wrongly classified* samples of the same indices, one curve per model and attack.
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from overconf.metrics import attack_detection_auroc, misclassification_auroc, roc_curve
@@ -51,6 +52,17 @@ def detection_auroc(run: RunData, model: str, attack: str) -> float:
     return safe(attack_detection_auroc, *detection_arrays(run, model, attack))
 
 
+def finish_roc_axes(ax: Axes, title: str, xlabel: str, ylabel: str, legend_size: float) -> None:
+    """The dashed random baseline, unit limits, labels, title and legend shared by both ROC figures."""
+    ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", lw=1, label="random (AUC 0.5)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc="lower right", fontsize=legend_size)
+
+
 def figure_misclassification_roc(run: RunData) -> Figure:
     fig, _, cells = panel_grid(run.datasets, run.panels_of)
     for ax, dataset, panel in cells:
@@ -73,13 +85,7 @@ def figure_misclassification_roc(run: RunData) -> Figure:
                     label=f"{group_name(robust)} (n={len(aucs)}, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})")
             ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1), color=colour, alpha=0.2,
                             linewidth=0)
-        ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", lw=1, label="random (AUC 0.5)")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.01)
-        ax.set_xlabel("false positive rate (wrong kept)")
-        ax.set_ylabel("true positive rate (correct kept)")
-        ax.set_title(cell_title(run.datasets, dataset, panel))
-        ax.legend(loc="lower right", fontsize=6.5)
+        finish_roc_axes(ax, cell_title(run.datasets, dataset, panel), "false positive rate (wrong kept)", "true positive rate (correct kept)", 6.5)
     return fig
 
 
@@ -102,11 +108,5 @@ def figure_detection_roc(run: RunData) -> Figure | None:
                 fpr, tpr, _ = roc_curve(scores, positive)
                 ax.plot(fpr, tpr, color=group_color(robust), lw=1.4, linestyle=("-", "-.", ":")[k % 3],
                         label=f"{model} (AUC {auc:.3f})")
-        ax.plot([0, 1], [0, 1], linestyle="--", color="0.5", lw=1, label="random (AUC 0.5)")
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.01)
-        ax.set_xlabel("false positive rate (attacked-wrong kept)")
-        ax.set_ylabel("true positive rate (clean-correct kept)")
-        ax.set_title(cell_title(run.datasets, dataset, attack))
-        ax.legend(loc="lower right", fontsize=6)
+        finish_roc_axes(ax, cell_title(run.datasets, dataset, attack), "false positive rate (attacked-wrong kept)", "true positive rate (clean-correct kept)", 6)
     return fig
