@@ -9,8 +9,8 @@ True
 from __future__ import annotations
 
 from overconf.demo import run_demo
-from overconf.evaluate.engine import evaluate
-from overconf.evaluate.records import ModelInfo
+from overconf.evaluation.engine import evaluate
+from overconf.evaluation.records import ModelInfo
 from overconf.metrics import summary_table
 from overconf.perturb import create_perturbation
 from overconf.report import build_report

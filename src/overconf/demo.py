@@ -18,8 +18,8 @@ from rich.console import Console
 
 from overconf.data import fashion_mnist
 from overconf.errors import ConfigError
-from overconf.evaluate.engine import resolve_device
-from overconf.evaluate.records import ModelInfo
+from overconf.evaluation.engine import resolve_device
+from overconf.evaluation.records import ModelInfo
 from overconf.report import build_report
 from overconf.report.tables import write_summary
 from overconf.run.local import GridModel, run_grid

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from overconf.errors import MetricInputError
-from overconf.evaluate.records import OOD_LABEL, ModelInfo, make_records
+from overconf.evaluation.records import OOD_LABEL, ModelInfo, make_records
 from overconf.metrics import (
     attack_detection_auroc,
     expected_calibration_error,

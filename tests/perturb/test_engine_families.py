@@ -11,8 +11,8 @@ from torch import nn
 
 from overconf.data.base import TensorImageSet
 from overconf.data.corrupted import load_cifar_c
-from overconf.evaluate.engine import evaluate
-from overconf.evaluate.records import RECORD_SCHEMA, ModelInfo
+from overconf.evaluation.engine import evaluate
+from overconf.evaluation.records import RECORD_SCHEMA, ModelInfo
 from overconf.perturb import PERTURBATIONS, create_perturbation
 from overconf.perturb.corruption import pregenerated
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from overconf.data.base import TensorImageSet
-from overconf.evaluate.records import ModelInfo
+from overconf.evaluation.records import ModelInfo
 from overconf.models.cnn import small_cnn
 from overconf.run.local import GridModel, run_grid
 from overconf.store.parquet import read_records
@@ -44,7 +44,7 @@ def test_grid_resumes_cell_by_cell(tmp_path: Path) -> None:
 
 
 def test_evaluation_is_reproducible_and_leaves_mode(tmp_path: Path) -> None:
-    from overconf.evaluate.engine import evaluate
+    from overconf.evaluation.engine import evaluate
     from overconf.perturb import create_perturbation
 
     torch.manual_seed(0)

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from overconf.errors import MissingFileError
-from overconf.evaluate.records import RECORD_SCHEMA, ModelInfo, make_records
+from overconf.evaluation.records import RECORD_SCHEMA, ModelInfo, make_records
 from overconf.store.parquet import has_records, read_records, records_path, write_atomic, write_records
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from overconf.evaluate.records import ModelInfo, make_records
+from overconf.evaluation.records import ModelInfo, make_records
 from overconf.run.manifest import environment_versions, write_manifest
 from overconf.store.parquet import write_records
 

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from overconf.data.base import DEFAULT_EPS, ImageSet
-from overconf.evaluate.engine import evaluate
-from overconf.evaluate.records import ModelInfo
+from overconf.evaluation.engine import evaluate
+from overconf.evaluation.records import ModelInfo
 from overconf.perturb import create_perturbation  # the package import registers every perturbation
 from overconf.store.parquet import has_records, write_records
 

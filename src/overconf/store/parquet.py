@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from overconf.errors import MissingFileError
-from overconf.evaluate.records import RECORD_SCHEMA
+from overconf.evaluation.records import RECORD_SCHEMA
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 

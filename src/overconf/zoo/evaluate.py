@@ -24,8 +24,8 @@ from overconf.data.corrupted import CIFAR_C, IMAGENET_C, find_corrupted_folder, 
 from overconf.data.corruptions import CORRUPTIONS as CORRUPTION_NAMES
 from overconf.data.corruptions import SEVERITIES
 from overconf.errors import ConfigError, MissingFileError
-from overconf.evaluate.engine import evaluate, resolve_device
-from overconf.evaluate.records import ModelInfo
+from overconf.evaluation.engine import evaluate, resolve_device
+from overconf.evaluation.records import ModelInfo
 from overconf.perturb import create_perturbation
 from overconf.perturb.corruption import Pregenerated, pregenerated
 from overconf.run.local import GridModel, run_grid

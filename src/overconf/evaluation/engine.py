@@ -11,7 +11,7 @@ from tqdm.auto import tqdm
 
 from overconf.data.base import ImageSet
 from overconf.errors import ConfigError
-from overconf.evaluate.records import OOD_LABEL, ModelInfo, make_records
+from overconf.evaluation.records import OOD_LABEL, ModelInfo, make_records
 from overconf.perturb.base import Perturbation
 
 
@@ -45,7 +45,7 @@ def evaluate(
     seed: int = 0,
     progress: bool = True,
 ) -> pa.Table:
-    """Records (see :mod:`overconf.evaluate.records`) of ``model`` on ``perturbation(dataset)``.
+    """Records (see :mod:`overconf.evaluation.records`) of ``model`` on ``perturbation(dataset)``.
 
     The batch order is fixed and the perturbation's random numbers come from one generator seeded with
     ``seed``, so a run on CPU is reproducible bit for bit. The model is left in the train/eval mode it had.
