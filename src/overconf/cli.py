@@ -75,7 +75,7 @@ PairsOpt = Annotated[str | None, typer.Option("--pairs", help="comma-separated r
 CatalogueOpt = Annotated[Path | None, typer.Option("--catalogue", help="pairs CSV/TOML replacing the shipped one")]
 AddOpt = Annotated[list[Path] | None, typer.Option("--add", help="extra pairs file (CSV or TOML); repeatable")]
 ModelsDirOpt = Annotated[Path | None, typer.Option("--models-dir", help="models folder "
-                                                      "(default: $OVERCONF_MODELS or ~/.cache/overconf/models)")]
+                                                      "(default: $OVERCONF_MODELS or $OVERCONF_CACHE/models)")]
 
 
 def _zoo_selection(dataset, pairs, catalogue, add):  # type: ignore[no-untyped-def]
@@ -191,9 +191,9 @@ def perturbations_command(
     family: Annotated[str | None, typer.Option("--family", help="only this family: clean | attack | corruption | ood")] = None,
 ) -> None:
     """List the registered perturbations: spec name, family, parameters (name:key=value) and what it does."""
-    from overconf.perturb.catalog import catalogue
+    from overconf.perturb.listing import list_perturbations
 
-    entries = [e for e in catalogue() if family is None or e.family == family]
+    entries = [e for e in list_perturbations() if family is None or e.family == family]
     if not entries:
         raise OverconfError(f"no perturbation of family {family!r}", hint="families: clean, attack, corruption, ood")
     for e in entries:

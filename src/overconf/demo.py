@@ -20,11 +20,12 @@ from overconf.data import fashion_mnist
 from overconf.errors import ConfigError
 from overconf.evaluation.engine import resolve_device
 from overconf.evaluation.records import ModelInfo
+from overconf.paths import cache_root
 from overconf.report import build_report
 from overconf.report.tables import write_summary
 from overconf.run.local import GridModel, run_grid
 from overconf.run.manifest import environment_versions, read_manifest, sha256_file, write_manifest
-from overconf.train.cache import cache_key, default_cache_dir, train_or_load
+from overconf.train.cache import cache_key, train_or_load
 from overconf.train.config import TrainConfig
 
 console = Console(stderr=True)
@@ -87,7 +88,7 @@ def run_demo(out: Path, *, quick: bool = False, data_dir: Path | None = None, ca
     """
     config = DemoConfig.quick() if quick else DemoConfig()
     torch_device = resolve_device(device)
-    cache_dir = cache_dir or default_cache_dir()
+    cache_dir = cache_dir or cache_root()
     started = time.perf_counter()
     train_set = fashion_mnist.load_fashion_mnist("train", data_dir)
     test_set = fashion_mnist.load_fashion_mnist("test", data_dir).subset(config.n_test)

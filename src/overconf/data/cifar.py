@@ -7,8 +7,8 @@ a dict: ``data`` (N×3072 uint8, rows of 1024 red, 1024 green, 1024 blue values 
 torchvision does (``encoding="latin1"``; keys written as bytes are decoded too), with an unpickler that
 allows only what such a file holds: numpy's array reconstruction and dtypes.
 
-Where we look, in order: ``--data-dir``, ``$OVERCONF_DATA``, ``~/.cache/overconf/data``. The order of
-the samples is the file's (RobustBench's ``n_examples`` takes the first ``n``, so do we).
+Where we look, in order: ``--data-dir``, ``$OVERCONF_DATA``, ``$OVERCONF_CACHE/data``
+(:func:`overconf.paths.cache_root`). The order of the samples is the file's (RobustBench's ``n_examples`` takes the first ``n``, so do we).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import torch
 
 from overconf.data.base import DATASETS, TensorImageSet
 from overconf.errors import DataError, MissingFileError
+from overconf.paths import cache_root
 
 FILES = {
     "cifar10": ("cifar-10-batches-py", {"train": ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
@@ -60,15 +61,11 @@ def read_batch(path: Path) -> dict[str, Any]:
     return {k.decode("latin1") if isinstance(k, bytes) else k: v for k, v in batch.items()}
 
 
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "overconf" / "data"
-
-
 def candidate_roots(data_dir: Path | None = None) -> list[Path]:
     roots = [Path(data_dir)] if data_dir is not None else []
     if os.environ.get("OVERCONF_DATA"):
         roots.append(Path(os.environ["OVERCONF_DATA"]))
-    return [*roots, default_cache_dir()]
+    return [*roots, cache_root() / "data"]
 
 
 def find_folder(name: str, data_dir: Path | None = None) -> Path:

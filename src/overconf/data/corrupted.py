@@ -8,7 +8,7 @@ Layouts (RobustBench's):
 - ``<root>/ImageNet-C/<corruption>/<severity>/<wnid>/<image>``: 224×224 JPEGs, classes by sorted WordNet
   id (RobustBench's class map when installed), images by class then file name.
 
-``root`` is ``--data-dir``, ``$OVERCONF_DATA`` or ``~/.cache/overconf/data`` (the first holding the folder).
+``root`` is ``--data-dir``, ``$OVERCONF_DATA`` or ``$OVERCONF_CACHE/data`` (:func:`overconf.paths.cache_root`) (the first holding the folder).
 The returned sets index images as the clean test set does (``index`` = position in it), so their records
 join with the clean ones; evaluate them with :func:`overconf.perturb.corruption.pregenerated` as the
 perturbation, which records them as family ``corruption`` under the label ``<corruption>:severity=<s>``.

@@ -2,7 +2,7 @@
 
 Where we look, in order: ``--data-dir``, ``$OVERCONF_DATA`` (each also as a torchvision root, i.e. its
 ``FashionMNIST/raw/`` subfolder), ``/usr/share/datasets/fashion-mnist/`` (Debian's ``dataset-fashion-mnist``),
-and the torchvision-style folder that ``fetch`` downloads into, ``~/.cache/overconf/data/FashionMNIST/raw/``.
+and the torchvision-style folder that ``fetch`` downloads into, ``$OVERCONF_CACHE/data/FashionMNIST/raw/``.
 
 IDX format (big-endian): magic ``0x00000803`` + count, rows, cols for images (uint8), magic
 ``0x00000801`` + count for labels (uint8, 0..9).
@@ -23,6 +23,7 @@ import torch
 
 from overconf.data.base import DATASETS, TensorImageSet
 from overconf.errors import DataError, MissingFileError
+from overconf.paths import cache_root
 
 NAME = "fashion-mnist"
 NUM_CLASSES = 10
@@ -36,10 +37,6 @@ DEBIAN_PACKAGE = "dataset-fashion-mnist"
 IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
 
 
-def default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "overconf" / "data"
-
-
 def candidate_dirs(data_dir: Path | None = None) -> list[Path]:
     """Folders that may hold the four ``.gz`` files, in the order they are tried."""
     roots: list[Path] = []
@@ -48,7 +45,7 @@ def candidate_dirs(data_dir: Path | None = None) -> list[Path]:
     if os.environ.get("OVERCONF_DATA"):
         roots.append(Path(os.environ["OVERCONF_DATA"]))
     dirs = [d for root in roots for d in (root, root / "FashionMNIST" / "raw")]
-    return [*dirs, DEBIAN_DIR, default_cache_dir() / "FashionMNIST" / "raw"]
+    return [*dirs, DEBIAN_DIR, cache_root() / "data" / "FashionMNIST" / "raw"]
 
 
 def find_dir(data_dir: Path | None = None) -> Path:
@@ -156,7 +153,7 @@ def fetch(data_dir: Path | None = None) -> Path:
         errors.append(f"apt-get install {DEBIAN_PACKAGE}: {result.stderr.strip().splitlines()[-1:]}")
     else:
         errors.append("apt-get not usable (not root or not Debian)")
-    root = Path(data_dir or os.environ.get("OVERCONF_DATA") or default_cache_dir())
+    root = Path(data_dir or os.environ.get("OVERCONF_DATA") or cache_root() / "data")
     try:
         from torchvision.datasets import FashionMNIST
 

@@ -145,9 +145,3 @@ def check_n_bins(n_bins: int) -> int:
     if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
         raise MetricInputError(f"n_bins must be a positive integer, got {n_bins!r}")
     return int(n_bins)
-
-
-def check_choice(value: str, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise MetricInputError(f"{name} must be one of {choices}, got {value!r}")
-    return value

@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from overconf._compat import import_autoattack
-from overconf.errors import ConfigError
+from overconf.errors import ConfigError, check_choice
 from overconf.perturb.attacks import as_number, resolve_eps
 from overconf.perturb.base import PERTURBATIONS
 from overconf.perturb.pgd import Keep, Norm, attack_mode, project
@@ -65,12 +65,6 @@ def library_call(model: nn.Module, x: torch.Tensor) -> Iterator[None]:
         finally:
             for p, flag in flags:
                 p.requires_grad_(flag)
-
-
-def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ConfigError(f"parameter {name}={value!r} is not one of {', '.join(choices)}")
-    return str(value)
 
 
 @dataclass

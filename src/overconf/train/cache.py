@@ -1,6 +1,6 @@
 """Trained models cached as safetensors under a key derived from the training configuration and data.
 
-``<cache>/models/<key>.safetensors`` + ``<key>.json`` (configuration, data hash, statistics), where
+``<cache>/models/<key>.safetensors`` (``<cache>``: ``cache_dir`` or :func:`overconf.paths.cache_root`) + ``<key>.json`` (configuration, data hash, statistics), where
 ``key = sha256(CACHE_FORMAT ‖ config JSON ‖ data SHA-256)[:20]``. Both files are written atomically,
 the JSON last, so a model counts as cached only once it is complete.
 """
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,18 +19,12 @@ from torch import nn
 
 from overconf.data.base import TensorImageSet
 from overconf.errors import CheckpointError
+from overconf.paths import cache_root
 from overconf.store.parquet import write_atomic
 from overconf.train.config import TrainConfig
 from overconf.train.loop import build_model, train_model
 
 CACHE_FORMAT = "overconf-small-cnn-v1"
-
-
-def default_cache_dir() -> Path:
-    """``$OVERCONF_CACHE`` or ``~/.cache/overconf``."""
-    if os.environ.get("OVERCONF_CACHE"):
-        return Path(os.environ["OVERCONF_CACHE"])
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "overconf"
 
 
 def cache_key(config: TrainConfig, data_sha256: str) -> str:
@@ -51,7 +44,7 @@ def train_or_load(config: TrainConfig, train_set: TensorImageSet, data_sha256: s
                   cache_dir: Path | None = None, device: torch.device | str = "cpu",
                   progress: bool = True) -> CachedModel:
     """The model of ``config``: from the cache when present, else trained now and cached."""
-    folder = (cache_dir or default_cache_dir()) / "models"
+    folder = (cache_dir or cache_root()) / "models"
     key = cache_key(config, data_sha256)
     weights, meta_path = folder / f"{key}.safetensors", folder / f"{key}.json"
     if meta_path.is_file() and weights.is_file():

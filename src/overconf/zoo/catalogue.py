@@ -32,7 +32,6 @@ from typing import Any
 
 from overconf.errors import ConfigError, MissingFileError
 
-DATASETS = ("cifar10", "cifar100", "imagenet")
 SOURCES = ("robustbench", "lightning", "timm", "entry_point")
 PAIR_COLUMNS = ("dataset", "robust_id", "normal_id", "architecture")
 META_KEYS = ("activation", "downsampling", "training", "extra_data", "preprocessing", "clean_acc", "robust_acc")

@@ -24,6 +24,7 @@ from torch import nn
 
 from overconf._compat import import_robustbench
 from overconf.errors import CheckpointError, ConfigError, MissingFileError
+from overconf.paths import cache_root
 from overconf.zoo.catalogue import ZooModel
 from overconf.zoo.checkpoints import find_state_dict, load_state_dict, read_checkpoint, read_lightning_tar
 from overconf.zoo.fetch import Source, gdrive_url, hub_hash_prefix, zenodo_url
@@ -33,12 +34,12 @@ THREAT_MODEL = "Linf"
 
 
 def resolve_models_dir(models_dir: Path | str | None = None) -> Path:
-    """``models_dir`` if given, else ``$OVERCONF_MODELS``, else ``~/.cache/overconf/models``."""
+    """``models_dir`` if given, else ``$OVERCONF_MODELS``, else ``<cache root>/models`` (:func:`overconf.paths.cache_root`)."""
     if models_dir is not None:
         return Path(models_dir).expanduser()
     if os.environ.get("OVERCONF_MODELS"):
         return Path(os.environ["OVERCONF_MODELS"]).expanduser()
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "overconf" / "models"
+    return cache_root() / "models"
 
 
 @cache

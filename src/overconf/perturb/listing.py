@@ -16,10 +16,10 @@ class Entry:
     summary: str
 
 
-def catalogue() -> list[Entry]:
+def list_perturbations() -> list[Entry]:
     """One entry per registered perturbation, by family then name.
 
-    >>> [e.name for e in catalogue() if e.family == "clean"]
+    >>> [e.name for e in list_perturbations() if e.family == "clean"]
     ['clean']
     """
     entries = []
