@@ -20,7 +20,7 @@ from overconf.store.parquet import read_records
 from overconf.train.cache import train_or_load
 
 REQUIRED_COLUMNS = ["model", "pair", "robust", "perturbation", "n", "accuracy", "ece", "overconfidence",
-                    "underconfidence", "conf_correct", "conf_incorrect", "auroc"]
+                    "underconfidence", "conf_correct", "auroc"]
 
 
 def overconf(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -9,7 +9,8 @@ import pytest
 from overconf.report.load import RunData, load_run
 from overconf.report.synthetic import DEFAULT_PERTURBATIONS, make_synthetic_run
 
-PERTURBATIONS = {**DEFAULT_PERTURBATIONS, "noise:severity=5": ("corruption", 0.4, 0.6), "ood:uniform": ("ood", 0.0, 0.0)}
+PERTURBATIONS = {**DEFAULT_PERTURBATIONS, "gaussian_noise:severity=5": ("corruption", 0.4, 0.6),
+                 "ood-uniform": ("ood", 0.0, 0.0)}
 
 
 @pytest.fixture(scope="session")

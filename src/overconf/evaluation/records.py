@@ -6,7 +6,8 @@ Columns (one name per thing, everywhere):
 ``pair``         pair name, shared by a normal model and its robust twin
 ``robust``       True for the adversarially trained member of a pair
 ``dataset``      data set the samples come from (``fashion-mnist``, ``cifar10``, ...)
-``perturbation`` canonical perturbation label (``clean``, ``pgd``, ``square``, ``fog:3``, ``ood:uniform``)
+``perturbation`` canonical perturbation label (``clean``, ``pgd``, ``square``, ``fog:severity=3``,
+                 ``ood-uniform``; :func:`overconf.perturb.create_perturbation` gives it)
 ``family``       ``clean`` | ``attack`` | ``corruption`` | ``ood``
 ``index``        index of the sample in its data set split
 ``label``        true class; ``-1`` for out-of-distribution samples (no true class)

@@ -11,7 +11,6 @@ from overconf.metrics.calibration import (
     brier_score,
     expected_calibration_error,
     mean_confidence_correct,
-    mean_confidence_incorrect,
     nll,
     overconfidence,
     underconfidence,
@@ -39,7 +38,6 @@ COLUMNS = [
     "overconfidence",
     "underconfidence",
     "conf_correct",
-    "conf_incorrect",
     "auroc",
     "aupr",
     "aurc",
@@ -63,7 +61,6 @@ def _labelled_metrics(conf: np.ndarray, ok: np.ndarray, n_bins: int) -> dict[str
         "overconfidence": overconfidence(conf, ok),
         "underconfidence": underconfidence(conf, ok),
         "conf_correct": mean_confidence_correct(conf, ok),
-        "conf_incorrect": mean_confidence_incorrect(conf, ok),
         "auroc": misclassification_auroc(conf, ok),
         "aupr": misclassification_aupr(conf, ok),
         "aurc": aurc(conf, ok),
@@ -123,8 +120,8 @@ def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
     """One row per (model, pair, robust, dataset, perturbation, family) with every metric.
 
     Columns: the group keys; ``n``; ``accuracy``, ``mean_confidence``; ``ece`` (L1, ``n_bins`` equal-width
-    bins) and ``mce`` (max norm); ``overconfidence`` o(f) and ``underconfidence`` u(f); ``conf_correct``
-    and ``conf_incorrect``; misclassification ``auroc``, ``aupr`` (correct = positive) and ``aurc``;
+    bins) and ``mce`` (max norm); ``overconfidence`` o(f) (= mean confidence of the wrong predictions) and ``underconfidence`` u(f);
+    ``conf_correct`` (mean confidence of the right ones); misclassification ``auroc``, ``aupr`` (correct = positive) and ``aurc``;
     ``detection_auroc`` (attack rows: the model's clean records matched on ``index`` are the clean set, so
     only attacked images count); ``ood_auroc`` and ``ood_fpr95`` (ood rows: the model's clean records are
     in-distribution, this set is out, score MSP); and, only if the records have ``logits``, ``nll`` and

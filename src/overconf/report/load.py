@@ -31,7 +31,7 @@ _FAMILY_ORDER = {"clean": 0, "attack": 1, "corruption": 2, "ood": 3}
 def panel_of(family: str, perturbation: str) -> str | None:
     """The figure panel a perturbation belongs to (``None`` for OOD: no true class).
 
-    >>> panel_of("corruption", "fog:severity=3"), panel_of("attack", "pgd"), panel_of("ood", "ood:uniform")
+    >>> panel_of("corruption", "fog:severity=3"), panel_of("attack", "pgd"), panel_of("ood", "ood-uniform")
     ('corruptions', 'pgd', None)
     """
     if family == "ood":

@@ -19,7 +19,7 @@ from overconf.report.load import RunData
 from overconf.store.parquet import read_records, write_atomic
 
 SUMMARY_CSV = "summary.csv"
-PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_correct", "conf_incorrect",
+PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_correct",
                 "auroc", "detection_auroc", "temperature", "overconfidence_ts", "ece_ts")
 TESTED_METRICS = ("overconfidence", "underconfidence", "ece", "auroc", "detection_auroc", "overconfidence_ts")
 

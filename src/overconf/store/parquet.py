@@ -24,10 +24,10 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 
 
 def slug(name: str) -> str:
-    """A file-name-safe form of a model or perturbation label (``fog:3`` → ``fog_3``).
+    """A file-name-safe form of a model or perturbation label (``fog:severity=3`` → ``fog_severity=3``).
 
-    >>> slug("ood:uniform"), slug("pgd:steps=50")
-    ('ood_uniform', 'pgd_steps=50')
+    >>> slug("fog:severity=3"), slug("pgd:eps=8/255:steps=50")
+    ('fog_severity=3', 'pgd_eps=8_255_steps=50')
     """
     return _UNSAFE.sub("_", name)
 
