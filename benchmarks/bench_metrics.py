@@ -41,8 +41,8 @@ def make_data(n: int, classes: int, seed: int = 0) -> dict[str, np.ndarray]:
     perturbed = (rng.normal(size=(n, classes)) * 3.0).astype(np.float32)
     pert_conf = M.msp_score(perturbed)
     pert_correct = perturbed.argmax(1) == labels
-    return dict(labels=labels, logits=logits, probs=probs, conf=conf, correct=correct,
-                pert_logits=perturbed, pert_conf=pert_conf, pert_correct=pert_correct)  # fmt: skip
+    return {"labels": labels, "logits": logits, "probs": probs, "conf": conf, "correct": correct,
+            "pert_logits": perturbed, "pert_conf": pert_conf, "pert_correct": pert_correct}
 
 
 def references(d: dict[str, np.ndarray], classes: int) -> dict[str, tuple[str, Callable[[], object]]]:

@@ -102,7 +102,7 @@ def test_real_test_split() -> None:
         pytest.skip("Fashion-MNIST is not installed (make data)")
     assert len(data) == 10_000 and data.images.shape == (10_000, 1, 28, 28)
     assert np.bincount(data.labels.numpy(), minlength=10).tolist() == [1000] * 10
-    x, y, i = data[3]
+    x, _y, i = data[3]
     assert x.dtype.is_floating_point and 0 <= float(x.min()) and float(x.max()) <= 1 and i == 3
     assert len(data.subset(100)) == 100
 

@@ -72,7 +72,7 @@ def test_fig1_one_point_per_model_at_its_mean_confidences(run: RunData, records:
             assert all(is_green(c) == (label == "robust") for c in collection.get_facecolors())
         star = [line for line in ax.lines if line.get_marker() == "*"]
         assert len(star) == 1 and list(star[0].get_xydata()[0]) == [1.0, 0.0]
-        region = [c for c in ax.collections if isinstance(c, PolyCollection)][0]
+        region = next(c for c in ax.collections if isinstance(c, PolyCollection))
         assert region.get_paths()[0].contains_point((0.2, 0.8)) and not region.get_paths()[0].contains_point((0.8, 0.2))
 
 
@@ -97,7 +97,7 @@ def test_fig3_legend_carries_mean_and_std_of_misclassification_auroc(run: RunDat
             aucs = [misclassification_auroc(*panel_arrays(records, m, panel)) for m in models]
             label = f"{name} (n=2, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})"
             assert label in texts
-            mean_curve = [line for line in ax.lines if line.get_label() == label][0]
+            mean_curve = next(line for line in ax.lines if line.get_label() == label)
             # the plotted mean curve integrates to about the mean AUROC (linear interpolation, 201 points)
             assert np.trapezoid(mean_curve.get_ydata(), mean_curve.get_xdata()) == pytest.approx(np.mean(aucs), abs=0.01)
         assert "random (AUC 0.5)" in texts
@@ -160,7 +160,7 @@ def test_reliability_bars_equal_metrics_reliability_diagram(run: RunData, record
     assert len(axes) == 4 * len(PANELS)
     ax = axes[0]  # first model (relu-flc-normal), clean
     diagram = reliability_diagram(*panel_arrays(records, "relu-flc-normal", "clean"), n_bins=15)
-    step = [p for p in ax.patches if isinstance(p, StepPatch)][0]
+    step = next(p for p in ax.patches if isinstance(p, StepPatch))
     expected = np.where(diagram.counts > 0, diagram.accuracy, np.nan)
     np.testing.assert_allclose(step.get_data().values, expected)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,8 @@ from overconf.zoo.catalogue import default_catalogue_path, read_metadata
 from overconf.zoo.loaders import robustbench_entry
 from overconf.zoo.traits import architecture_traits
 
-REFERENCE = "/work/shared/reference/robust_normal_pairs.csv"
+REFERENCE = Path(__file__).parent / "data" / "robust_normal_pairs.csv"
+"""The paper's 71 pairs (dataset, robust_id, normal_id, architecture): a user catalogue in the minimal CSV form."""
 
 
 def test_shipped_catalogue_is_the_papers_pairs():

@@ -127,7 +127,7 @@ def test_corruptions_expand_to_the_pregenerated_sets(tmp_path, monkeypatch):
 
 
 def test_cli_list_and_verify(zoo):
-    root, models, robust, _ = zoo
+    _root, models, robust, _ = zoo
     runner = CliRunner()
     listed = runner.invoke(app, ["zoo", "list", "--dataset", "cifar10", "--pairs", f"{MODEL_ID},Wong2020Fast",
                                  "--models-dir", str(models)])

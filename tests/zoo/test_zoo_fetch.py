@@ -6,6 +6,7 @@ import hashlib
 import http.server
 import threading
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -19,7 +20,7 @@ class _RangeHandler(http.server.BaseHTTPRequestHandler):
     """Serves PAYLOAD at /file (honouring ``Range: bytes=N-`` when ``ranges`` is on) and a page at /page."""
 
     ranges = True
-    seen: list[str | None] = []
+    seen: ClassVar[list[str | None]] = []
 
     def do_GET(self) -> None:
         type(self).seen.append(self.headers.get("Range"))

@@ -27,6 +27,9 @@ class ImageSet(Dataset[tuple[torch.Tensor, int, int]]):
     name: str
     num_classes: int
 
+    def __len__(self) -> int:
+        raise NotImplementedError
+
     def subset(self, n: int | None) -> ImageSet:
         """The first ``n`` samples (deterministic order, as RobustBench's ``n_examples``)."""
         raise NotImplementedError

@@ -85,7 +85,7 @@ def load_cifar(name: str, split: str = "test", data_dir: Path | None = None) -> 
     """The split as N×3×32×32 uint8 images and int64 labels, in file order."""
     if name not in FILES:
         raise DataError(f"unknown CIFAR data set {name!r}", hint="use 'cifar10' or 'cifar100'")
-    folder_name, files, label_key, num_classes = FILES[name]
+    _folder_name, files, label_key, num_classes = FILES[name]
     if split not in files:
         raise DataError(f"unknown {name} split {split!r}", hint="use 'train' or 'test'")
     folder = find_folder(name, data_dir)

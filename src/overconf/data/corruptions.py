@@ -236,6 +236,7 @@ def disk_kernel(radius: float, alias_blur: float) -> Array:
     >>> disk_kernel(0.3, 0.4).shape
     (3, 3)
     """
+    grid: np.ndarray
     if radius <= 8:
         grid, ksize = np.arange(-8, 9), 3
     else:

@@ -49,7 +49,8 @@ def msp_score(logits: ArrayLike) -> np.ndarray:
     [0.5, 0.8808]
     """
     z = check_logits(logits)
-    return np.exp(z.max(axis=1) - row_logsumexp(z))
+    result: np.ndarray = np.exp(z.max(axis=1) - row_logsumexp(z))
+    return result
 
 
 def max_logit_score(logits: ArrayLike) -> np.ndarray:
@@ -58,7 +59,8 @@ def max_logit_score(logits: ArrayLike) -> np.ndarray:
     >>> max_logit_score([[1.0, 3.0], [-1.0, -2.0]]).tolist()
     [3.0, -1.0]
     """
-    return check_logits(logits).max(axis=1)
+    result: np.ndarray = check_logits(logits).max(axis=1)
+    return result
 
 
 def energy_score(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:

@@ -37,7 +37,8 @@ def row_logsumexp(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
     """
     z, top = _shifted(logits, temperature)
     np.exp(z, out=z)
-    return top + np.log(z.sum(axis=1))
+    result: np.ndarray = top + np.log(z.sum(axis=1))
+    return result
 
 
 def log_softmax(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
@@ -47,7 +48,8 @@ def log_softmax(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:
     [[-0.6931, -0.6931]]
     """
     z, _ = _shifted(logits, temperature)
-    return z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    result: np.ndarray = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return result
 
 
 def softmax(logits: ArrayLike, temperature: float = 1.0) -> np.ndarray:

@@ -83,6 +83,9 @@ class PSSiLU(nn.Module):
 class Normalize(nn.Module):
     """(x − mean) / std per channel, so that models take inputs in [0, 1]."""
 
+    mean: torch.Tensor
+    std: torch.Tensor
+
     def __init__(self, mean: tuple[float, ...], std: tuple[float, ...]) -> None:
         super().__init__()
         self.register_buffer("mean", torch.tensor(mean).view(1, -1, 1, 1))

@@ -87,7 +87,8 @@ def linf_bounds(x: torch.Tensor, eps: float) -> tuple[torch.Tensor, torch.Tensor
 
 
 def _flat_norm(t: torch.Tensor) -> torch.Tensor:
-    return t.flatten(1).norm(dim=1)
+    norm: torch.Tensor = t.flatten(1).norm(dim=1)
+    return norm
 
 
 def _per_sample(v: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -149,13 +149,13 @@ def provenance_html(manifest: dict[str, Any]) -> str:
         parts += ["<h3>Data</h3>", table_html(pd.DataFrame([{k: _text(v) for k, v in d.items()} for d in items]),
                                               hash_columns=("sha256",))]
     if manifest.get("models"):
-        rows = [{"model": m.get("model"), "pair": m.get("pair"), "robust": m.get("robust"), "dataset": m.get("dataset"),
+        models = [{"model": m.get("model"), "pair": m.get("pair"), "robust": m.get("robust"), "dataset": m.get("dataset"),
                  "checkpoint": m.get("checkpoint"), "sha256": m.get("sha256"), "config": m.get("config") or {}}
                 for m in manifest["models"]]
-        parts += ["<h3>Models and checkpoints</h3>", table_html(pd.DataFrame(rows), hash_columns=("sha256", "checkpoint"))]
+        parts += ["<h3>Models and checkpoints</h3>", table_html(pd.DataFrame(models), hash_columns=("sha256", "checkpoint"))]
     if manifest.get("perturbations"):
-        items = "".join(f"<li><code>{escape(str(p))}</code></li>" for p in manifest["perturbations"])
-        parts += ["<h3>Perturbations</h3>", f"<ul>{items}</ul>"]
+        listed = "".join(f"<li><code>{escape(str(p))}</code></li>" for p in manifest["perturbations"])
+        parts += ["<h3>Perturbations</h3>", f"<ul>{listed}</ul>"]
     return "".join(parts)
 
 

@@ -110,7 +110,7 @@ def paired_tests(pairs: pd.DataFrame) -> pd.DataFrame:
     """
     columns = ["dataset", "perturbation", "metric", "n", "robust_mean", "normal_mean", "median_difference",
                "statistic", "p_value", "effect_size", "note"]
-    rows = []
+    rows: list[dict[str, object]] = []
     if pairs.empty:
         return pd.DataFrame(rows, columns=columns)
     for (dataset, perturbation), group in pairs.groupby(["dataset", "perturbation"], sort=False):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ def run_grid(
     perturbations: Sequence[str],
     run_dir: Path,
     *,
-    n_per_family: dict[str, int] | None = None,
+    n_per_family: Mapping[str, int | None] | None = None,
     eps: float | None = None,
     batch_size: int = 500,
     device: torch.device | str = "cpu",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -36,7 +37,7 @@ def records_path(run_dir: Path, model: str, perturbation: str) -> Path:
     return Path(run_dir) / "records" / slug(model) / f"{slug(perturbation)}.parquet"
 
 
-def write_atomic(path: Path, write: callable[[Path], None]) -> None:  # type: ignore[valid-type]
+def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -162,9 +162,9 @@ def make_pair(row: dict[str, Any], where: str = "catalogue") -> Pair:
     dataset = str(row["dataset"])
     options = {side: dict(row.get(side) or {}) for side in ("robust", "normal")}
     for key, value in row.items():
-        for side in options:
+        for side, side_options in options.items():
             if key.startswith(f"{side}_") and key != f"{side}_id" and value not in (None, ""):
-                options[side][key[len(side) + 1:]] = value
+                side_options[key[len(side) + 1:]] = value
     robust_id, normal_id = str(row["robust_id"]), str(row["normal_id"])
     architecture = str(row["architecture"])
     # A normal CIFAR twin is built with RobustBench's constructor of the same id (the authors trained

@@ -176,11 +176,10 @@ def evaluate_zoo(
     run_dir.mkdir(parents=True, exist_ok=True)
 
     models = present.models()
-    grid = [
-        GridModel(ModelInfo(m.name, m.pair, m.robust, m.dataset, dict(m.meta)),
-                  lambda m=m: load_model(m, models_dir).to(device_))
-        for m in models
-    ]
+    def loader(model: ZooModel) -> Callable[[], Any]:
+        return lambda: load_model(model, models_dir).to(device_)
+
+    grid = [GridModel(ModelInfo(m.name, m.pair, m.robust, m.dataset, dict(m.meta)), loader(m)) for m in models]
     manifest = read_manifest(run_dir)
     manifest.update({
         "command": command,

@@ -12,6 +12,7 @@ pooling down to 1×1 before the classifier is not counted: every model has it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -71,12 +72,16 @@ def architecture_traits(build: Callable[[], nn.Module], input_size: int = 32) ->
         model = build().eval()
         x = torch.zeros(1, 3, input_size, input_size)
     recorder = _Recorder()
+
+    def leave_custom_leaf(module: nn.Module, args: Any, output: Any) -> None:
+        recorder.custom_leaf.pop()
+
     hooks = []
     for module in model.modules():
         if _is_custom_leaf(module):
             name = type(module).__name__.lower()
             hooks.append(module.register_forward_pre_hook(lambda m, a, name=name: recorder.custom_leaf.append(name)))
-            hooks.append(module.register_forward_hook(lambda m, a, o: None if recorder.custom_leaf.pop() else None))
+            hooks.append(module.register_forward_hook(leave_custom_leaf))
     try:
         with torch.no_grad(), recorder:
             model(x)

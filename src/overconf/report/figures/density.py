@@ -66,7 +66,7 @@ def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray) -> None:
         values = confidence[mask]
         if values.size == 0:
             continue
-        ax.hist(values, bins=HIST_BINS, density=True, histtype="stepfilled", color=colour, alpha=0.3,
+        ax.hist(values, bins=HIST_BINS.tolist(), density=True, histtype="stepfilled", color=colour, alpha=0.3,
                 label=f"{name}: histogram")
         curve = kde_curve(values)
         if curve is not None:
