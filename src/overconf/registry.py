@@ -15,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
-from overconf.errors import ConfigError
+from overconf.validate import unknown_name
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Registry(Generic[T]):
-    """A name → factory mapping; ``get`` of an unknown name raises :class:`ConfigError` listing known names."""
+    """A name → factory mapping; ``get`` of an unknown name raises :class:`overconf.errors.ConfigError`
+    with the closest known names ("did you mean") and all known names in the hint."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -43,9 +44,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except KeyError:
-            raise ConfigError(
-                f"unknown {self.kind} {name!r}", hint=f"choose one of: {', '.join(self.names())}"
-            ) from None
+            raise unknown_name(self.kind, name, self.names()) from None
 
     def names(self) -> list[str]:
         return sorted(self._entries)

@@ -41,6 +41,7 @@ from PIL import Image
 from scipy import ndimage
 
 from overconf.errors import ConfigError
+from overconf.validate import unknown_name
 
 CORRUPTIONS: tuple[str, ...] = (
     "gaussian_noise", "shot_noise", "impulse_noise",
@@ -443,7 +444,7 @@ FUNCTIONS: dict[str, Callable[[Array, int, Rngs], Array]] = {
 def check_corruption(name: str, severity: object) -> int:
     """Validate a corruption name and severity; returns the severity as an int."""
     if name not in FUNCTIONS:
-        raise ConfigError(f"unknown corruption {name!r}", hint=f"choose one of: {', '.join(CORRUPTIONS)}")
+        raise unknown_name("corruption", name, CORRUPTIONS)
     if isinstance(severity, bool) or not isinstance(severity, (int, float)) or severity not in SEVERITIES:
         raise ConfigError(f"severity {severity!r} of {name} is not one of 1, 2, 3, 4, 5")
     return int(severity)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from overconf.errors import ConfigError, MissingFileError
+from overconf.validate import check_name, did_you_mean
 
 SOURCES = ("robustbench", "lightning", "timm", "entry_point")
 PAIR_COLUMNS = ("dataset", "robust_id", "normal_id", "architecture")
@@ -90,6 +91,8 @@ class Catalogue:
 
     def select(self, dataset: str | None = None, names: Sequence[str] | None = None) -> Catalogue:
         """Pairs of one data set and/or whose robust id, normal id or pair name is in ``names``."""
+        if dataset is not None:
+            check_name("dataset", dataset, sorted({p.dataset for p in self.pairs}))
         pairs = [p for p in self.pairs if dataset is None or p.dataset == dataset]
         if names:
             wanted = set(names)
@@ -97,8 +100,12 @@ class Catalogue:
             found = {n for p in pairs for n in (p.robust.model_id, p.normal.model_id, p.normal.name)}
             unknown = sorted(wanted - found)
             if unknown:
+                known = {n for p in self.pairs if dataset is None or p.dataset == dataset
+                         for n in (p.robust.model_id, p.normal.model_id, p.normal.name)}
+                suggestion = did_you_mean(unknown[0], known)
                 raise ConfigError(
-                    f"no pair in the catalogue{f' for {dataset}' if dataset else ''} names {unknown}",
+                    f"no pair in the catalogue{f' for {dataset}' if dataset else ''} names {unknown}"
+                    + (f"; {suggestion}" if suggestion else ""),
                     hint="see `overconf zoo list` for the names",
                 )
         return Catalogue(pairs)
