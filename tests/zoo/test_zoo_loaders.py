@@ -129,11 +129,11 @@ def test_user_pair_from_toml_with_entry_points(tmp_path, monkeypatch):
     save_file(trained.state_dict(), str(tmp_path / "n.safetensors"))
     (tmp_path / "mine.toml").write_text(
         '[[pair]]\ndataset = "cifar10"\nrobust_id = "MyRobust"\nnormal_id = "MyNormal"\narchitecture = "Linear"\n'
-        f'robust = {{ entry_point = "mynets:tiny", checkpoint = "{tmp_path / "r.pt"}", training = "pgd-at" }}\n'
+        f'robust = {{ entry_point = "mynets:tiny", checkpoint = "{tmp_path / "r.pt"}", training = "pgd" }}\n'
         'normal = { entry_point = "mynets:tiny", checkpoint = "n.safetensors" }\n'
     )
     (pair,) = read_pairs_file(tmp_path / "mine.toml")
-    assert pair.robust.source == pair.normal.source == "entry_point" and pair.robust.meta["training"] == "pgd-at"
+    assert pair.robust.source == pair.normal.source == "entry_point" and pair.robust.meta["training"] == "pgd"
     x = torch.rand(2, 3, 2, 2)
     with torch.no_grad():
         for model in (pair.robust, pair.normal):

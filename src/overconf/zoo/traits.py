@@ -4,9 +4,11 @@ downsamples, read off one forward pass on the ``meta`` device (shapes only: no m
 A :class:`torch.overrides.TorchFunctionMode` sees every ``torch.nn.functional`` call, so activations
 applied functionally (``F.relu`` inside ``forward``) count as well as ``nn.ReLU`` modules. An activation
 computed inside a leaf module defined outside ``torch.nn`` (``Swish``, ``PSSiLU``) is named after that
-module's class, lower-cased. Downsampling is named by what reduces the spatial size: ``stride-conv``
-(a convolution with stride > 1), ``max-pool``, ``avg-pool`` or ``fft`` (spectral pooling such as FLC);
-pooling down to 1×1 before the classifier is not counted: every model has it.
+module's class, lower-cased. Downsampling is named by what reduces the spatial size: ``strided``
+(a convolution with stride > 1), ``maxpool``, ``avgpool``, ``spectral`` (an FFT outside such a module),
+or, for a leaf module defined outside ``torch.nn`` that makes its input smaller, that module's class,
+lower-cased (``FLCPooling`` → ``flc``); pooling down to 1×1 before the classifier is not counted: every
+model has it. Names follow :mod:`overconf.models.vocabulary` (aliases such as ``swish`` → ``silu`` mapped).
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.overrides import TorchFunctionMode
+
+from overconf.models.vocabulary import ACTIVATION_ALIASES, DOWNSAMPLING_ALIASES
 
 _ACTIVATIONS: dict[Callable[..., object], str] = {
     F.relu: "relu", torch.relu: "relu", torch.relu_: "relu", F.relu_: "relu", F.relu6: "relu6",
@@ -38,18 +42,27 @@ class _Recorder(TorchFunctionMode):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
         if func in _ACTIVATIONS:
-            self.activations.add(self.custom_leaf[-1] if self.custom_leaf else _ACTIVATIONS[func])
+            name = self.custom_leaf[-1] if self.custom_leaf else _ACTIVATIONS[func]
+            self.activations.add(ACTIVATION_ALIASES.get(name, name))
+        elif self.custom_leaf:  # downsampling inside a custom leaf is named after the leaf (its forward hook)
+            pass
         elif func in (F.conv2d, torch.conv2d):
             stride = args[3] if len(args) > 3 else kwargs.get("stride", 1)
             if max(stride if isinstance(stride, (tuple, list)) else (stride,)) > 1:
-                self.downsampling.add("stride-conv")
+                self.downsampling.add("strided")
         elif func in (F.max_pool2d, torch.max_pool2d, F.max_pool2d_with_indices) and not _is_global(out):
-            self.downsampling.add("max-pool")
+            self.downsampling.add("maxpool")
         elif func in (F.avg_pool2d, torch._C._nn.avg_pool2d) and not _is_global(out):
-            self.downsampling.add("avg-pool")
+            self.downsampling.add("avgpool")
         elif func in (torch.fft.fft2, torch.fft.fftn, torch.fft.rfft2):
-            self.downsampling.add("fft")
+            self.downsampling.add("spectral")
         return out
+
+    def leave(self, inputs: tuple[object, ...], out: object) -> None:
+        """After a custom leaf: name the downsampling it did, if it made its input smaller."""
+        name = self.custom_leaf.pop()
+        if _shrinks(inputs, out):
+            self.downsampling.add(DOWNSAMPLING_ALIASES.get(name, name))
 
 
 def _is_global(out: object) -> bool:
@@ -57,16 +70,24 @@ def _is_global(out: object) -> bool:
     return isinstance(first, torch.Tensor) and first.dim() == 4 and tuple(first.shape[-2:]) == (1, 1)
 
 
+def _shrinks(inputs: tuple[object, ...], out: object) -> bool:
+    first = inputs[0] if inputs else None
+    if not (isinstance(first, torch.Tensor) and isinstance(out, torch.Tensor) and first.dim() == out.dim() == 4):
+        return False
+    smaller = out.shape[-2] < first.shape[-2] or out.shape[-1] < first.shape[-1]
+    return smaller and not _is_global(out)
+
+
 def _is_custom_leaf(module: nn.Module) -> bool:
     return next(module.children(), None) is None and not type(module).__module__.startswith("torch.")
 
 
 def architecture_traits(build: Callable[[], nn.Module], input_size: int = 32) -> dict[str, str]:
-    """``{"activation": "relu", "downsampling": "stride-conv"}`` ('+'-joined when several) of a model.
+    """``{"activation": "relu", "downsampling": "strided"}`` ('+'-joined when several) of a model.
 
     >>> net = lambda: nn.Sequential(nn.Conv2d(3, 4, 3, stride=2), nn.ReLU(), nn.AdaptiveAvgPool2d(1))
     >>> architecture_traits(net)
-    {'activation': 'relu', 'downsampling': 'stride-conv'}
+    {'activation': 'relu', 'downsampling': 'strided'}
     """
     with torch.device("meta"):
         model = build().eval()
@@ -74,7 +95,7 @@ def architecture_traits(build: Callable[[], nn.Module], input_size: int = 32) ->
     recorder = _Recorder()
 
     def leave_custom_leaf(module: nn.Module, args: Any, output: Any) -> None:
-        recorder.custom_leaf.pop()
+        recorder.leave(args, output)
 
     hooks = []
     for module in model.modules():
