@@ -67,10 +67,8 @@ def test_confidence_metrics_reject_bad_input(metric: Callable, conf, ok, message
     assert isinstance(error.value, ValueError)
 
 
-@pytest.mark.parametrize("metric", CONFIDENCE_METRICS)
-def test_confidence_metrics_accept_good_input_and_zero_one_integers(metric: Callable) -> None:
-    metric(GOOD_CONF, GOOD_OK)
-    metric(GOOD_CONF.tolist(), GOOD_OK.astype(int))
+# That 0/1 integers give the same values as booleans is checked for every metric taking ``correct`` in
+# test_metrics_common.py::test_zero_one_integers_equal_booleans.
 
 
 def test_accuracy_and_options_reject_bad_input() -> None:
