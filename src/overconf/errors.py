@@ -6,8 +6,6 @@ with :attr:`OverconfError.exit_code`; anything else is a bug and keeps its trace
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 
 class OverconfError(Exception):
     """Base of all user-facing errors: a message saying what was wrong, and a hint saying what to do."""
@@ -42,18 +40,3 @@ class CheckpointError(OverconfError, ValueError):
 class MetricInputError(OverconfError, ValueError):
     """Inputs to a metric that are empty, non-finite, out of range or of mismatched length."""
 
-
-def check_choice(name: str, value: object, choices: Iterable[str], error: type[OverconfError] = ConfigError) -> str:
-    """``value`` if it is one of ``choices``, else ``error`` naming the parameter ``name`` and the choices.
-
-    >>> check_choice("norm", "l2", ("linf", "l2"))
-    'l2'
-    >>> check_choice("norm", "l3", ("linf", "l2"))
-    Traceback (most recent call last):
-    ...
-    overconf.errors.ConfigError: norm='l3' is not one of linf, l2
-    """
-    choices = tuple(choices)
-    if value not in choices:
-        raise error(f"{name}={value!r} is not one of {', '.join(choices)}")
-    return str(value)

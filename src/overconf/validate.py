@@ -56,11 +56,17 @@ def unknown_name(kind: str, value: str, choices: Iterable[str], error: type[Over
     return error(message, hint=f"known: {shown}")
 
 
-def check_name(kind: str, value: str, choices: Iterable[str], where: str = "") -> str:
-    """``value`` if it is one of ``choices``, else :func:`unknown_name`'s error."""
+def check_name(kind: str, value: str, choices: Iterable[str], where: str = "",
+               error: type[OverconfError] = ConfigError) -> str:
+    """``value`` if it is one of ``choices``, else :func:`unknown_name`'s ``error`` (a metric passes
+    :class:`~overconf.errors.MetricInputError`).
+
+    >>> check_name("norm", "l2", ("linf", "l2"))
+    'l2'
+    """
     choices = list(choices)
     if value not in choices:
-        raise unknown_name(kind, value, choices, where=where)
+        raise unknown_name(kind, value, choices, error, where=where)
     return value
 
 

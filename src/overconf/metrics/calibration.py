@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
-from overconf.errors import MetricInputError, check_choice
+from overconf.errors import MetricInputError
 from overconf.metrics._validation import (
     check_confidence,
     check_confidence_correct,
@@ -27,6 +27,7 @@ from overconf.metrics._validation import (
     check_n_bins,
     check_probabilities,
 )
+from overconf.validate import check_name
 
 NORMS = ("l1", "l2", "max")
 BINNINGS = ("width", "mass")
@@ -140,7 +141,7 @@ def assign_bins(
     """
     conf, ok = check_confidence_correct(confidence, correct)
     n_bins = check_n_bins(n_bins)
-    if check_choice("binning", binning, BINNINGS, MetricInputError) == "width":
+    if check_name("binning", binning, BINNINGS, error=MetricInputError) == "width":
         return _width_bins(conf, n_bins)
     return _mass_bins(conf, ok, n_bins)
 
@@ -179,8 +180,8 @@ def expected_calibration_error(
     """
     conf, ok = check_confidence_correct(confidence, correct)
     n_bins = check_n_bins(n_bins)
-    check_choice("norm", norm, NORMS, MetricInputError)
-    _, counts, conf_sum, ok_sum = _bin_sums(conf, ok, n_bins, check_choice("binning", binning, BINNINGS, MetricInputError))
+    check_name("norm", norm, NORMS, error=MetricInputError)
+    _, counts, conf_sum, ok_sum = _bin_sums(conf, ok, n_bins, check_name("binning", binning, BINNINGS, error=MetricInputError))
     filled = counts > 0
     counts, gap = counts[filled], np.abs(ok_sum[filled] - conf_sum[filled]) / counts[filled]
     if norm == "l1":
@@ -216,7 +217,7 @@ def reliability_diagram(
     """
     conf, ok = check_confidence_correct(confidence, correct)
     n_bins = check_n_bins(n_bins)
-    binning = check_choice("binning", binning, BINNINGS, MetricInputError)
+    binning = check_name("binning", binning, BINNINGS, error=MetricInputError)
     bins, counts, conf_sum, ok_sum = _bin_sums(conf, ok, n_bins, binning)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean_conf, acc = conf_sum / counts, ok_sum / counts

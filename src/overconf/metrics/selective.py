@@ -13,8 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from overconf.errors import MetricInputError, check_choice
+from overconf.errors import MetricInputError
 from overconf.metrics._validation import check_confidence_correct, check_correct, check_scores
+from overconf.validate import check_name
 
 
 def _ranked_counts(scores: np.ndarray, positive: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,7 +118,7 @@ def misclassification_aupr(confidence: ArrayLike, correct: ArrayLike, positive: 
     0.8333333333333333
     """
     conf, ok = check_confidence_correct(confidence, correct)
-    if check_choice("positive", positive, ("correct", "incorrect"), MetricInputError) == "correct":
+    if check_name("positive", positive, ("correct", "incorrect"), error=MetricInputError) == "correct":
         return average_precision(conf, ok)
     return average_precision(-conf, ~ok)
 

@@ -10,7 +10,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from overconf.errors import MetricInputError, check_choice
+from overconf.errors import MetricInputError
+from overconf.validate import check_name
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def bootstrap_ci(
     n = len(data[0])
     if n == 0 or any(len(a) != n for a in data):
         raise MetricInputError(f"arrays must be non-empty and of equal length, got {[len(a) for a in data]}")
-    method = check_choice("method", method, ("percentile", "BCa"), MetricInputError)
+    method = check_name("method", method, ("percentile", "BCa"), error=MetricInputError)
     if not 0 < confidence_level < 1:
         raise MetricInputError(f"confidence_level must lie in (0, 1), got {confidence_level}")
     estimate = float(statistic(*data))

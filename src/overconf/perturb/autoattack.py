@@ -39,10 +39,11 @@ import torch
 from torch import nn
 
 from overconf._compat import import_autoattack
-from overconf.errors import ConfigError, check_choice
+from overconf.errors import ConfigError
 from overconf.perturb.attacks import as_number, resolve_eps
 from overconf.perturb.base import PERTURBATIONS
 from overconf.perturb.pgd import Keep, Norm, attack_mode, project
+from overconf.validate import check_name
 
 LIBRARY_NORM = {"linf": "Linf", "l2": "L2"}
 
@@ -178,7 +179,7 @@ class AutoAttackStandard:
 
 
 def _common(default_eps: float, eps: float | None, norm: str) -> tuple[float, Norm]:
-    norm_ = check_choice("norm", norm, ("linf", "l2"))
+    norm_ = check_name("norm", norm, ("linf", "l2"))
     return resolve_eps(eps, default_eps, norm_), norm_  # type: ignore[return-value]
 
 
@@ -194,7 +195,7 @@ def make_apgd_ce(default_eps: float, eps: float | None = None, norm: str = "linf
                  restarts: int = 1, keep: str = "last") -> APGD:
     """APGD-CE (pyautoattack); keep=last: highest-loss point, keep=worst: adversarial else clean input."""
     eps_, norm_ = _common(default_eps, eps, norm)
-    keep_ = check_choice("keep", keep, ("last", "worst"))
+    keep_ = check_name("keep", keep, ("last", "worst"))
     return APGD(eps_, norm_, _positive_int("steps", steps), _positive_int("restarts", restarts), keep_)  # type: ignore[arg-type]
 
 
@@ -214,7 +215,7 @@ def make_square(default_eps: float, eps: float | None = None, norm: str = "linf"
     p = float(as_number("p_init", p_init, float))
     if not 0 < p <= 1:
         raise ConfigError(f"parameter p_init={p} must be in (0, 1]")
-    keep_ = check_choice("keep", keep, ("last", "worst"))
+    keep_ = check_name("keep", keep, ("last", "worst"))
     return Square(eps_, norm_, _positive_int("n_queries", n_queries), p, _positive_int("restarts", restarts),
                   bool(rescale), keep_)  # type: ignore[arg-type]
 
