@@ -104,3 +104,99 @@ def test_missing_learned_state_is_an_error():
         load_state_dict(_Net(), {**state, "module.mu": state["mu"]})
     with pytest.raises(CheckpointError, match="no state dict"):
         find_state_dict({"epoch": 3, "optimizer": {"lr": 0.1}})
+
+
+def _frame(body: bytes) -> bytes:
+    """A protocol-2 pickle of ``body`` (opcodes) returning what it leaves on the stack."""
+    return b"\x80\x02" + body + b"."
+
+
+def _unicode(text: str) -> bytes:
+    return b"X" + len(text).to_bytes(4, "little") + text.encode()
+
+
+def _set_attribute(module: str, name: str, attribute: str, value: bytes) -> bytes:
+    """Opcodes that push the global ``module.name`` and BUILD it with slot state ``{attribute: value}``
+    (plain pickle runs ``setattr(global, attribute, value)``)."""
+    return (f"c{module}\n{name}\n".encode() + b"N}" + _unicode(attribute) + value + b"s\x86b")
+
+
+def _as_zip_checkpoint(tmp_path: Path, pickle_bytes: bytes) -> Path:
+    """A torch zip checkpoint whose data.pkl is ``pickle_bytes``."""
+    import zipfile
+
+    template = tmp_path / "template.pt"
+    torch.save({"w": torch.ones(1)}, template)
+    path = tmp_path / "tampered.pt"
+    with zipfile.ZipFile(template) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as dst:
+        for item in src.infolist():
+            data = pickle_bytes if item.filename.endswith("data.pkl") else src.read(item)
+            dst.writestr(item, data)
+    return path
+
+
+TAMPERS = {
+    # torch._utils._rebuild_tensor_v2.__defaults__ = (7,): changes every tensor rebuilt later
+    "rebuild-defaults": _frame(_set_attribute("torch._utils", "_rebuild_tensor_v2", "__defaults__", b"K\x07\x85")),
+    # an allowed class (OrderedDict) given a new attribute via BUILD
+    "ordereddict-class": _frame(_set_attribute("collections", "OrderedDict", "tampered", b"\x88")),
+    # torch.Size (allowed) mutated through REDUCE of an allowed callable on it
+    "reduce-setattr": _frame(b"cbuiltins\nsetattr\n" + b"ctorch\nSize\n" + _unicode("tampered") + b"\x88" + b"\x87R"),
+}
+
+
+@pytest.mark.parametrize("zip_format", [False, True])
+@pytest.mark.parametrize("tamper", sorted(TAMPERS))
+def test_pickle_mutating_an_allowed_global_is_refused_and_changes_nothing(tmp_path, tamper, zip_format):
+    from collections import OrderedDict
+
+    good = tmp_path / "good.pt"
+    expected = {"state_dict": {"w": torch.arange(6.0).reshape(2, 3)}}
+    torch.save(expected, good)
+    defaults = torch._utils._rebuild_tensor_v2.__defaults__
+    safe_before = set(map(repr, torch.serialization.get_safe_globals()))
+    bad = tmp_path / "tampered.pt"
+    if zip_format:
+        bad = _as_zip_checkpoint(tmp_path, TAMPERS[tamper])
+    else:
+        bad.write_bytes(TAMPERS[tamper])
+    with pytest.raises(CheckpointError, match="refused") as info:
+        read_checkpoint(bad)
+    assert str(bad) in info.value.message
+    assert torch._utils._rebuild_tensor_v2.__defaults__ == defaults
+    assert not hasattr(OrderedDict, "tampered") and not hasattr(torch.Size, "tampered")
+    assert set(map(repr, torch.serialization.get_safe_globals())) == safe_before
+    torch.testing.assert_close(read_checkpoint(good)["state_dict"]["w"], expected["state_dict"]["w"], rtol=0, atol=0)
+
+
+def test_exception_inside_an_allowed_constructor_names_the_file(tmp_path):
+    path = tmp_path / "set.pt"
+    path.write_bytes(_frame(b"cbuiltins\nset\nK\x01\x85R"))  # builtins.set(1): TypeError while unpickling
+    with pytest.raises(CheckpointError) as info:
+        read_checkpoint(path)
+    assert info.value.message.startswith(f"{path}: ") and "TypeError" in info.value.message
+
+
+def test_bookkeeping_loads_as_inert_stand_ins(tmp_path, monkeypatch):
+    import argparse
+
+    import numpy as np
+
+    from overconf.zoo.checkpoints import StandIn
+    from tests.zoo.conftest import _fake_lightning_classes
+
+    attribute_dict, my_checkpoint = _fake_lightning_classes(monkeypatch)
+    safe_before = set(map(repr, torch.serialization.get_safe_globals()))
+    callback = my_checkpoint()
+    callback.best = np.float64(0.93)
+    path = tmp_path / "lightning.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(2)}, "args": argparse.Namespace(lr=0.1),
+                "hyper_parameters": attribute_dict(lr=0.1, callback=callback)}, path)
+    loaded = read_checkpoint(path)
+    assert type(loaded["hyper_parameters"]) is dict and loaded["hyper_parameters"]["lr"] == 0.1
+    stand_in = loaded["hyper_parameters"]["callback"]
+    assert isinstance(stand_in, StandIn) and stand_in.qualified_name == "utils.MyCheckpoint"
+    assert isinstance(stand_in.state["best"], StandIn)  # a numpy scalar, never rebuilt by numpy
+    assert isinstance(loaded["args"], StandIn) and loaded["args"].state == {"lr": 0.1}
+    torch.testing.assert_close(loaded["state_dict"]["w"], torch.ones(2))
+    assert set(map(repr, torch.serialization.get_safe_globals())) == safe_before

@@ -1,19 +1,21 @@
 """Checkpoints read without running pickled code, and state dicts matched to a model by one rule.
 
-Reading. A checkpoint is a pickle; unpickling calls whatever callables it names, so we read every file
-through a restricted unpickler (the "Restricting Globals" pattern of Python's ``pickle`` docs):
+Reading. A checkpoint is a pickle; unpickling calls whatever callables it names, so every file is read by
+PyTorch's own ``weights_only`` unpickler (``torch.load(..., weights_only=True)``), which restricts what a
+pickle may name (GLOBAL), call (REDUCE, NEWOBJ), fill (SETITEM, APPEND) and change in place (BUILD) to
+tensors, dtypes and standard containers. On top of that set we allow only training bookkeeping, as inert
+safe globals (``torch.serialization.safe_globals``), never the real classes:
 
-- the globals PyTorch's own ``weights_only`` loader allows (tensor rebuild functions, dtypes,
-  ``OrderedDict``, ...) resolve to themselves;
-- globals of the packages that write training bookkeeping into checkpoints (PyTorch Lightning's
-  ``AttributeDict``, the authors' ``utils.MyCheckpoint`` callback, ``argparse.Namespace``, numpy
-  scalars, paths) resolve to :class:`StandIn`, an inert container that records its arguments and state
-  and runs nothing; the state dict never needs them;
-- every other global (``os.system``, ``builtins.eval``, ...) is refused: :class:`CheckpointError`.
+- globals of the packages that write bookkeeping into checkpoints (:data:`BOOKKEEPING_ROOTS`: PyTorch
+  Lightning, the authors' ``utils.MyCheckpoint`` callback, ``argparse.Namespace``, numpy scalars, paths)
+  resolve to :class:`StandIn`, which records its arguments and state and runs nothing;
+- Lightning's ``AttributeDict`` (a ``dict`` subclass, which the unpickler may not fill) resolves to ``dict``;
+- everything else the ``weights_only`` unpickler refuses (``os.system``, ``builtins.eval``, BUILD on a
+  function, ...) is a :class:`CheckpointError` naming the file; so is an exception raised inside an allowed
+  constructor (``builtins.set(1)``). The state dict never needs the bookkeeping.
 
-We do not use ``torch.load(weights_only=True)`` alone because it rejects Lightning checkpoints (it only
-fills plain ``dict`` objects, and ``AttributeDict`` is a ``dict`` subclass); our unpickler resolves the
-same safe set, so every file ``weights_only=True`` reads we read to the same tensors.
+The bookkeeping globals a file names are found before loading by reading its pickle's opcodes
+(``pickletools.genops``, nothing executed).
 
 Matching (:func:`load_state_dict`). Checkpoints come wrapped (``{'state_dict': …}``, ``{'last': …}``)
 and with wrapper prefixes on their keys (``module.`` from DataParallel, ``model.`` from Lightning or
@@ -29,19 +31,20 @@ fallback for known models tolerates missing normalisation buffers and extra keys
 
 from __future__ import annotations
 
+import functools
 import io
 import pickle
+import pickletools
+import re
 import tarfile
-import types
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Self
 
 import torch
 from torch import nn
-from torch._weights_only_unpickler import _get_allowed_globals
 
 from overconf.errors import CheckpointError
 
@@ -50,6 +53,14 @@ BOOKKEEPING_ROOTS = frozenset(
 )
 """Top-level packages whose pickled objects are training bookkeeping; they load as inert :class:`StandIn`."""
 
+DICT_BOOKKEEPING = frozenset({
+    "pytorch_lightning.utilities.parsing.AttributeDict",
+    "lightning.pytorch.utilities.parsing.AttributeDict",
+    "lightning_fabric.utilities.data.AttributeDict",
+    "lightning.fabric.utilities.data.AttributeDict",
+})
+"""Bookkeeping ``dict`` subclasses: they load as plain ``dict`` (the unpickler fills only plain dicts)."""
+
 WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "last")
 """Keys under which checkpoints nest their state dict, tried in this order (``last`` before ``best``,
 as RobustBench picks for the files that hold both)."""
@@ -57,74 +68,129 @@ as RobustBench picks for the files that hold both)."""
 WRAPPER_PREFIXES = ("module.", "model.")
 """Leading key prefixes added by wrappers (DataParallel, Lightning, a normalising ``Sequential``)."""
 
+_REFUSAL = re.compile(r"Unsupported global|not an allowed global|is blocked|Trying to call reduce|"
+                      r"Can only (build|create new object|append|SETITEM)|Unsupported operand")
+_GLOBAL = re.compile(r"GLOBAL (\S+) was not an allowed global")
 
-class StandIn(dict):
-    """An inert stand-in for a bookkeeping object: keeps what the pickle gives it, executes nothing."""
+
+class StandIn:
+    """An inert stand-in for a bookkeeping object: keeps what the pickle gives it, executes nothing.
+
+    ``qualified_name`` (on the per-global subclass) is the global the file named.
+    """
+
+    qualified_name = ""
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    state: Any
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Self:
+        obj = object.__new__(cls)
+        obj.args, obj.kwargs, obj.state = args, kwargs, None
+        return obj
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__()
-        self.args = args
-        self.kwargs = kwargs
-        self.items_list: list[Any] = []
+        pass
 
     def __setstate__(self, state: Any) -> None:
         self.state = state
 
-    def append(self, item: Any) -> None:
-        self.items_list.append(item)
-
-    def extend(self, items: Any) -> None:
-        self.items_list.extend(items)
+    def __repr__(self) -> str:
+        return f"StandIn({self.qualified_name})"
 
 
+@functools.cache
 def _stand_in_class(qualified: str) -> type[StandIn]:
     return type(qualified.rpartition(".")[2] or "StandIn", (StandIn,), {"qualified_name": qualified})
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """``find_class`` resolves only torch's safe globals and bookkeeping stand-ins; refuses the rest."""
-
-    _allowed = _get_allowed_globals()
-
-    def find_class(self, module: str, name: str) -> Any:
-        qualified = f"{module}.{name}"
-        if qualified in self._allowed:
-            return self._allowed[qualified]
-        if module.partition(".")[0] in BOOKKEEPING_ROOTS:
-            return _stand_in_class(qualified)
-        raise CheckpointError(
-            f"checkpoint refers to {qualified!r}, which would run code when unpickled; refused",
-            hint="only tensors, standard containers and training bookkeeping are loaded; "
-            "re-save the weights as a plain state dict (or safetensors) from a trusted environment",
-        )
-
-
-def _restricted_load(file: IO[bytes], **kwargs: Any) -> Any:
-    return RestrictedUnpickler(file, **kwargs).load()
+def _pickle_globals(handle: IO[bytes], max_pickles: int) -> Iterator[str]:
+    """``module.name`` of each GLOBAL / STACK_GLOBAL opcode in the next ``max_pickles`` pickles of
+    ``handle`` (read as opcodes; nothing is executed). Stops quietly at anything unreadable: the
+    unpickler then reports it."""
+    try:
+        for _ in range(max_pickles):
+            strings: list[str] = []
+            for opcode, arg, _pos in pickletools.genops(handle):
+                if opcode.name == "GLOBAL":
+                    yield str(arg).replace(" ", ".", 1)
+                elif opcode.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    yield f"{strings[-2]}.{strings[-1]}"
+                elif isinstance(arg, str):
+                    strings.append(arg)
+    except (ValueError, EOFError, pickle.UnpicklingError, OSError):
+        return
 
 
-restricted_pickle = types.ModuleType("overconf_restricted_pickle")
-restricted_pickle.Unpickler = RestrictedUnpickler  # type: ignore[attr-defined]
-restricted_pickle.load = _restricted_load  # type: ignore[attr-defined]
-restricted_pickle.__doc__ = "The ``pickle_module`` torch.load uses here: pickle with restricted globals."
+def _bookkeeping_globals(source: Path | IO[bytes]) -> list[Callable[..., Any] | tuple[Callable[..., Any], str]]:
+    """The bookkeeping globals ``source`` names, each paired with its inert stand-in, for
+    ``torch.serialization.safe_globals``."""
+    names: set[str] = set()
+    handle = open(source, "rb") if isinstance(source, Path) else source  # noqa: SIM115 (closed below)
+    start = handle.tell()
+    try:
+        if zipfile.is_zipfile(handle):
+            handle.seek(start)
+            with zipfile.ZipFile(handle) as archive:
+                pickles = [n for n in archive.namelist() if n.endswith("data.pkl")]
+                for name in pickles[:1]:
+                    names.update(_pickle_globals(io.BytesIO(archive.read(name)), 1))
+        else:
+            handle.seek(start)
+            # legacy format: magic number, protocol version, system info, then the object
+            names.update(_pickle_globals(handle, 4))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        pass
+    finally:
+        if isinstance(source, Path):
+            handle.close()
+        else:
+            handle.seek(start)
+    allowed: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = []
+    for name in sorted(names):
+        if name in DICT_BOOKKEEPING:
+            allowed.append((dict, name))
+        elif name.partition(".")[0] in BOOKKEEPING_ROOTS:
+            allowed.append((_stand_in_class(name), name))
+    return allowed
 
 
 def read_checkpoint(source: Path | IO[bytes], name: str | None = None) -> Any:
-    """The object stored in a torch checkpoint (zip or legacy format), read without running pickled code.
+    """The object stored in a torch checkpoint (zip or legacy format), read by torch's ``weights_only``
+    unpickler with the bookkeeping stand-ins of this module's docstring.
 
     ``source`` is a path or a seekable binary file; ``name`` names it in error messages. Raises
-    :class:`CheckpointError` for refused globals and for truncated or unreadable files.
+    :class:`CheckpointError` (naming the file) for refused globals or operations, for exceptions raised
+    while unpickling, and for truncated or unreadable files.
     """
     label = name or str(source)
+    source = Path(source) if isinstance(source, str) else source
+    corrupt_hint = "the file is truncated or corrupt: delete it and run `overconf zoo fetch` again"
     try:
-        # weights_only=False only because a custom pickle_module is given: that module is the restriction.
-        return torch.load(source, map_location="cpu", weights_only=False, pickle_module=restricted_pickle)
-    except CheckpointError as exc:
-        raise CheckpointError(f"{label}: {exc.message}", hint=exc.hint) from None
-    except (pickle.UnpicklingError, EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        with torch.serialization.safe_globals(_bookkeeping_globals(source)):
+            return torch.load(source, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        text = str(exc)
+        if _REFUSAL.search(text):
+            named = _GLOBAL.search(text)
+            what = f"refers to {named.group(1)!r}, which" if named else "holds an operation that"
+            raise CheckpointError(
+                f"{label}: checkpoint {what} would run code or change objects when unpickled; refused",
+                hint="only tensors, standard containers and training bookkeeping are loaded; "
+                "re-save the weights as a plain state dict (or safetensors) from a trusted environment",
+            ) from None
+        raise CheckpointError(f"{label}: not a readable checkpoint ({text.splitlines()[-1][:200]})",
+                              hint=corrupt_hint) from None
+    except FileNotFoundError:
+        raise CheckpointError(f"{label}: no such file", hint="check the path") from None
+    except (EOFError, RuntimeError, zipfile.BadZipFile, ValueError, OSError) as exc:
         raise CheckpointError(
-            f"{label}: not a readable checkpoint ({type(exc).__name__}: {exc})",
-            hint="the file is truncated or corrupt: delete it and run `overconf zoo fetch` again",
+            f"{label}: not a readable checkpoint ({type(exc).__name__}: {str(exc)[:200]})", hint=corrupt_hint,
+        ) from None
+    except Exception as exc:  # noqa: BLE001  raised inside an allowed constructor, e.g. builtins.set(1)
+        raise CheckpointError(
+            f"{label}: unpickling failed inside an allowed constructor ({type(exc).__name__}: {str(exc)[:200]})",
+            hint="the file is corrupt or was crafted; do not use it: delete it and fetch it again",
         ) from None
 
 

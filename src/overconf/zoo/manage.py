@@ -82,7 +82,9 @@ class Verification:
 
 
 def verify(catalogue: Catalogue, models_dir: Path, *, load: bool = True) -> list[Verification]:
-    """Per model: files present, SHA-256 equal to the recorded one (``checksums.json``), and it loads."""
+    """Per model: files present, SHA-256 equal to the recorded one (``checksums.json``), and it loads.
+
+    Every model is checked and reported, whatever another one's file holds."""
     recorded = read_checksums(models_dir)
     results = []
     for model in catalogue.models():
@@ -91,7 +93,11 @@ def verify(catalogue: Catalogue, models_dir: Path, *, load: bool = True) -> list
             if not source.path.is_file():
                 check.problems.append(f"missing {source.path}")
                 continue
-            digest = sha256_file(source.path)
+            try:
+                digest = sha256_file(source.path)
+            except OSError as exc:
+                check.problems.append(f"{source.path}: cannot be read ({exc.strerror or exc})")
+                continue
             check.hashes.append(digest)
             try:
                 key = source.path.resolve().relative_to(Path(models_dir).resolve()).as_posix()
@@ -107,5 +113,8 @@ def verify(catalogue: Catalogue, models_dir: Path, *, load: bool = True) -> list
             except OverconfError as exc:
                 check.loaded = False
                 check.problems.append(str(exc))
+            except Exception as exc:  # noqa: BLE001  one model failing must not stop the check of the others
+                check.loaded = False
+                check.problems.append(f"does not load: {type(exc).__name__}: {exc}")
         results.append(check)
     return results
