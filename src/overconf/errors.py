@@ -33,6 +33,10 @@ class MissingFileError(OverconfError, FileNotFoundError):
     """A file the run needs (data, checkpoint) is not where we looked."""
 
 
+class RecordError(OverconfError, ValueError):
+    """A record file that is damaged, misplaced, or whose values contradict each other."""
+
+
 class CheckpointError(OverconfError, ValueError):
     """A checkpoint that cannot be loaded safely or does not match its architecture."""
 

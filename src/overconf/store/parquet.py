@@ -18,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from overconf.errors import MissingFileError
+from overconf.errors import ConfigError, MissingFileError
 from overconf.evaluation.records import RECORD_SCHEMA
+from overconf.store.validation import check_run_records
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 
@@ -74,6 +75,9 @@ def read_records(run_dir: Path, columns: list[str] | None = None, where: str | N
     """All records of a run as a DataFrame, optionally only some columns and rows (a DuckDB SQL predicate).
 
     ``read_records(run, ["model", "confidence", "correct"], "perturbation = 'pgd'")``
+
+    Every file is checked first (:mod:`overconf.store.validation`): a damaged or inconsistent file is a
+    :class:`overconf.errors.RecordError` naming it and the rule it breaks.
     """
     files = sorted((Path(run_dir) / "records").glob("*/*.parquet"))
     if not files:
@@ -81,9 +85,15 @@ def read_records(run_dir: Path, columns: list[str] | None = None, where: str | N
             f"no records under {Path(run_dir) / 'records'}",
             hint="run `overconf demo --out DIR` or `overconf evaluate` first, then point at that DIR",
         )
+    check_run_records(files)
     cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
     sql = f"SELECT {cols} FROM read_parquet(?, union_by_name=true)"
     if where:
         sql += f" WHERE {where}"
-    with duckdb.connect() as con:
-        return con.execute(sql, [[str(f) for f in files]]).df()
+    try:
+        with duckdb.connect() as con:
+            return con.execute(sql, [[str(f) for f in files]]).df()
+    except duckdb.Error as exc:  # the files passed their checks: the columns or the predicate are wrong
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"records query failed: {first}",
+                          hint=f"columns: {', '.join(RECORD_SCHEMA.names)}; `where` is a DuckDB SQL predicate") from None
