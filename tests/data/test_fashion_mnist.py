@@ -90,9 +90,27 @@ def test_missing_everywhere_names_places_and_fetch(tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with pytest.raises(MissingFileError) as info:
-        fm.find_dir(tmp_path / "empty")
-    assert str(tmp_path / "empty") in info.value.message
+        fm.find_dir()
+    assert str(tmp_path / "nowhere") in info.value.message and str(tmp_path / "cache") in info.value.message
     assert "overconf data fetch" in (info.value.hint or "")
+
+
+def test_explicit_data_dir_is_the_only_place_looked_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    system = tmp_path / "system"
+    write_idx(system)
+    monkeypatch.setattr(fm, "DEBIAN_DIR", system)  # a complete system copy must not be used instead
+    with pytest.raises(MissingFileError) as info:
+        fm.find_dir(tmp_path / "nonexistent")
+    assert info.value.message == f"--data-dir {tmp_path / 'nonexistent'}: no such folder"
+    (tmp_path / "partial").mkdir()
+    write_idx(tmp_path / "partial")
+    (tmp_path / "partial" / fm.FILES["test"][1]).unlink()
+    with pytest.raises(MissingFileError) as info:
+        fm.load_fashion_mnist("test", tmp_path / "partial")
+    assert info.value.message.startswith(f"--data-dir {tmp_path / 'partial'} lacks Fashion-MNIST's {fm.FILES['test'][1]} ")
+    with pytest.raises(MissingFileError):
+        fm.fetch(tmp_path / "nonexistent")
+    assert not (tmp_path / "nonexistent").exists()
 
 
 def test_real_test_split() -> None:
@@ -121,10 +139,15 @@ def test_fetch_falls_back_to_torchvision_then_fails_clearly(tmp_path: Path, monk
 
     monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
     with pytest.raises(MissingFileError) as info:
-        fm.fetch(tmp_path / "target")
-    assert calls == [(str(tmp_path / "target"), True)]
+        fm.fetch()
+    assert calls == [(str(tmp_path / "cache" / "overconf" / "data"), True)]
     assert "apt-get not usable" in info.value.message and "network unreachable" in info.value.message
     assert fm.DEBIAN_PACKAGE in (info.value.hint or "")
+    (tmp_path / "target").mkdir()
+    with pytest.raises(MissingFileError) as info:
+        fm.fetch(tmp_path / "target")
+    assert calls[-1] == (str(tmp_path / "target"), True)
+    assert "apt-get not tried" in info.value.message and "network unreachable" in info.value.message
 
     def download(root: str, train: bool, download: bool) -> None:  # what torchvision leaves behind
         write_idx(Path(root) / "FashionMNIST" / "raw")

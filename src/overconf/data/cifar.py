@@ -23,7 +23,7 @@ import torch
 
 from overconf.data.base import DATASETS, TensorImageSet
 from overconf.errors import DataError, MissingFileError
-from overconf.paths import cache_root
+from overconf.paths import cache_root, explicit_data_dir
 
 FILES = {
     "cifar10": ("cifar-10-batches-py", {"train": ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4",
@@ -62,9 +62,11 @@ def read_batch(path: Path) -> dict[str, Any]:
 
 
 def candidate_roots(data_dir: Path | None = None) -> list[Path]:
-    roots = [Path(data_dir)] if data_dir is not None else []
-    if os.environ.get("OVERCONF_DATA"):
-        roots.append(Path(os.environ["OVERCONF_DATA"]))
+    """``data_dir`` alone when given (it must exist), else ``$OVERCONF_DATA`` and the cache's ``data/``."""
+    explicit = explicit_data_dir(data_dir)
+    if explicit is not None:
+        return [explicit]
+    roots = [Path(os.environ["OVERCONF_DATA"])] if os.environ.get("OVERCONF_DATA") else []
     return [*roots, cache_root() / "data"]
 
 

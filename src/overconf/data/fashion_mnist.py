@@ -1,8 +1,10 @@
 """Fashion-MNIST from its gzipped IDX files, validated, with a fetch that never surprises.
 
-Where we look, in order: ``--data-dir``, ``$OVERCONF_DATA`` (each also as a torchvision root, i.e. its
-``FashionMNIST/raw/`` subfolder), ``/usr/share/datasets/fashion-mnist/`` (Debian's ``dataset-fashion-mnist``),
-and the torchvision-style folder that ``fetch`` downloads into, ``$OVERCONF_CACHE/data/FashionMNIST/raw/``.
+Where we look: only in ``--data-dir`` when it is given (also as a torchvision root, i.e. its
+``FashionMNIST/raw/`` subfolder; data missing there is an error naming the missing files); otherwise, in
+order, ``$OVERCONF_DATA`` (likewise), ``/usr/share/datasets/fashion-mnist/`` (Debian's
+``dataset-fashion-mnist``), and the torchvision-style folder that ``fetch`` downloads into,
+``$OVERCONF_CACHE/data/FashionMNIST/raw/``.
 
 IDX format (big-endian): magic ``0x00000803`` + count, rows, cols for images (uint8), magic
 ``0x00000801`` + count for labels (uint8, 0..9).
@@ -23,7 +25,7 @@ import torch
 
 from overconf.data.base import DATASETS, TensorImageSet
 from overconf.errors import DataError, MissingFileError
-from overconf.paths import cache_root
+from overconf.paths import cache_root, explicit_data_dir
 
 NAME = "fashion-mnist"
 NUM_CLASSES = 10
@@ -39,21 +41,28 @@ IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801
 
 def candidate_dirs(data_dir: Path | None = None) -> list[Path]:
     """Folders that may hold the four ``.gz`` files, in the order they are tried."""
-    roots: list[Path] = []
     if data_dir is not None:
-        roots.append(Path(data_dir))
-    if os.environ.get("OVERCONF_DATA"):
-        roots.append(Path(os.environ["OVERCONF_DATA"]))
+        return [Path(data_dir), Path(data_dir) / "FashionMNIST" / "raw"]
+    roots = [Path(os.environ["OVERCONF_DATA"])] if os.environ.get("OVERCONF_DATA") else []
     dirs = [d for root in roots for d in (root, root / "FashionMNIST" / "raw")]
     return [*dirs, DEBIAN_DIR, cache_root() / "data" / "FashionMNIST" / "raw"]
 
 
 def find_dir(data_dir: Path | None = None) -> Path:
-    """The first candidate folder holding all four files; :class:`MissingFileError` otherwise."""
+    """The first candidate folder holding all four files; :class:`MissingFileError` otherwise (for an
+    explicit ``data_dir``: naming the files it lacks)."""
+    data_dir = explicit_data_dir(data_dir)
     needed = [name for images, labels, _ in FILES.values() for name in (images, labels)]
     for folder in candidate_dirs(data_dir):
         if all((folder / name).is_file() for name in needed):
             return folder
+    if data_dir is not None:
+        missing = [name for name in needed if not (data_dir / name).is_file()]
+        raise MissingFileError(
+            f"--data-dir {data_dir} lacks Fashion-MNIST's {', '.join(missing)} (also looked in {data_dir}/FashionMNIST/raw)",
+            hint=f"copy the four IDX .gz files there (Debian's copy: {DEBIAN_DIR}), "
+            "run `overconf data fetch fashion-mnist --data-dir` with that folder, or leave --data-dir out",
+        )
     looked = ", ".join(str(d) for d in candidate_dirs(data_dir))
     raise MissingFileError(
         f"Fashion-MNIST not found (looked in: {looked})",
@@ -132,14 +141,18 @@ def fingerprint(data_dir: Path | None = None) -> str:
 
 
 def fetch(data_dir: Path | None = None) -> Path:
-    """Make the data present: already there → its folder; else Debian's package when apt is usable;
-    else torchvision's download into ``data_dir`` / ``$OVERCONF_DATA`` / the cache folder."""
+    """Make the data present: already there → its folder; else Debian's package when apt is usable
+    (only without ``data_dir``: it installs into its own folder); else torchvision's download into
+    ``data_dir`` (which must exist) / ``$OVERCONF_DATA`` / the cache folder."""
+    data_dir = explicit_data_dir(data_dir)
     try:
         return find_dir(data_dir)
     except MissingFileError:
         pass
     errors: list[str] = []
-    if shutil.which("apt-get") and os.geteuid() == 0:
+    if data_dir is not None:
+        errors.append(f"apt-get not tried (it installs into {DEBIAN_DIR}, not --data-dir)")
+    elif shutil.which("apt-get") and os.geteuid() == 0:
         result = subprocess.run(
             ["apt-get", "install", "-y", "-q", DEBIAN_PACKAGE], capture_output=True, text=True, check=False
         )

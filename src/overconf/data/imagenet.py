@@ -27,6 +27,7 @@ from torchvision import transforms
 
 from overconf.data.base import DATASETS, ImageSet
 from overconf.errors import ConfigError, DataError, MissingFileError
+from overconf.paths import explicit_data_dir
 
 NAME = "imagenet"
 NUM_CLASSES = 1000
@@ -67,9 +68,11 @@ def class_index(wnids: list[str]) -> dict[str, int]:
 
 def find_root(data_dir: Path | None = None) -> Path:
     """The folder of class subfolders; :class:`MissingFileError` when none is found."""
-    bases = [Path(data_dir)] if data_dir is not None else []
-    if os.environ.get("OVERCONF_DATA"):
-        bases.append(Path(os.environ["OVERCONF_DATA"]))
+    explicit = explicit_data_dir(data_dir)
+    if explicit is not None:
+        bases = [explicit]
+    else:
+        bases = [Path(os.environ["OVERCONF_DATA"])] if os.environ.get("OVERCONF_DATA") else []
     candidates = [c for base in bases for c in (base / "val", base / "imagenet" / "val", base)]
     for folder in candidates:
         if folder.is_dir() and any(p.is_dir() and p.name.startswith("n") for p in folder.iterdir()):
