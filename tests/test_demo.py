@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -60,13 +62,25 @@ def test_summary_has_every_model_and_perturbation(quick_run: tuple[Path, Path, s
 
 def test_records_match_summary(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
     out, _, _ = quick_run
-    records = read_records(out, ["model", "perturbation", "family", "label", "correct", "confidence"])
+    records = read_records(out, ["model", "perturbation", "family", "label", "prediction", "correct", "confidence",
+                                 "logits"])
     summary = pd.read_csv(out / "summary.csv")
     clean = records[records["perturbation"] == "clean"].groupby("model")["correct"].mean()
     expected = summary[summary["perturbation"] == "clean"].set_index("model")["accuracy"]
     pd.testing.assert_series_equal(clean.sort_index(), expected.sort_index(), check_names=False)
     assert (records.loc[records["family"] == "ood", "label"] == -1).all()
-    assert records["confidence"].between(0.1, 1.0).all()
+    # each record's confidence and prediction are the float64 softmax of its stored logits
+    logits = np.stack(records["logits"].to_numpy()).astype(np.float64)
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(records["confidence"], probs.max(axis=1), rtol=1e-12)
+    assert (records["prediction"] == probs.argmax(axis=1)).all()
+    assert (records["correct"] == (records["prediction"] == records["label"])).all()
+    # o(f) in the summary is the mean confidence of each group's wrong records
+    wrong = records[~records["correct"] & (records["family"] != "ood")]
+    mean_wrong = wrong.groupby(["model", "perturbation"])["confidence"].mean()
+    of = summary.set_index(["model", "perturbation"])["overconfidence"].loc[mean_wrong.index]
+    np.testing.assert_allclose(of.to_numpy(), mean_wrong.to_numpy(), rtol=1e-9)
 
 
 def test_robust_twins_are_less_overconfident(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
@@ -83,11 +97,14 @@ def test_figures_report_and_manifest(quick_run: tuple[Path, Path, subprocess.Com
     figures = {p.name for p in (out / "report" / "figures").glob("*.png")}
     for prefix in ("fig1_", "fig2_", "fig3_", "fig4_", "fig5_"):
         assert any(name.startswith(prefix) for name in figures), prefix
-    assert (out / "report" / "report.html").stat().st_size > 10_000
+    html = (out / "report" / "report.html").read_text()
+    for png in (out / "report" / "figures").glob("*.png"):  # every figure is embedded in the page
+        assert base64.b64encode(png.read_bytes()).decode("ascii") in html, png.name
     manifest = read_manifest(out)
     assert len(manifest["models"]) == 2 * len(PAIRS)
     for model in manifest["models"]:
         assert model["sha256"] == sha256_file(Path(model["checkpoint"]))
+        assert model["sha256"] in html  # the page shows each checkpoint's hash
     assert manifest["data"]["sha256"] == fashion_mnist.fingerprint()
 
 

@@ -102,3 +102,11 @@ def test_ood_ignores_the_images_and_the_model(name: str):
     out = run(name, tiny_model(0), images(0))
     assert torch.equal(out, run(name, tiny_model(1), images(1)))
     assert not torch.equal(run(name, tiny_model(0), images(0), seed=2), out), "a new seed draws new images"
+
+
+def test_registered_corruptions_and_ood_sets_are_the_data_modules():
+    from overconf.data.corruptions import CORRUPTIONS
+    from overconf.data.ood import OOD_SETS
+
+    assert {n for n in NAMES if FAMILY[n] == "corruption"} == set(CORRUPTIONS)
+    assert {n for n in NAMES if FAMILY[n] == "ood"} == {f"ood-{name}" for name in OOD_SETS}
