@@ -14,14 +14,7 @@ from pathlib import Path
 
 
 def cache_root() -> Path:
-    """``$OVERCONF_CACHE``, else ``$XDG_CACHE_HOME/overconf``, else ``~/.cache/overconf``.
-
-    >>> import os
-    >>> os.environ["OVERCONF_CACHE"] = "/tmp/oc"
-    >>> cache_root()
-    PosixPath('/tmp/oc')
-    >>> del os.environ["OVERCONF_CACHE"]
-    """
+    """``$OVERCONF_CACHE``, else ``$XDG_CACHE_HOME/overconf``, else ``~/.cache/overconf`` (tests/test_paths.py)."""
     if os.environ.get("OVERCONF_CACHE"):
         return Path(os.environ["OVERCONF_CACHE"]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")

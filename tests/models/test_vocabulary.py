@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from overconf.errors import ConfigError
 from overconf.models.cnn import ACTIVATIONS, DOWNSAMPLINGS, small_cnn
 from overconf.models.vocabulary import DOWNSAMPLING, TRAINING, split
 from overconf.train.config import TRAININGS
-from overconf.zoo.catalogue import read_metadata
+from overconf.zoo.catalogue import read_metadata, read_pairs_file
 from overconf.zoo.traits import architecture_traits
 
 
@@ -28,3 +29,17 @@ def test_zoo_metadata_uses_the_vocabulary():
     assert {d for row in rows for d in split(row["downsampling"])} <= set(DOWNSAMPLING)
     assert {row["training"] for row in rows} <= set(TRAINING)
     assert {row["activation"] for row in rows} <= set(ACTIVATIONS.names()) | {"relu"}
+
+
+def test_user_pairs_must_use_the_vocabulary(tmp_path):
+    path = tmp_path / "mine.toml"
+    row = '[[pair]]\ndataset = "cifar10"\nrobust_id = "R"\nnormal_id = "N"\narchitecture = "A"\n'
+    path.write_text(row + 'robust = { entry_point = "m:f", training = "pgd", downsampling = "maxpool+strided" }\n')
+    (pair,) = read_pairs_file(path)
+    assert pair.robust.meta == {"training": "pgd", "downsampling": "maxpool+strided"}
+    path.write_text(row + 'robust = { entry_point = "m:f", training = "trades" }\n')
+    with pytest.raises(ConfigError, match="unknown training 'trades'"):
+        read_pairs_file(path)
+    path.write_text(row + 'robust = { entry_point = "m:f", downsampling = "max-pool" }\n')
+    with pytest.raises(ConfigError, match="did you mean `maxpool`"):
+        read_pairs_file(path)

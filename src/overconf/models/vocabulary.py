@@ -13,6 +13,10 @@ in sorted order (``maxpool+strided``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from overconf.validate import check_name
+
 #: downsampling name → what reduces the spatial size
 DOWNSAMPLING: dict[str, str] = {
     "maxpool": "max pooling (2×2 in the small CNN)",
@@ -45,3 +49,18 @@ def split(value: str) -> list[str]:
     ['maxpool', 'strided']
     """
     return value.split("+") if value else []
+
+
+def check_vocabulary(meta: Mapping[str, str], where: str = "") -> None:
+    """A :class:`~overconf.errors.ConfigError` (with the closest name) when ``meta``'s ``downsampling`` or
+    ``training`` is not in the vocabulary; activations are open (any activation's torch name).
+
+    >>> check_vocabulary({"downsampling": "maxpool+strided", "training": "pgd"})
+    >>> check_vocabulary({"training": "pgd-at"}, "mine.toml")
+    Traceback (most recent call last):
+    ...
+    overconf.errors.ConfigError: mine.toml: unknown training 'pgd-at'; did you mean `pgd`? (hint: known: adversarial, fgsm-rs, pgd, standard)
+    """
+    for key, names in (("downsampling", DOWNSAMPLING), ("training", TRAINING)):
+        for part in split(meta.get(key, "")):
+            check_name(key, part, names, where)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from overconf.errors import ConfigError, MissingFileError
+from overconf.models.vocabulary import check_vocabulary
 from overconf.validate import check_name, did_you_mean
 
 SOURCES = ("robustbench", "lightning", "timm", "entry_point")
@@ -178,6 +179,8 @@ def make_pair(row: dict[str, Any], where: str = "catalogue") -> Pair:
     # `robustbench_<normal_id>`); a timm twin with its timm name.
     robust = _model(dataset, robust_id, True, architecture, normal_id, options["robust"], robust_id)
     normal = _model(dataset, normal_id, False, architecture, normal_id, options["normal"], normal_id)
+    for model in (robust, normal):
+        check_vocabulary(model.meta, f"{where}: {model.model_id}")
     return Pair(dataset, robust, normal, architecture)
 
 
