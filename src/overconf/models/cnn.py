@@ -6,8 +6,9 @@ Layout (C = channels of the input, K = classes):
               → conv3×3(32→64) BN act → down  14→7
               → flatten(64·7·7) → linear(3136→128) act → linear(128→K)
 
-``down`` is max-pool 2×2, FLC pooling, or (``strided``) the preceding convolution taking stride 2.
-421,642 parameters with C = 1, K = 10 (421,652 with PSSiLU: two scalars per activation).
+``down`` is 2×2 max-pool (``maxpool``), FLC pooling (``flc``) or the preceding convolution taking stride 2
+(``strided``): the names of :mod:`overconf.models.vocabulary`.
+421,738 parameters with C = 1, K = 10 (421,744 with PSSiLU: two scalars for each of its three activations).
 """
 
 from __future__ import annotations
