@@ -12,8 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
-from overconf.errors import OverconfError
+from overconf.errors import OverconfError, describe_os_error
+from overconf.validate import check_int, check_name, check_positive
 
 app = typer.Typer(
     help="Measure how over-confident image classifiers are: robust models vs their normally trained twins.",
@@ -48,6 +50,8 @@ def report(
 ) -> None:
     """Write the figures, tables and report.html of a run (from its records; no model needed)."""
     from overconf.report import build_report
+
+    check_int("--n-resamples", n_resamples)
 
     print(build_report(run_dir, n_resamples=n_resamples))
 
@@ -121,7 +125,8 @@ def zoo_fetch(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: Cat
 
     folder = resolve_models_dir(models_dir)
     results = fetch(_zoo_selection(dataset, pairs, catalogue, add), folder,
-                    on_done=lambda s, outcome: console.print(f"{s.path}: {outcome}", highlight=False, soft_wrap=True))
+                    on_done=lambda s, outcome: console.print(escape(f"{s.path}: {outcome}"), highlight=False,
+                                                             soft_wrap=True))
     failed = [r for r in results if r[1] not in ("fetched", "present")]
     if failed:
         raise OverconfError(f"{len(failed)} of {len(results)} files could not be fetched",
@@ -139,8 +144,9 @@ def zoo_verify(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: Ca
     checks = verify(_zoo_selection(dataset, pairs, catalogue, add), resolve_models_dir(models_dir), load=load)
     for check in checks:
         mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
-        console.print(f"{mark} {check.model.dataset}/{check.model.name}"
-                      + "".join(f"\n    {p}" for p in check.problems), highlight=False, soft_wrap=True)
+        console.print(f"{mark} " + escape(f"{check.model.dataset}/{check.model.name}"
+                                          + "".join(f"\n    {p}" for p in check.problems)),
+                      highlight=False, soft_wrap=True)
     bad = [c for c in checks if not c.ok]
     if bad:
         raise OverconfError(f"{len(bad)} of {len(checks)} models failed verification",
@@ -169,6 +175,15 @@ def evaluate_command(
     """Run the paper's evaluation on the zoo pairs found locally (missing pairs are skipped and listed)."""
     from overconf.zoo.evaluate import evaluate_zoo
 
+    for name, value in (("--n-examples", n_examples), ("--attack-examples", attack_examples)):
+        if value is not None:
+            check_int(name, value)
+    check_int("--batch-size", batch_size)
+    check_int("--seed", seed, minimum=0)
+    if eps is not None:
+        check_positive("--eps", eps)
+    check_name("ImageNet order", imagenet_order, ("robustbench", "sorted"))
+
     names = [p.strip() for p in pairs.split(",") if p.strip()] if pairs else None
     result = evaluate_zoo(
         zoo, out, pairs=names, catalogue=catalogue, extra_catalogues=add or (), models_dir=models_dir,
@@ -177,7 +192,8 @@ def evaluate_command(
         imagenet_order=imagenet_order, command=" ".join(["overconf", *sys.argv[1:]]),
     )
     for robust_id, missing in result.skipped[:5]:
-        console.print(f"[yellow]skipped[/] {robust_id}: no file at {missing}", highlight=False, soft_wrap=True)
+        console.print("[yellow]skipped[/] " + escape(f"{robust_id}: no file at {missing}"), highlight=False,
+                      soft_wrap=True)
     if len(result.skipped) > 5:
         console.print(f"[yellow]skipped[/] {len(result.skipped) - 5} more pairs (all listed in run.json, "
                       "config.skipped; `overconf zoo list` shows what is present)", highlight=False, soft_wrap=True)
@@ -191,11 +207,12 @@ def perturbations_command(
     family: Annotated[str | None, typer.Option("--family", help="only this family: clean | attack | corruption | ood")] = None,
 ) -> None:
     """List the registered perturbations: spec name, family, parameters (name:key=value) and what it does."""
+    from overconf.evaluation.records import FAMILIES
     from overconf.perturb.listing import list_perturbations
 
+    if family is not None:
+        check_name("perturbation family", family, FAMILIES)
     entries = [e for e in list_perturbations() if family is None or e.family == family]
-    if not entries:
-        raise OverconfError(f"no perturbation of family {family!r}", hint="families: clean, attack, corruption, ood")
     for e in entries:
         print(f"{e.name:<18} {e.family:<10} {e.parameters}")
         print(f"{'':<29} {e.summary}")
@@ -207,14 +224,14 @@ def main() -> None:
     except OverconfError as exc:
         _fail(exc.message, exc.hint, exc.exit_code)
     except OSError as exc:  # a path the user named that cannot be created, read or written
-        where = f": {exc.filename}" if exc.filename else ""
-        _fail(f"{exc.strerror or exc}{where}", "check that the path exists and that you may write there", 2)
+        _fail(*describe_os_error(exc), 2)
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
-    console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print ``error: message`` and ``hint: hint`` literally (no console markup inside them) and exit."""
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     if hint:
-        console.print(f"[bold]hint:[/] {hint}", highlight=False)
+        console.print(f"[bold]hint:[/] {escape(hint)}", highlight=False, soft_wrap=True)
     sys.exit(code)
 
 

@@ -24,6 +24,7 @@ from torch import nn
 from overconf.errors import ConfigError
 from overconf.perturb.base import PERTURBATIONS
 from overconf.perturb.pgd import Keep, Norm, check_args, fgsm, pgd
+from overconf.validate import check_positive
 
 PGD_STEPS = 20
 STEP_SIZE_FACTOR = 2.5  # step size = 2.5 · ε / steps
@@ -83,12 +84,13 @@ def as_number(name: str, value: object, kind: type[int | float]) -> int | float:
 
 
 def resolve_eps(eps: float | None, default_eps: float, norm: str) -> float:
-    """The budget to use: ``eps`` if given; else the data set's L∞ default, which is no L2 budget."""
+    """The budget to use: ``eps`` if given; else the data set's L∞ default, which is no L2 budget.
+    Either must be a finite number > 0."""
     if eps is not None:
-        return float(as_number("eps", eps, float))
+        return check_positive("eps", as_number("eps", eps, float))
     if norm == "l2":
         raise ConfigError("an L2 attack needs an explicit eps", hint="e.g. pgd:norm=l2:eps=0.5 (RobustBench's CIFAR L2 budget)")
-    return float(default_eps)
+    return check_positive("eps", default_eps)
 
 
 @PERTURBATIONS.register("clean")

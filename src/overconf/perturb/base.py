@@ -14,6 +14,7 @@ default budget (:data:`overconf.data.DEFAULT_EPS`) when the user does not give o
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -89,6 +90,10 @@ def create_perturbation(text: str, eps: float) -> Perturbation:
     spec = parse_spec(text)
     factory = PERTURBATIONS.get(spec.name)
     params = {k: parse_value(v) for k, v in spec.params.items()}
+    for key, value in params.items():
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"perturbation {text!r}: {key}={spec.params[key]} must be a finite number",
+                              hint=f"`overconf perturbations` lists the parameters of {spec.name!r} and their defaults")
     try:
         perturbation = factory(default_eps=eps, **params)
     except TypeError as exc:

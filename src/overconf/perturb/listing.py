@@ -27,7 +27,7 @@ def list_perturbations() -> list[Entry]:
         factory = PERTURBATIONS.get(name)
         params = [p for p in inspect.signature(factory).parameters.values() if p.name != "default_eps"]
         shown = " ".join(f"{p.name}={'<data set eps>' if p.name == 'eps' else repr(p.default)}" for p in params)
-        perturbation = create_perturbation(name, 0.0)
+        perturbation = create_perturbation(name, 0.1)  # any valid budget: only the family is read
         doc = inspect.getdoc(factory) or inspect.getdoc(type(perturbation)) or ""
         entries.append(Entry(name, perturbation.family, shown, " ".join(doc.split("\n\n")[0].split())))
     order = {"clean": 0, "attack": 1, "corruption": 2, "ood": 3}

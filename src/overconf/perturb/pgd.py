@@ -32,6 +32,7 @@ The same order ("misclassified first, then higher loss") picks among restarts in
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Literal
@@ -141,8 +142,8 @@ def check_args(eps: float, step_size: float, steps: int, norm: str, restarts: in
         raise ConfigError(f"unknown norm {norm!r}", hint="use norm=linf or norm=l2")
     if keep not in ("last", "worst"):
         raise ConfigError(f"unknown keep {keep!r}", hint="use keep=last (final iterate) or keep=worst (robust accuracy)")
-    if not eps >= 0 or not step_size >= 0:
-        raise ConfigError(f"eps={eps} and step_size={step_size} must be non-negative")
+    if not (math.isfinite(eps) and eps >= 0) or not (math.isfinite(step_size) and step_size >= 0):
+        raise ConfigError(f"eps={eps} and step_size={step_size} must be finite and non-negative")
     if steps < 0 or restarts < 1:
         raise ConfigError(f"steps={steps} must be ≥ 0 and restarts={restarts} ≥ 1")
 

@@ -51,6 +51,10 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
         os.replace(tmp, path)
+    except OSError as exc:  # e.g. a full disk: name the file being written (the writer may not)
+        if not exc.filename:
+            exc.filename = str(path)
+        raise
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -23,6 +23,8 @@ group carry one ``pair`` value (one normal model, one or more robust models).
 from __future__ import annotations
 
 import csv
+import io
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -32,12 +34,14 @@ from typing import Any
 
 from overconf.errors import ConfigError, MissingFileError
 from overconf.models.vocabulary import check_vocabulary
-from overconf.validate import check_name, did_you_mean
+from overconf.validate import check_keys, check_name, check_type, did_you_mean
 
 SOURCES = ("robustbench", "lightning", "timm", "entry_point")
 PAIR_COLUMNS = ("dataset", "robust_id", "normal_id", "architecture")
 META_KEYS = ("activation", "downsampling", "training", "extra_data", "preprocessing", "clean_acc", "robust_acc")
 NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "imagenet": 1000}
+OPTION_KEYS = ("entry_point", "checkpoint", "weights", "arch_id", *META_KEYS)
+"""What a pair file may say about one side (``robust = {...}`` / ``normal_<key>`` columns)."""
 NORMAL_SUFFIX = "_normal"
 
 TIMM_WEIGHTS = {
@@ -164,9 +168,7 @@ def make_pair(row: dict[str, Any], where: str = "catalogue") -> Pair:
     """A :class:`Pair` from one row: the four columns, plus optional ``robust``/``normal`` option tables
     (or flat ``robust_<key>``/``normal_<key>`` CSV columns) with ``entry_point``, ``checkpoint``,
     ``weights``, ``arch_id`` and metadata keys."""
-    missing = [c for c in PAIR_COLUMNS if not row.get(c)]
-    if missing:
-        raise ConfigError(f"{where}: pair {row} lacks {missing}", hint=f"every pair needs {', '.join(PAIR_COLUMNS)}")
+    _check_row(row, where)
     dataset = str(row["dataset"])
     options = {side: dict(row.get(side) or {}) for side in ("robust", "normal")}
     for key, value in row.items():
@@ -184,6 +186,61 @@ def make_pair(row: dict[str, Any], where: str = "catalogue") -> Pair:
     return Pair(dataset, robust, normal, architecture)
 
 
+def _check_row(row: Any, where: str) -> None:
+    """Keys, types and data set of one pair row; a :class:`ConfigError` naming ``where`` (file, line)."""
+    if not isinstance(row, dict):
+        raise ConfigError(f"{where}: a pair must be a table of keys, not {type(row).__name__} {row!r}",
+                          hint="write each pair as a [[pair]] table")
+    if None in row:
+        raise ConfigError(f"{where}: the row has more fields than the header", hint="check the commas in that line")
+    flat = [f"{side}_{key}" for side in ("robust", "normal") for key in OPTION_KEYS]
+    check_keys(where, row, [*PAIR_COLUMNS, "robust", "normal", *flat])
+    missing = [c for c in PAIR_COLUMNS if row.get(c) in (None, "")]
+    if missing:
+        raise ConfigError(f"{where}: the pair lacks {', '.join(missing)}", hint=f"every pair needs {', '.join(PAIR_COLUMNS)}")
+    for column in PAIR_COLUMNS:
+        check_type(where, column, row[column], str, "a string")
+    check_name("dataset", row["dataset"], NUM_CLASSES, where=where)
+    for side in ("robust", "normal"):
+        if side in row:
+            table = check_type(where, side, row[side], dict, "a table such as { checkpoint = \"model.pt\" }")
+            check_keys(f"{where}, {side}", table, OPTION_KEYS)
+            for key, value in table.items():
+                check_type(where, f"{side}.{key}", value, (str, int, float), "a string or number")
+    for key in flat:
+        if key in row and row[key] is not None:
+            check_type(where, key, row[key], (str, int, float), "a string or number")
+
+
+def _toml_rows(path: Path, text: str) -> list[tuple[int, Any]]:
+    """The ``[[pair]]`` tables of a TOML pairs file, each with the line of its header."""
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})", hint="see the README's Model zoo section") from None
+    check_keys(str(path), document, ["pair"])
+    rows = document.get("pair", [])
+    if not isinstance(rows, list):
+        raise ConfigError(f"{path}: `pair` must be a list of [[pair]] tables, not {type(rows).__name__}",
+                          hint="write [[pair]] (two brackets) above each pair")
+    headers = [n for n, line in enumerate(text.splitlines(), 1) if re.match(r"\s*\[\[\s*pair\s*\]\]", line)]
+    return [(headers[i] if i < len(headers) else 0, row) for i, row in enumerate(rows)]
+
+
+def _csv_rows(path: Path, text: str) -> list[tuple[int, Any]]:
+    """The rows of a CSV pairs file, each with its line number."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        rows = [(reader.line_num, row) for row in reader]
+    except csv.Error as exc:
+        raise ConfigError(f"{path}, line {reader.line_num}: not valid CSV ({exc})",
+                          hint="a CSV with the header dataset,robust_id,normal_id,architecture") from None
+    if reader.fieldnames is not None:
+        check_keys(f"{path}, line 1", {k: None for k in reader.fieldnames},
+                   [*PAIR_COLUMNS, *(f"{s}_{k}" for s in ("robust", "normal") for k in OPTION_KEYS)])
+    return rows
+
+
 def read_pairs_file(path: Path) -> list[Pair]:
     """Pairs from a CSV (header ``dataset,robust_id,normal_id,architecture[,robust_<key>,normal_<key>…]``)
     or a TOML file::
@@ -199,17 +256,17 @@ def read_pairs_file(path: Path) -> list[Pair]:
     path = Path(path)
     if not path.is_file():
         raise MissingFileError(f"catalogue file {path} does not exist", hint="pass a CSV or TOML file of pairs")
-    if path.suffix.lower() == ".toml":
-        try:
-            rows = tomllib.loads(path.read_text()).get("pair", [])
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML ({exc})", hint="see the README's Model zoo section") from None
-    else:
-        with open(path, newline="") as handle:
-            rows = list(csv.DictReader(handle))
+    try:
+        text = path.read_text(encoding="utf-8")
+        if "\0" in text:
+            raise UnicodeError("NUL bytes")
+    except UnicodeError:
+        raise ConfigError(f"{path}: not a text file (a pairs file is CSV or TOML, UTF-8)",
+                          hint="pass a CSV or TOML file of pairs") from None
+    rows = _toml_rows(path, text) if path.suffix.lower() == ".toml" else _csv_rows(path, text)
     if not rows:
         raise ConfigError(f"{path}: no pairs found", hint="a CSV needs a header row; a TOML file [[pair]] tables")
-    return [make_pair(row, str(path)) for row in rows]
+    return [make_pair(row, f"{path}, line {line}" if line else str(path)) for line, row in rows]
 
 
 def load_catalogue(

@@ -68,7 +68,12 @@ def _timm_file_stem(model: ZooModel) -> str:
 
 
 def sources(model: ZooModel, models_dir: Path) -> list[Source]:
-    """The files ``model`` needs, each with the URL ``overconf zoo fetch`` downloads it from."""
+    """The files ``model`` needs, each with the URL ``overconf zoo fetch`` downloads it from. A checkpoint
+    the catalogue file names (``checkpoint``; relative paths are under ``models_dir``) is the model's one
+    file, whatever its source, and has no URL."""
+    if model.checkpoint:
+        path = Path(model.checkpoint).expanduser()
+        return [Source("", path if path.is_absolute() else Path(models_dir) / path)]
     root = Path(models_dir) / model.dataset
     if model.source == "robustbench":
         ids = _gdrive_ids(model)
@@ -90,9 +95,6 @@ def sources(model: ZooModel, models_dir: Path) -> list[Source]:
         if not local.is_file():
             local = local.with_suffix(".pth")
         return [Source(cfg.url, local, hub_hash_prefix(cfg.url) if local.suffix == ".pth" else None)]
-    if model.checkpoint:
-        path = Path(model.checkpoint).expanduser()
-        return [Source("", path if path.is_absolute() else Path(models_dir) / path)]
     return []
 
 
@@ -108,7 +110,7 @@ def require_files(model: ZooModel, models_dir: Path) -> list[Path]:
     """The model's local files; :class:`MissingFileError` naming the first absent path and the fetch command."""
     missing = missing_files(model, models_dir)
     if missing:
-        hint = (f"run `{fetch_command(model)}`" if model.source != "entry_point"
+        hint = (f"run `{fetch_command(model)}`" if model.source != "entry_point" and not model.checkpoint
                 else "fix the checkpoint path in your catalogue file")
         raise MissingFileError(f"{model.name} ({model.dataset}): no file at {missing[0]}", hint=hint)
     return [s.path for s in sources(model, models_dir)]
