@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 
 from overconf.report import build_report
-from overconf.report.synthetic import DEFAULT_PERTURBATIONS, make_synthetic_run
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "report"))  # the fake-run fabricator
+from synthetic_run import DEFAULT_PERTURBATIONS, make_synthetic_run
 
 CORRUPTIONS = ["fog", "gaussian_noise", "contrast", "brightness", "jpeg_compression", "pixelate", "zoom_blur",
                "shot_noise", "elastic_transform"]

@@ -46,7 +46,7 @@ def data_fetch(
 @app.command("report")
 def report(
     run_dir: Annotated[Path, typer.Argument(help="run folder holding records/ and run.json")],
-    n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 500,
+    n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 1000,
 ) -> None:
     """Write the figures, tables and report.html of a run (from its records; no model needed)."""
     from overconf.report import build_report

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
 from overconf.report.load import RunData, load_run
-from overconf.report.synthetic import DEFAULT_PERTURBATIONS, make_synthetic_run
+
+sys.path.insert(0, str(Path(__file__).parent))  # the fake-run fabricator lives beside the tests, not in the library
+from synthetic_run import DEFAULT_PERTURBATIONS, make_synthetic_run
 
 PERTURBATIONS = {**DEFAULT_PERTURBATIONS, "gaussian_noise:severity=5": ("corruption", 0.4, 0.6),
                  "ood-uniform": ("ood", 0.0, 0.0)}

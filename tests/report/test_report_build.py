@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pandas as pd
+from synthetic_run import make_synthetic_run
 
 from overconf.report import build_report
 from overconf.report.figures import scatter
 from overconf.report.load import load_run
-from overconf.report.synthetic import make_synthetic_run
 
 
 def test_report_of_a_clean_only_run_with_a_perfect_model(tmp_path: Path) -> None:
@@ -33,3 +34,13 @@ def test_report_of_a_run_without_robust_models(tmp_path: Path) -> None:
     page = build_report(run_dir, n_resamples=50).read_text()
     assert page.count('class="claim na"') >= 5  # every pair claim is not testable
     assert not (run_dir / "report" / "figures" / "pair_differences.png").exists()
+
+
+def test_claims_json_names_a_missing_record_file(tmp_path: Path) -> None:
+    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc", "pssilu-maxpool"), n=300,
+                                 perturbations={"clean": ("clean", 0.9, 0.8)})
+    (run_dir / "records" / "relu-flc-robust" / "clean.parquet").unlink()
+    build_report(run_dir, n_resamples=50)
+    claims = {c["id"]: c for c in json.loads((run_dir / "report" / "claims.json").read_text())}
+    assert claims["every-pair-clean"]["verdict"] == "partly supported"
+    assert claims["every-pair-clean"]["pairs_missing"] == ["relu-flc"]

@@ -1,79 +1,179 @@
-"""Claims: verdicts follow the numbers (supported / partly / not supported / not testable / warning)."""
+"""Claims and claims.json: verdicts need complete data and intervals on the claimed side; guards warn.
+
+Each defect of issue 11 is reproduced on a synthetic run: a missing record file, a pair whose o(f) is NaN,
+a random-weight pair, a corruption cell against the claim, a temperature at its search bound.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pytest
+from synthetic_run import DEFAULT_PERTURBATIONS, make_synthetic_run, synthetic_logits
 
-from overconf.metrics import summary_table
+from overconf.evaluation.records import ModelInfo, make_records
+from overconf.metrics.temperature import TEMPERATURE_BOUNDS
+from overconf.report.build import analyse
+from overconf.report.cells import Pair, expected_pairs
 from overconf.report.claims import (
+    INCONCLUSIVE,
     NOT_SUPPORTED,
     NOT_TESTABLE,
     PARTLY,
     SUPPORTED,
+    VERDICTS,
     WARNING,
-    check_claims,
-    claim_attack_rise,
-    claim_detection,
-    claim_every_pair_clean,
-    claim_gap_survives_temperature,
+    guard_temperature_bound,
+    judge_every,
+    minimum_p_value,
 )
-from overconf.report.load import RunData
-from overconf.report.tables import pair_table, paired_tests
-from overconf.store.parquet import read_records
+from overconf.store.parquet import records_path, write_records
+
+CONTRACT_KEYS = {"id", "statement", "verdict", "pairs_expected", "pairs_tested", "pairs_missing", "cells_tested",
+                 "cells_against"}
+THREE_PAIRS = ("relu-maxpool", "relu-flc", "pssilu-maxpool")
 
 
-def pairs_frame(clean_diffs: list[float]) -> pd.DataFrame:
-    rows = []
-    for i, diff in enumerate(clean_diffs):
-        rows.append({"dataset": "d", "perturbation": "clean", "family": "clean", "pair": f"p{i}",
-                     "robust_model": f"r{i}", "normal_model": f"n{i}", "overconfidence_robust": 0.5 + diff,
-                     "overconfidence_normal": 0.5, "overconfidence_diff": diff})
-    return pd.DataFrame(rows)
+def claims_of(run_dir: Path) -> dict[str, dict]:
+    """The claims as claims.json holds them (without drawing the figures: keeps the tests fast)."""
+    return {c.id: c.to_json() for c in analyse(run_dir, n_resamples=100).claims}
 
 
-def test_claims_on_the_synthetic_run(run: RunData, run_dir: Path) -> None:
-    summary = summary_table(read_records(run_dir))
-    pairs = pair_table(run, summary)
-    claims = {c.key: c for c in check_claims(run.models, summary, pairs, paired_tests(pairs))}
-    assert claims["every-pair-clean"].verdict == SUPPORTED
-    assert claims["every-pair-clean"].summary.startswith("2 of 2 pairs")
-    assert claims["clean-average"].verdict == SUPPORTED
-    assert claims["attack-rise"].verdict == SUPPORTED
-    assert claims["detection"].verdict == SUPPORTED
-    assert claims["corruptions"].verdict == SUPPORTED
-    assert claims["building-blocks"].evidence[0].startswith("synthetic · downsampling=flc · relu-flc-normal")
-    low = summary[(summary["family"] != "ood") & (summary["accuracy"] < 0.5)]
-    assert claims["ece-low-accuracy"].verdict == WARNING and len(claims["ece-low-accuracy"].evidence) == len(low) > 0
+def test_claims_json_contract_on_the_synthetic_run(report_html: Path) -> None:
+    claims = json.loads((report_html.parent / "claims.json").read_text())
+    assert isinstance(claims, list) and len({c["id"] for c in claims}) == len(claims) >= 10
+    for claim in claims:
+        assert CONTRACT_KEYS <= set(claim), claim["id"]
+        assert claim["verdict"] in VERDICTS
+        assert claim["source"]  # traceable to the paper, or labelled as ours
+        assert claim["pairs_expected"] == ["relu-maxpool", "relu-flc"]
+    by_id = {c["id"]: c for c in claims}
+    clean = by_id["every-pair-clean"]
+    assert clean["verdict"] == SUPPORTED and clean["pairs_missing"] == [] and clean["cells_against"] == []
+    assert clean["cells_tested"] == ["relu-maxpool · clean", "relu-flc · clean"]
+    for number in clean["numbers"]:
+        assert number["high"] < 0 and number["low"] <= number["estimate"] <= number["high"]
+    assert by_id["paired-test-power"]["verdict"] == WARNING  # 2 pairs: the smallest p is 0.5
+    assert "0.5" in by_id["paired-test-power"]["evidence"][0]
+    assert by_id["clean-average"]["verdict"] == INCONCLUSIVE and "power" in by_id["clean-average"]["failed"][0]
 
 
-def test_every_pair_verdicts_follow_the_signs() -> None:
-    assert claim_every_pair_clean(pairs_frame([-0.1, -0.2])).verdict == SUPPORTED
-    assert claim_every_pair_clean(pairs_frame([-0.1, 0.2])).verdict == PARTLY
-    assert claim_every_pair_clean(pairs_frame([0.1, 0.2])).verdict == NOT_SUPPORTED
-    assert claim_every_pair_clean(pd.DataFrame()).verdict == NOT_TESTABLE
+def test_every_interval_contains_its_estimate(report_html: Path) -> None:
+    claims = json.loads((report_html.parent / "claims.json").read_text())
+    cells = pd.read_csv(report_html.parent / "tables" / "pair_cells.csv")
+    differences = pd.read_csv(report_html.parent / "tables" / "pair_differences.csv")
+    numbers = [n for c in claims for n in c["numbers"] if n.get("low") is not None]
+    assert len(numbers) > 20
+    for table in (cells, differences, pd.DataFrame(numbers)):
+        defined = table.dropna(subset=["low", "high"])
+        assert len(defined) > 10
+        assert ((defined["low"] <= defined["estimate"]) & (defined["estimate"] <= defined["high"])).all()
 
 
-def test_attack_rise_needs_normal_rise_and_robust_below() -> None:
-    base = {"dataset": "d", "pair": "p", "robust_model": "r", "normal_model": "n"}
-    rows = [{**base, "perturbation": "clean", "family": "clean", "overconfidence_robust": 0.3, "overconfidence_normal": 0.6},
-            {**base, "perturbation": "pgd", "family": "attack", "overconfidence_robust": 0.32, "overconfidence_normal": 0.9}]
-    assert claim_attack_rise(pd.DataFrame(rows)).verdict == SUPPORTED
-    rows[1]["overconfidence_normal"] = 0.5  # the normal model's o(f) falls under attack
-    assert claim_attack_rise(pd.DataFrame(rows)).verdict == NOT_SUPPORTED
-    assert claim_detection(pd.DataFrame(), pd.DataFrame()).verdict == NOT_TESTABLE
+def test_a_missing_record_file_is_named_not_dropped(tmp_path: Path) -> None:
+    run_dir = make_synthetic_run(tmp_path, pairs=THREE_PAIRS, n=200,
+                                 perturbations={"clean": ("clean", 0.92, 0.8), "pgd": ("attack", 0.05, 0.45)})
+    records_path(run_dir, "relu-flc-robust", "clean").unlink()
+    claims = claims_of(run_dir)
+    clean = claims["every-pair-clean"]
+    assert clean["pairs_expected"] == list(THREE_PAIRS)
+    assert clean["pairs_missing"] == ["relu-flc"] and clean["pairs_tested"] == ["relu-maxpool", "pssilu-maxpool"]
+    assert clean["verdict"] == PARTLY
+    assert any(f.startswith("complete:") and "relu-flc-robust · clean" in f for f in clean["failed"])
+    detection = claims["detection"]  # needs the clean records too
+    assert detection["pairs_missing"] == ["relu-flc"] and detection["verdict"] != SUPPORTED
 
 
-def test_temperature_claim_follows_the_scaled_gap(run: RunData, run_dir: Path) -> None:
-    summary = summary_table(read_records(run_dir))
-    pairs = pair_table(run, summary)
-    clean = pairs[pairs["perturbation"] == "clean"]
-    claim = claim_gap_survives_temperature(pairs, paired_tests(pairs))
-    expected = [bool(d < 0) for d in clean["overconfidence_ts_diff"]]
-    assert claim.verdict == {(True,): SUPPORTED, (False,): NOT_SUPPORTED}.get(tuple(set(expected)), PARTLY)
-    assert len(claim.evidence) >= len(clean) and f"{clean['temperature_robust'].iloc[0]:.3f}" in claim.evidence[0]
-    flipped = clean.assign(overconfidence_ts_diff=-clean["overconfidence_ts_diff"].abs() - 0.01)
-    assert claim_gap_survives_temperature(flipped, pd.DataFrame(columns=["perturbation", "metric"])).verdict == SUPPORTED
-    no_logits = pairs.drop(columns=[c for c in pairs if c.startswith("overconfidence_ts")])
-    assert claim_gap_survives_temperature(no_logits, paired_tests(no_logits)).verdict == NOT_TESTABLE
+def test_a_pair_with_nan_overconfidence_is_missing(tmp_path: Path) -> None:
+    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=200,
+                                 perturbations={"clean": ("clean", 0.9, 0.8)})
+    info = ModelInfo("relu-flc-normal", "relu-flc", False, "synthetic", {})
+    labels = pd.read_parquet(records_path(run_dir, "relu-flc-normal", "clean"))["label"].to_numpy()
+    logits = synthetic_logits(np.random.default_rng(5), labels, 1.0, 6.0, 10)  # every prediction right
+    write_records(run_dir, make_records(info, "clean", "clean", np.arange(labels.size), labels, logits))
+    clean = claims_of(run_dir)["every-pair-clean"]
+    assert clean["pairs_missing"] == ["relu-flc"] and clean["verdict"] == PARTLY
+    assert "no wrong prediction on the normal model" in " ".join(clean["failed"])
+
+
+def test_a_random_weight_pair_gets_no_supported_verdict(tmp_path: Path) -> None:
+    same = {False: (1.0, 1.0), True: (1.0, 1.0)}
+    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=100, scales=same,
+                                 perturbations={"clean": ("clean", 0.1, 0.1), "pgd": ("attack", 0.09, 0.09),
+                                                "square": ("attack", 0.1, 0.1)})
+    claims = claims_of(run_dir)
+    assert not [c["id"] for c in claims.values() if c["verdict"] == SUPPORTED]
+    chance = claims["chance-accuracy"]
+    assert chance["verdict"] == WARNING and len(chance["evidence"]) == 2
+    power = claims["paired-test-power"]
+    assert power["verdict"] == WARNING and "smallest two-sided p" in power["evidence"][0] and "is 1 " in power["evidence"][0]
+
+
+def test_a_corruption_cell_against_the_claim_is_named(tmp_path: Path) -> None:
+    perturbations = {**DEFAULT_PERTURBATIONS, "fog:severity=5": ("corruption", 0.5, 0.55),
+                     "noise:severity=1": ("corruption", 0.8, 0.75)}
+    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=400, perturbations=perturbations)
+    info = ModelInfo("relu-flc-robust", "relu-flc", True, "synthetic", {})
+    labels = pd.read_parquet(records_path(run_dir, "relu-flc-robust", "fog:severity=5"))["label"].to_numpy()
+    logits = synthetic_logits(np.random.default_rng(7), labels, 0.55, 8.0, 10, wrong_scale=12.0)  # confidently wrong
+    write_records(run_dir, make_records(info, "fog:severity=5", "corruption", np.arange(labels.size), labels, logits))
+    corruptions = claims_of(run_dir)["corruptions"]
+    assert corruptions["cells_against"] == ["relu-flc · fog:severity=5"]
+    assert corruptions["verdict"] == PARTLY and len(corruptions["cells_tested"]) == 2 * 3
+    assert any(f.startswith("sign: 1 of 6") for f in corruptions["failed"])
+
+
+def cells_frame(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"dataset": "d", "pair": p, "perturbation": "clean", "metric": "overconfidence", "robust": 0.3,
+                          "normal": 0.5, "estimate": e, "low": lo, "high": hi, "n": 100,
+                          "note": "" if np.isfinite(e) else "undefined"} for p, e, lo, hi in rows])
+
+
+@pytest.mark.parametrize(("rows", "verdict", "failed"), [
+    ([("a", -0.2, -0.3, -0.1), ("b", -0.1, -0.15, -0.05)], SUPPORTED, []),
+    ([("a", -0.2, -0.3, -0.1), ("b", -0.01, -0.05, 0.03)], INCONCLUSIVE, ["interval"]),
+    ([("a", -0.2, -0.3, -0.1), ("b", -0.1, float("nan"), float("nan"))], INCONCLUSIVE, ["interval"]),
+    ([("a", -0.2, -0.3, -0.1), ("b", float("nan"), float("nan"), float("nan"))], PARTLY, ["complete"]),
+    ([("a", -0.2, -0.3, -0.1)], PARTLY, ["complete"]),  # pair b has no row at all
+    ([("a", -0.2, -0.3, -0.1), ("b", 0.1, 0.05, 0.15)], PARTLY, ["sign"]),
+    ([("a", 0.2, 0.1, 0.3), ("b", 0.1, -0.05, 0.15)], NOT_SUPPORTED, ["sign"]),
+    ([("a", float("nan"), float("nan"), float("nan"))], NOT_TESTABLE, ["complete"]),
+])
+def test_judge_every_needs_complete_data_and_intervals(rows, verdict: str, failed: list[str]) -> None:
+    pairs = [Pair("d", "a", "a-r", "a-n"), Pair("d", "b", "b-r", "b-n")]
+    claim = judge_every("x", "s", "ours", cells_frame(rows), pairs, "<", lambda r: "", "pairs")
+    assert claim.verdict == verdict
+    assert [f.split(":")[0] for f in claim.failed] == failed
+
+
+def test_minimum_p_value_of_the_wilcoxon_test() -> None:
+    assert [minimum_p_value(n) for n in (1, 3, 5, 6)] == [1.0, 0.25, 0.0625, 0.03125]
+
+
+def test_temperature_at_its_search_bound_is_a_warning() -> None:
+    summary = pd.DataFrame({"model": ["a", "b"], "perturbation": ["clean", "clean"],
+                            "temperature": [TEMPERATURE_BOUNDS[1], 1.7]})
+    claim = guard_temperature_bound(summary, [])
+    assert claim.verdict == WARNING and len(claim.evidence) == 1 and claim.evidence[0].startswith("a: T = 100")
+
+
+def test_expected_pairs_come_from_run_json_not_from_records() -> None:
+    models = pd.DataFrame(columns=["model", "pair", "robust", "dataset"])
+    manifest = {"models": [{"model": "n", "pair": "g", "robust": False, "dataset": "c"},
+                           {"model": "r1", "pair": "g", "robust": True, "dataset": "c"},
+                           {"model": "r2", "pair": "g", "robust": True, "dataset": "c"}]}
+    assert expected_pairs(manifest, models) == [Pair("c", "r1", "r1", "n"), Pair("c", "r2", "r2", "n")]
+    listed = {"pairs": [{"dataset": "c", "pair": "p", "robust": "r1", "normal": "n"}], **manifest}
+    assert expected_pairs(listed, models) == [Pair("c", "p", "r1", "n")]
+
+
+def test_pgd_rise_judges_pgd_only_and_explains_squares(report_html: Path) -> None:
+    claims = {c["id"]: c for c in json.loads((report_html.parent / "claims.json").read_text())}
+    rise = claims["pgd-rise"]
+    assert rise["cells_tested"] == ["relu-maxpool · pgd", "relu-flc · pgd"]
+    assert any("Squares are not part of this claim" in e for e in rise["evidence"])
+    assert claims["attack-lower"]["cells_tested"] == ["relu-maxpool · pgd", "relu-maxpool · square", "relu-flc · pgd",
+                                                      "relu-flc · square"]

@@ -20,6 +20,7 @@ from overconf.metrics import (
     reliability_diagram,
     summary_table,
 )
+from overconf.report.cells import expected_pairs, pair_cells
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import save_figure
 from overconf.report.load import RunData
@@ -166,7 +167,8 @@ def test_reliability_bars_equal_metrics_reliability_diagram(run: RunData, record
 
 
 def test_pair_differences_estimate_and_interval(run: RunData, records: pd.DataFrame) -> None:
-    table = difference.pair_differences(run, n_resamples=100)
+    pairs = expected_pairs(run.manifest, run.models)
+    table = difference.pair_differences(run, *pair_cells(run, pairs, n_resamples=100), pairs)
     assert len(table) == 2 * len(PANELS) * 3
     row = table[(table["panel"] == "clean") & (table["metric"] == "overconfidence")
                 & (table["robust_model"] == "relu-flc-robust")].iloc[0]

@@ -31,7 +31,7 @@ def test_page_is_self_contained_and_complete(report_html: Path, run_dir: Path) -
         assert model["sha256"] in page and model["checkpoint"] in page
     assert manifest["data"]["sha256"] in page
     assert f"<td>numpy</td><td>{manifest['versions']['numpy']}</td>" in page
-    for claim in ("In every pair the robust model has the lower over-confidence o(f) (clean data).",
+    for claim in ("In every pair the robust model has the lower over-confidence o(f) on clean data.",
                   "ECE is hard to interpret for models with accuracy below 50%."):
         assert claim in page
 
@@ -40,7 +40,7 @@ def test_text_from_the_run_is_escaped() -> None:
     hostile = "<script>alert(1)</script>"
     assert "&lt;script&gt;" in table_html(pd.DataFrame({"model": [hostile]})) and hostile not in table_html(
         pd.DataFrame({"model": [hostile]}))
-    claim = claim_html(Claim("k\"x", "a < b", SUPPORTED, "s & t", [hostile]))
+    claim = claim_html(Claim("k\"x", "a < b", "ours", SUPPORTED, "s & t", evidence=[hostile]))
     assert hostile not in claim and "a &lt; b" in claim and "s &amp; t" in claim and 'id="claim-k&quot;x"' in claim
     provenance = provenance_html({"command": "<b>run</b>", "models": [{"model": hostile, "sha256": "00"}]})
     assert "<b>run</b>" not in provenance and hostile not in provenance and "&lt;b&gt;run&lt;/b&gt;" in provenance

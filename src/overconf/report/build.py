@@ -10,16 +10,20 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 from matplotlib.figure import Figure
 
 from overconf.metrics import summary_table
-from overconf.report.claims import check_claims
+from overconf.report.cells import Pair, expected_pairs, pair_cells, scaled_clean_records
+from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import save_figure
 from overconf.report.html import FigureEntry, render_page
-from overconf.report.load import load_run
+from overconf.report.intervals import N_RESAMPLES
+from overconf.report.load import RunData, load_run, n_classes
 from overconf.report.tables import pair_table, paired_tests, write_summary, write_table
 from overconf.store.parquet import read_records, slug, write_atomic
 
@@ -37,7 +41,45 @@ def _timed(step: str) -> Iterator[None]:
     log.info("report: %s took %.2f s", step, time.perf_counter() - start)
 
 
-def build_report(run_dir: Path, n_resamples: int = difference.N_RESAMPLES) -> Path:
+@dataclass
+class Analysis:
+    """Everything the report computes before drawing: the summary, the run, its expected pairs, the pair
+    table and paired tests, the per-cell differences with intervals, the panel differences and the claims."""
+
+    summary: pd.DataFrame
+    run: RunData
+    expected: list[Pair]
+    pairs: pd.DataFrame
+    tests: pd.DataFrame
+    cells: pd.DataFrame
+    differences: pd.DataFrame
+    claims: list[Claim]
+
+
+def analyse(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Analysis:
+    """Read a run's records and compute its numbers and claims (no figure; writes ``summary.csv``)."""
+    run_dir = Path(run_dir)
+    with _timed("reading records"):
+        records = read_records(run_dir)
+    with _timed("summary table"):
+        summary = write_summary(run_dir, summary_table(records))
+    with _timed("grouping records"):
+        run = load_run(run_dir, records)
+        expected = expected_pairs(run.manifest, run.models)
+        classes = n_classes(records)
+        scaled = scaled_clean_records(records, summary)
+        del records
+    with _timed("pair table and tests"):
+        pairs = pair_table(run, summary, expected)
+        tests = paired_tests(pairs)
+    with _timed("bootstrap intervals"):
+        cells, pooled = pair_cells(run, expected, n_resamples=n_resamples, scaled=scaled)
+        differences = difference.pair_differences(run, cells, pooled, expected)
+    claims = check_claims(run.models, summary, cells, expected, classes)
+    return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
+
+
+def build_report(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Path:
     """Build the report of ``run_dir`` and return the path of ``report.html``.
 
     ``n_resamples`` is the number of bootstrap resamples behind the robust-minus-normal intervals.
@@ -45,18 +87,10 @@ def build_report(run_dir: Path, n_resamples: int = difference.N_RESAMPLES) -> Pa
     run_dir = Path(run_dir)
     out = run_dir / REPORT_DIR
     figures_dir, tables_dir = out / "figures", out / "tables"
-    with _timed("reading records"):
-        records = read_records(run_dir)
-    with _timed("summary table"):
-        summary = write_summary(run_dir, summary_table(records))
-    with _timed("grouping records"):
-        run = load_run(run_dir, records)
-        del records
-    with _timed("pair table and tests"):
-        pairs = pair_table(run, summary)
-        tests = paired_tests(pairs)
-    with _timed("bootstrap intervals"):
-        differences = difference.pair_differences(run, n_resamples=n_resamples)
+    analysis = analyse(run_dir, n_resamples)
+    summary, run, pairs, tests = analysis.summary, analysis.run, analysis.pairs, analysis.tests
+    cells, differences, claims = analysis.cells, analysis.differences, analysis.claims
+    write_claims(claims, out / CLAIMS_JSON)
 
     for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg")]:  # figures of pairs no longer in the run
         stale.unlink()
@@ -92,7 +126,8 @@ def build_report(run_dir: Path, n_resamples: int = difference.N_RESAMPLES) -> Pa
     write_table(differences, tables_dir, "pair_differences",
                 caption="Robust minus normal with 95% paired bootstrap intervals.")
 
-    claims = check_claims(run.models, summary, pairs, tests)
+    write_table(cells, tables_dir, "pair_cells",
+                caption="Robust minus normal per pair and perturbation with 95% paired bootstrap intervals.")
     shown = summary[[c for c in SUMMARY_HTML_COLUMNS if c in summary.columns]]
     tables = [
         ("Summary (model × perturbation)", "All columns in tables/summary.csv, .md and .tex.", shown),

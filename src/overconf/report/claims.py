@@ -1,206 +1,473 @@
-"""The paper's claims, each checked against this run's numbers.
+"""The paper's claims (and a few of ours), each judged on this run's numbers, and the guards that qualify them.
 
-A :class:`Claim` carries the paper's statement, a verdict and the numbers behind it. Verdicts:
-``supported`` (holds in every cell checked), ``partly supported`` (in some), ``not supported`` (in none),
-``not testable`` (the run lacks what the claim needs, e.g. no attack or no pair), ``warning`` (a
-caveat that applies to this run) and ``informational`` (numbers without a pass/fail rule).
+A :class:`Claim` carries its statement, where it comes from (``source``: the paper's figure or text, or
+"ours"), a verdict, the sub-conditions that failed, the pairs it ranges over and the numbers with their
+95 % intervals. :func:`write_claims` writes them as ``report/claims.json`` (a list of objects; the keys of
+:meth:`Claim.to_json` are a contract read by tests outside this repository).
+
+Verdicts. A claim about *every* pair or cell (:func:`judge_every`) is
+
+- ``supported`` only when every expected pair has data, no value is missing or NaN, and every difference's
+  95 % interval lies on the claimed side of zero;
+- ``inconclusive`` when no cell goes the other way but some interval reaches zero (or is undefined);
+- ``partly supported`` when some cells go the other way (estimate on the wrong side) or, with every
+  interval on the claimed side, some pair or cell has no data (named);
+- ``not supported`` when every cell tested goes the other way; ``not testable`` when none can be tested.
+
+A claim about an *average* (:func:`claim_lower_on_average`) needs the paired test across pairs at p < 0.05.
+Guards (``warning`` when they apply, else ``informational``): accuracy at or near chance, too few wrong
+predictions for o(f), a fitted temperature at its search bound, too few pairs for the paired test to reach
+p < 0.05, ECE below 50 % accuracy.
 """
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from overconf.metrics import paired_test
+from overconf.metrics.temperature import TEMPERATURE_BOUNDS
+from overconf.report.cells import Pair
 from overconf.report.load import block_groups
+from overconf.store.parquet import write_atomic
 
 SUPPORTED = "supported"
 PARTLY = "partly supported"
 NOT_SUPPORTED = "not supported"
+INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not testable"
 WARNING = "warning"
 INFO = "informational"
+VERDICTS = (SUPPORTED, PARTLY, NOT_SUPPORTED, INCONCLUSIVE, NOT_TESTABLE, WARNING, INFO)
+
+CLAIMS_JSON = "claims.json"
+ALPHA = 0.05
+#: o(f) averages the confidence of the wrong predictions: below this many, a cell's o(f) is flagged
+MIN_WRONG_FOR_OVERCONFIDENCE = 30
+#: a clean accuracy below this multiple of chance (1 / number of classes) is "near chance"
+NEAR_CHANCE_FACTOR = 1.5
+#: a fitted temperature within this factor of a search bound counts as "at the bound"
+BOUND_TOLERANCE = 1.01
+PAPER = "Grabinski et al. 2022"
 
 
 @dataclass(frozen=True)
 class Claim:
-    key: str
+    """One claim and its verdict on this run. ``numbers``: one dict per cell (pair, perturbation, metric,
+    robust, normal, estimate, low, high, n, note) or per model for guards."""
+
+    id: str
     statement: str
+    source: str
     verdict: str
     summary: str
+    failed: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
+    pairs_expected: list[str] = field(default_factory=list)
+    pairs_tested: list[str] = field(default_factory=list)
+    pairs_missing: list[str] = field(default_factory=list)
+    cells_tested: list[str] = field(default_factory=list)
+    cells_against: list[str] = field(default_factory=list)
+    numbers: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"unknown verdict {self.verdict!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        """The claim as a JSON object (NaN becomes null)."""
+        return {"id": self.id, "statement": self.statement, "source": self.source, "verdict": self.verdict,
+                "summary": self.summary, "failed": self.failed, "evidence": self.evidence,
+                "pairs_expected": self.pairs_expected, "pairs_tested": self.pairs_tested,
+                "pairs_missing": self.pairs_missing, "cells_tested": self.cells_tested,
+                "cells_against": self.cells_against, "numbers": [_clean(n) for n in self.numbers]}
 
 
-def _verdict(passed: list[bool]) -> str:
-    if not passed:
-        return NOT_TESTABLE
-    if all(passed):
-        return SUPPORTED
-    return PARTLY if any(passed) else NOT_SUPPORTED
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, (np.floating, float)):
+            out[key] = None if not math.isfinite(float(value)) else float(value)
+        elif isinstance(value, np.integer):
+            out[key] = int(value)
+        elif isinstance(value, np.bool_):
+            out[key] = bool(value)
+        else:
+            out[key] = value
+    return out
 
 
-def _f(value: float) -> str:
+def write_claims(claims: list[Claim], path: Path) -> Path:
+    """Write ``claims`` as a JSON list to ``path`` (atomically)."""
+    text = json.dumps([c.to_json() for c in claims], indent=2, allow_nan=False)
+    write_atomic(Path(path), lambda tmp: tmp.write_text(text + "\n", encoding="utf-8"))
+    return Path(path)
+
+
+def _f(value: float | None) -> str:
     return "n/a" if value is None or not np.isfinite(value) else f"{value:.3f}"
 
 
-def _test_note(tests: pd.DataFrame, perturbation: str, metric: str) -> str:
-    cell = tests[(tests["perturbation"] == perturbation) & (tests["metric"] == metric)]
-    notes = []
-    for row in cell.itertuples(index=False):
-        if np.isfinite(row.p_value):
-            notes.append(f"{row.dataset} · {perturbation}: paired test over {row.n} pairs, median Δ {_f(row.median_difference)}, "
-                         f"p = {row.p_value:.3g}")
-        else:
-            notes.append(f"{row.dataset} · {perturbation}: paired test not computed over {row.n} pairs ({row.note or 'too few pairs'})")
-    return "; ".join(notes)
+def _interval(row: Any) -> str:
+    if not np.isfinite(row.low) or not np.isfinite(row.high):
+        return f"{_f(row.estimate)} (interval undefined)"
+    return f"{_f(row.estimate)} [{_f(row.low)}, {_f(row.high)}]"
 
 
-def claim_every_pair_clean(pairs: pd.DataFrame) -> Claim:
-    clean = pairs[pairs["perturbation"] == "clean"] if not pairs.empty else pairs
-    passed = [bool(d < 0) for d in clean.get("overconfidence_diff", pd.Series(dtype=float)).dropna()]
-    evidence = [f"{r.pair}: o(f) robust {r.robust_model} {_f(r.overconfidence_robust)} vs normal {r.normal_model} "
-                f"{_f(r.overconfidence_normal)} (Δ {_f(r.overconfidence_diff)})" for r in clean.itertuples(index=False)]
-    return Claim("every-pair-clean", "In every pair the robust model has the lower over-confidence o(f) (clean data).",
-                 _verdict(passed), f"{sum(passed)} of {len(passed)} pairs have robust o(f) < normal o(f) on clean data.",
-                 evidence)
+def cell_name(pair: str, perturbation: str) -> str:
+    return f"{pair} · {perturbation}"
 
 
-def claim_lower_on_average(pairs: pd.DataFrame, tests: pd.DataFrame) -> Claim:
-    clean = pairs[pairs["perturbation"] == "clean"] if not pairs.empty else pairs
-    if clean.empty or clean["overconfidence_diff"].dropna().empty:
-        return Claim("clean-average", "Robust models are less over-confident than normal ones on clean data.", NOT_TESTABLE,
-                     "No pair with clean records and wrong predictions in both models.")
-    robust, normal = clean["overconfidence_robust"].mean(), clean["overconfidence_normal"].mean()
-    median = float(np.nanmedian(clean["overconfidence_diff"]))
-    verdict = SUPPORTED if median < 0 and robust < normal else NOT_SUPPORTED
-    evidence = [f"mean o(f): robust {_f(robust)}, normal {_f(normal)}; median Δ (robust − normal) {_f(median)}",
-                _test_note(tests, "clean", "overconfidence")]
-    return Claim("clean-average", "Robust models are less over-confident than normal ones on clean data.", verdict,
-                 f"Mean o(f) robust {_f(robust)} vs normal {_f(normal)}.", [e for e in evidence if e])
+def _numbers(cells: pd.DataFrame) -> list[dict[str, Any]]:
+    keep = ["dataset", "pair", "perturbation", "metric", "robust", "normal", "estimate", "low", "high", "n", "note"]
+    return [dict(zip(keep, row)) for row in cells[keep].itertuples(index=False)]
 
 
-def claim_attack_rise(pairs: pd.DataFrame) -> Claim:
-    statement = ("Under attack (PGD, Squares) the normal models' o(f) rises while the robust models' stays low "
-                 "(below the normal twin's, rising less).")
-    attacks = [] if pairs.empty else list(dict.fromkeys(pairs.loc[pairs["family"] == "attack", "perturbation"]))
-    keyed = pairs.set_index(["robust_model", "perturbation"]) if not pairs.empty else pairs
-    passed, evidence = [], []
-    for attack in attacks:
-        for r in pairs[pairs["perturbation"] == attack].itertuples(index=False):
-            if (r.robust_model, "clean") not in keyed.index:
-                continue
-            clean = keyed.loc[(r.robust_model, "clean")]
-            rise_n = r.overconfidence_normal - clean["overconfidence_normal"]
-            rise_r = r.overconfidence_robust - clean["overconfidence_robust"]
-            if not (np.isfinite(rise_n) and np.isfinite(rise_r)):
-                continue
-            ok = bool(rise_n > 0 and r.overconfidence_robust < r.overconfidence_normal and rise_r < rise_n)
-            passed.append(ok)
-            evidence.append(f"{attack} · {r.pair}: normal o(f) {_f(clean['overconfidence_normal'])} → "
-                            f"{_f(r.overconfidence_normal)} (rise {_f(rise_n)}), robust {_f(clean['overconfidence_robust'])} → "
-                            f"{_f(r.overconfidence_robust)} (rise {_f(rise_r)}){'' if ok else ' ✗'}")
-    return Claim("attack-rise", statement, _verdict(passed),
-                 f"Holds in {sum(passed)} of {len(passed)} pair × attack cells." if passed else "The run has no attack.",
-                 evidence)
+def judge_every(claim_id: str, statement: str, source: str, cells: pd.DataFrame, pairs: list[Pair], side: str,
+                describe: Callable[[Any], str], what: str) -> Claim:
+    """Judge "for every pair/cell, the difference is on ``side`` of zero" (``side``: ``"<"`` or ``">"``).
+
+    ``cells``: the rows of :func:`overconf.report.cells.pair_cells` the claim ranges over (one per expected
+    cell); ``pairs``: the run's expected pairs (a pair with no row at all counts as missing); ``describe``:
+    one evidence line per row; ``what``: the cells' noun for the summary ("pairs", "pair × attack cells").
+    """
+    expected = [p.name for p in pairs]
+    names = [cell_name(r.pair, r.perturbation) for r in cells.itertuples(index=False)]
+    estimate, low, high = (cells[c].to_numpy(float) for c in ("estimate", "low", "high"))
+    sign = -1.0 if side == "<" else 1.0
+    finite = np.isfinite(estimate)
+    against = finite & (sign * estimate <= 0)
+    favourable = finite & ~against & np.isfinite(low) & np.isfinite(high) & (sign * np.where(sign < 0, high, low) > 0)
+    straddle = finite & ~against & ~favourable
+    missing_cells = [n for n, ok in zip(names, finite) if not ok]
+    tested_pairs = list(dict.fromkeys(p for p, ok in zip(cells["pair"], finite) if ok))
+    missing_pairs = [p for p in expected if p not in set(cells.loc[finite, "pair"]) or
+                     p in set(cells.loc[~finite, "pair"])]
+    tested = [n for n, ok in zip(names, finite) if ok]
+    against_names = [n for n, bad in zip(names, against) if bad]
+    failed = []
+    if missing_pairs or missing_cells:
+        notes = "; ".join(f"{n}: {note}" for n, note, ok in zip(names, cells["note"], finite) if not ok)
+        absent = [p for p in expected if p not in set(cells["pair"])]
+        failed.append("complete: " + "; ".join(x for x in [
+            f"{len(missing_pairs)} of {len(expected)} pairs lack data ({', '.join(missing_pairs)})" if missing_pairs else "",
+            f"no records at all for {', '.join(absent)}" if absent else "", notes] if x))
+    if against_names:
+        strong = int((against & np.isfinite(low) & np.isfinite(high) & (sign * np.where(sign < 0, low, high) < 0)).sum())
+        failed.append(f"sign: {len(against_names)} of {len(tested)} {what} go the other way "
+                      f"({strong} with the whole interval on the wrong side): {', '.join(against_names)}")
+    if straddle.any():
+        failed.append(f"interval: {int(straddle.sum())} of {len(tested)} {what} have a 95% interval reaching "
+                      f"zero or undefined: {', '.join(n for n, s in zip(names, straddle) if s)}")
+    if not tested:
+        verdict = NOT_TESTABLE
+    elif against.any():
+        verdict = NOT_SUPPORTED if against.sum() == len(tested) else PARTLY
+    elif straddle.any():
+        verdict = INCONCLUSIVE
+    elif missing_pairs or missing_cells:
+        verdict = PARTLY
+    else:
+        verdict = SUPPORTED
+    summary = (f"{int(favourable.sum())} of {len(names)} {what} have the whole 95% interval on the claimed side "
+               f"(pairs with data: {len(tested_pairs)} of {len(expected)}).") if tested else (
+               f"Nothing to test: {len(names)} {what} expected, none with data ({len(expected)} pairs in the run).")
+    return Claim(claim_id, statement, source, verdict, summary, failed,
+                 [describe(r) for r in cells.itertuples(index=False)], expected, tested_pairs, missing_pairs,
+                 tested, against_names, _numbers(cells))
 
 
-def claim_detection(pairs: pd.DataFrame, tests: pd.DataFrame) -> Claim:
-    statement = ("Attack detection (clean-correct vs attacked-wrong, by confidence) has a higher AUC for robust "
-                 "models (paper, CIFAR-10: PGD 0.92 vs 0.52, Squares 0.92 vs 0.84).")
-    if pairs.empty or "detection_auroc_diff" not in pairs:
-        return Claim("detection", statement, NOT_TESTABLE, "The run has no attack with clean records.")
-    cells = pairs[(pairs["family"] == "attack")].dropna(subset=["detection_auroc_diff"])
-    passed = [bool(d > 0) for d in cells["detection_auroc_diff"]]
-    evidence = [f"{r.perturbation} · {r.pair}: AUC robust {_f(r.detection_auroc_robust)} vs normal "
-                f"{_f(r.detection_auroc_normal)}" for r in cells.itertuples(index=False)]
-    evidence += [n for a in dict.fromkeys(cells["perturbation"]) if (n := _test_note(tests, a, "detection_auroc"))]
-    return Claim("detection", statement, _verdict(passed),
-                 f"Robust AUC higher in {sum(passed)} of {len(passed)} pair × attack cells.", evidence)
+def _select(cells: pd.DataFrame, metric: str, family: str | None = None, perturbation: str | None = None) -> pd.DataFrame:
+    part = cells[cells["metric"] == metric]
+    if family is not None:
+        part = part[part["family"] == family]
+    if perturbation is not None:
+        part = part[part["perturbation"] == perturbation]
+    return part
 
 
-def claim_misclassification_auroc(pairs: pd.DataFrame) -> Claim:
-    statement = ("Under attack, robust models' confidence separates their correct from their wrong predictions "
-                 "better (higher misclassification AUROC, Fig. 3).")
-    cells = pairs[pairs["family"] == "attack"].dropna(subset=["auroc_diff"]) if not pairs.empty else pairs
-    passed = [bool(d > 0) for d in cells.get("auroc_diff", pd.Series(dtype=float))]
-    evidence = [f"{r.perturbation} · {r.pair}: AUROC robust {_f(r.auroc_robust)} vs normal {_f(r.auroc_normal)}"
-                for r in cells.itertuples(index=False)]
-    return Claim("misclassification-auroc", statement, _verdict(passed),
-                 f"Robust AUROC higher in {sum(passed)} of {len(passed)} pair × attack cells.", evidence)
+def _diff_line(label: str) -> Callable[[Any], str]:
+    def line(r: Any) -> str:
+        if not np.isfinite(r.estimate):
+            return f"{cell_name(r.pair, r.perturbation)}: {r.note}"
+        return (f"{cell_name(r.pair, r.perturbation)}: {label} robust {_f(r.robust)} vs normal {_f(r.normal)}, "
+                f"Δ {_interval(r)} (n = {r.n})")
+    return line
 
 
-def claim_corruptions(pairs: pd.DataFrame) -> Claim:
-    statement = "Under distribution shift (common corruptions) robust models stay less over-confident."
-    cells = pairs[pairs["family"] == "corruption"] if not pairs.empty else pairs
-    if cells.empty:
-        return Claim("corruptions", statement, NOT_TESTABLE, "The run has no corruption records.")
-    per_pair = cells.groupby("pair")[["overconfidence_robust", "overconfidence_normal"]].mean()
-    passed = [bool(r < n) for r, n in per_pair.itertuples(index=False) if np.isfinite(r) and np.isfinite(n)]
-    evidence = [f"{pair}: mean o(f) over {int((cells['pair'] == pair).sum())} corruption cells, robust {_f(r)} vs "
-                f"normal {_f(n)}" for pair, (r, n) in per_pair.iterrows()]
-    return Claim("corruptions", statement, _verdict(passed),
-                 f"Robust mean o(f) lower in {sum(passed)} of {len(passed)} pairs.", evidence)
+def claim_every_pair_clean(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    return judge_every(
+        "every-pair-clean", "In every pair the robust model has the lower over-confidence o(f) on clean data.",
+        f"{PAPER}, Fig. 2 and its CIFAR-10 result (robust o(f) lower in every pair)",
+        _select(cells, "overconfidence", perturbation="clean"), pairs, "<", _diff_line("o(f)"), "pairs")
 
 
-def claim_gap_survives_temperature(pairs: pd.DataFrame, tests: pd.DataFrame) -> Claim:
-    statement = ("Beyond the paper: the robust model's lower clean o(f) survives post-hoc temperature scaling "
-                 "(T fitted per model on half of its clean records, o(f) scored on the other half).")
-    clean = pairs[pairs["perturbation"] == "clean"] if not pairs.empty else pairs
-    if clean.empty or "overconfidence_ts_diff" not in clean or clean["overconfidence_ts_diff"].dropna().empty:
-        return Claim("temperature-scaling", statement, NOT_TESTABLE, "The run has no clean records with logits.")
-    cells = clean.dropna(subset=["overconfidence_ts_diff"])
-    passed = [bool(d < 0) for d in cells["overconfidence_ts_diff"]]
-    evidence = [f"{r.pair}: T robust {_f(r.temperature_robust)}, normal {_f(r.temperature_normal)}; o(f) after "
-                f"scaling robust {_f(r.overconfidence_ts_robust)} vs normal {_f(r.overconfidence_ts_normal)} "
-                f"(Δ {_f(r.overconfidence_ts_diff)}; before: Δ {_f(r.overconfidence_diff)})"
-                for r in cells.itertuples(index=False)]
-    evidence += [n for n in [_test_note(tests, "clean", "overconfidence_ts")] if n]
-    return Claim("temperature-scaling", statement, _verdict(passed),
-                 f"{sum(passed)} of {len(passed)} pairs keep robust o(f) < normal o(f) after temperature scaling.",
-                 evidence)
+def _is_pgd(perturbation: str) -> bool:
+    return perturbation.split(":")[0].lower() == "pgd"
 
 
-def claim_ece_warning(summary: pd.DataFrame) -> Claim:
-    statement = "ECE is hard to interpret for models with accuracy below 50%."
-    rows = summary[(summary["family"] != "ood") & (summary["accuracy"] < 0.5)]
-    if rows.empty:
-        return Claim("ece-low-accuracy", statement, INFO, "Every model × perturbation has accuracy ≥ 50%: ECE is readable.")
-    evidence = [f"{r.model} · {r.perturbation}: accuracy {_f(r.accuracy)}, ECE {_f(r.ece)}" for r in rows.itertuples(index=False)]
-    return Claim("ece-low-accuracy", statement, WARNING,
-                 f"{len(rows)} model × perturbation cells have accuracy < 50%: read their ECE with care "
-                 "(compare o(f) and u(f) instead).", evidence)
+def claim_pgd_rise(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    rise = _select(cells, "normal_rise", family="attack")
+    rise = rise[np.array([_is_pgd(p) for p in rise["perturbation"]], dtype=bool)]
+
+    def line(r: Any) -> str:
+        if not np.isfinite(r.estimate):
+            return f"{cell_name(r.pair, r.perturbation)}: {r.note}"
+        return (f"{cell_name(r.pair, r.perturbation)}: normal o(f) clean {_f(r.normal)} → attacked {_f(r.robust)}, "
+                f"rise {_interval(r)} (n = {r.n})")
+
+    claim = judge_every(
+        "pgd-rise", "Under PGD the normal models' over-confidence o(f) rises above their clean o(f).",
+        f"{PAPER}, Fig. 2 and the ImageNet numbers (normal o(f) 0.47–0.59 clean, 0.88–0.94 under PGD)",
+        rise, pairs, ">", line, "pair × PGD cells")
+    square = _select(cells, "normal_rise", family="attack")
+    square = square[np.array([p.split(":")[0].lower() == "square" for p in square["perturbation"]], dtype=bool)]
+    notes = [f"not judged: {cell_name(r.pair, r.perturbation)} normal o(f) change {_interval(r)}"
+             for r in square.itertuples(index=False)]
+    if notes:
+        notes.insert(0, "Squares are not part of this claim: a Square example is the first point found across the "
+                        "decision boundary, so o(f) is expected to fall under Squares for both kinds of model.")
+    if rise.empty:
+        return Claim(claim.id, claim.statement, claim.source, NOT_TESTABLE, "The run has no PGD attack.",
+                     ["complete: no PGD perturbation in the run"], notes, claim.pairs_expected, [],
+                     claim.pairs_expected, [], [], [])
+    return Claim(**{**claim.__dict__, "evidence": claim.evidence + notes})
 
 
-def claim_building_blocks(models: pd.DataFrame, summary: pd.DataFrame) -> Claim:
+def claim_attack_lower(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    return judge_every(
+        "attack-lower", "Under attack (PGD, Squares) the robust model's o(f) stays below its normal twin's.",
+        f"{PAPER}, Fig. 2 (clean / PGD / Squares bars) and the ImageNet numbers (robust 0.23–0.39 under PGD)",
+        _select(cells, "overconfidence", family="attack"), pairs, "<", _diff_line("o(f)"), "pair × attack cells")
+
+
+def claim_detection(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    return judge_every(
+        "detection", "Attack detection (clean-correct vs attacked-wrong, by confidence) has a higher AUROC for "
+        "the robust model (paper, CIFAR-10: PGD 0.92 vs 0.52, Squares 0.92 vs 0.84).",
+        f"{PAPER}, Fig. 4", _select(cells, "detection_auroc", family="attack"), pairs, ">",
+        _diff_line("detection AUROC"), "pair × attack cells")
+
+
+def claim_misclassification_auroc(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    return judge_every(
+        "misclassification-auroc", "Under attack the robust model's confidence separates its correct from its "
+        "wrong predictions better (higher misclassification AUROC).", f"{PAPER}, Fig. 3 (PGD and Squares columns)",
+        _select(cells, "auroc", family="attack"), pairs, ">", _diff_line("AUROC"), "pair × attack cells")
+
+
+def claim_corruptions(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    return judge_every(
+        "corruptions", "Under every common corruption and severity the robust model's o(f) stays below its "
+        "normal twin's.", "ours: extends the paper's clean-data claim to each CIFAR-10-C cell (the paper shows "
+        "CIFAR-10-C in Fig. 3 only)", _select(cells, "overconfidence", family="corruption"), pairs, "<",
+        _diff_line("o(f)"), "pair × corruption cells")
+
+
+def claim_gap_survives_temperature(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    part = _select(cells, "overconfidence_ts", perturbation="clean")
+
+    def line(r: Any) -> str:
+        if not np.isfinite(r.estimate):
+            return f"{cell_name(r.pair, r.perturbation)}: {r.note}"
+        return (f"{r.pair}: o(f) after temperature scaling robust {_f(r.robust)} vs normal {_f(r.normal)}, "
+                f"Δ {_interval(r)} (n = {r.n} held-out samples)")
+
+    claim = judge_every(
+        "temperature-scaling", "The robust model's lower clean o(f) survives post-hoc temperature scaling "
+        "(T fitted per model on its clean records of odd index, o(f) scored on those of even index).",
+        "ours (not in the paper)", part, pairs, "<", line, "pairs")
+    if part.empty:
+        return Claim(claim.id, claim.statement, claim.source, NOT_TESTABLE, "The run has no clean records with logits.",
+                     ["complete: no logits, so no temperature"], [], claim.pairs_expected, [], claim.pairs_expected)
+    return claim
+
+
+def minimum_p_value(n_pairs: int) -> float:
+    """The smallest two-sided p the exact Wilcoxon signed-rank test can give with ``n`` pairs: ``2 / 2ⁿ``.
+
+    >>> minimum_p_value(3), minimum_p_value(6)
+    (0.25, 0.03125)
+    """
+    return min(1.0, 2.0 / 2.0 ** n_pairs) if n_pairs > 0 else 1.0
+
+
+def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    statement = "Robust models are less over-confident than normal ones on clean data (across pairs)."
+    source = f"{PAPER}, abstract and Fig. 2"
+    part = _select(cells, "overconfidence", perturbation="clean")
+    expected = [p.name for p in pairs]
+    data = part[np.isfinite(part["estimate"].to_numpy(float))]
+    missing = [p for p in expected if p not in set(data["pair"])]
+    numbers = _numbers(part)
+    if data.empty:
+        return Claim("clean-average", statement, source, NOT_TESTABLE, "No pair has clean o(f) for both models.",
+                     ["complete: no pair with data"], [], expected, [], missing, numbers=numbers)
+    robust, normal = data["robust"].to_numpy(float), data["normal"].to_numpy(float)
+    test = paired_test(robust, normal)
+    min_p = minimum_p_value(len(data))
+    evidence = [f"mean o(f) robust {_f(robust.mean())} vs normal {_f(normal.mean())}; median Δ {_f(test.median_difference)}",
+                (f"Wilcoxon signed-rank over {len(data)} pairs: p = {test.p_value:.3g} (the smallest p {len(data)} "
+                 f"pairs can give is {min_p:.3g}), effect size r = {test.effect_size:.2f}")]
+    failed = []
+    if missing:
+        failed.append(f"complete: {len(missing)} of {len(expected)} pairs lack data ({', '.join(missing)})")
+    if min_p >= ALPHA:
+        failed.append(f"power: with {len(data)} pairs the test cannot reach p < {ALPHA} (smallest p {min_p:.3g})")
+    elif test.p_value >= ALPHA:
+        failed.append(f"significance: p = {test.p_value:.3g} ≥ {ALPHA}")
+    if test.median_difference >= 0:
+        failed.append(f"sign: median Δ (robust − normal) = {_f(test.median_difference)} ≥ 0")
+    if test.median_difference >= 0:
+        verdict = NOT_SUPPORTED if test.p_value < ALPHA else INCONCLUSIVE
+    elif test.p_value >= ALPHA:
+        verdict = INCONCLUSIVE
+    else:
+        verdict = PARTLY if missing else SUPPORTED
+    numbers.append({"metric": "paired_test", "n": len(data), "p_value": test.p_value, "minimum_p": min_p,
+                    "effect_size": test.effect_size, "median_difference": test.median_difference})
+    return Claim("clean-average", statement, source, verdict,
+                 f"Mean o(f) robust {_f(robust.mean())} vs normal {_f(normal.mean())}; paired test p = "
+                 f"{test.p_value:.3g} over {len(data)} pairs.", failed, evidence, expected,
+                 list(dict.fromkeys(data["pair"])), missing, [cell_name(p, "clean") for p in data["pair"]],
+                 [cell_name(r.pair, "clean") for r in data.itertuples(index=False) if r.estimate >= 0], numbers)
+
+
+def claim_building_blocks(models: pd.DataFrame, summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
     statement = ("Building blocks change confidence: normally trained models with another downsampling (e.g. FLC "
                  "pooling) or activation (e.g. PSSiLU) differ in over-confidence.")
+    source = f"{PAPER}, Figs. 5–6"
     clean = summary[summary["perturbation"] == "clean"].set_index("model")
     configs = dict(zip(models["model"], models["config"]))
-    evidence = []
+    evidence, numbers = [], []
     for dataset, key, members in block_groups(models):
         for model in members:
             if model in clean.index:
                 evidence.append(f"{dataset} · {key}={configs[model][key]} · {model}: clean o(f) "
                                 f"{_f(clean.loc[model, 'overconfidence'])}, accuracy {_f(clean.loc[model, 'accuracy'])}")
+                numbers.append({"dataset": dataset, "model": model, key: configs[model][key],
+                                "overconfidence": clean.loc[model, "overconfidence"],
+                                "accuracy": clean.loc[model, "accuracy"]})
     if not evidence:
-        return Claim("building-blocks", statement, NOT_TESTABLE,
-                     "No two normal models differ only in downsampling or activation (run.json models[].config).")
-    return Claim("building-blocks", statement, INFO, "Clean o(f) of normally trained models by building block "
-                 "(see Figs. 5–6); no pass/fail rule: the paper reports the effect, not its direction for every block.",
-                 evidence)
+        return Claim("building-blocks", statement, source, NOT_TESTABLE,
+                     "No two normal models differ only in downsampling or activation (run.json models[].config).",
+                     ["complete: no building-block group in run.json models[].config"],
+                     pairs_expected=[p.name for p in pairs])
+    return Claim("building-blocks", statement, source, INFO, "Clean o(f) of normally trained models by building "
+                 "block (see Figs. 5–6); no pass/fail rule: the paper reports the effect, not its direction for "
+                 "every block.", evidence=evidence, pairs_expected=[p.name for p in pairs], numbers=numbers)
 
 
-def check_claims(models: pd.DataFrame, summary: pd.DataFrame, pairs: pd.DataFrame, tests: pd.DataFrame) -> list[Claim]:
-    """Every claim, in the order the report lists them."""
+def _guard(claim_id: str, statement: str, source: str, hits: list[str], numbers: list[dict[str, Any]],
+           warn: str, fine: str, pairs: list[Pair]) -> Claim:
+    expected = [p.name for p in pairs]
+    if hits:
+        return Claim(claim_id, statement, source, WARNING, warn.format(n=len(hits)), [warn.format(n=len(hits))],
+                     hits, expected, numbers=numbers)
+    return Claim(claim_id, statement, source, INFO, fine, pairs_expected=expected, numbers=numbers)
+
+
+def guard_chance(summary: pd.DataFrame, n_classes: dict[str, int], pairs: list[Pair]) -> Claim:
+    clean = summary[summary["perturbation"] == "clean"]
+    hits, numbers = [], []
+    for r in clean.itertuples(index=False):
+        k = n_classes.get(str(r.dataset), 0)
+        if k < 2:
+            continue
+        chance = 1.0 / k
+        limit = max(NEAR_CHANCE_FACTOR * chance, chance + 3 * math.sqrt(chance * (1 - chance) / max(int(r.n), 1)))
+        numbers.append({"model": r.model, "dataset": r.dataset, "accuracy": r.accuracy, "chance": chance,
+                        "limit": limit, "n": int(r.n)})
+        if r.accuracy < limit:
+            hits.append(f"{r.model}: clean accuracy {_f(r.accuracy)} with {k} classes (chance {_f(chance)}, "
+                        f"limit {_f(limit)}, n = {r.n}): its confidence says little about the paper's question")
+    return _guard("chance-accuracy", f"Every model is clearly better than chance on clean data (accuracy ≥ "
+                  f"max({NEAR_CHANCE_FACTOR} × chance, chance + 3 binomial standard errors)).", "ours (a guard)",
+                  hits, numbers, "{n} model(s) at or near chance accuracy on clean data.",
+                  "Every model is clearly above chance on clean data.", pairs)
+
+
+def guard_few_wrong(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    rows = summary[summary["family"] != "ood"]
+    hits, numbers = [], []
+    for r in rows.itertuples(index=False):
+        wrong = round(int(r.n) * (1.0 - float(r.accuracy))) if np.isfinite(r.accuracy) else 0
+        if wrong < MIN_WRONG_FOR_OVERCONFIDENCE:
+            hits.append(f"{r.model} · {r.perturbation}: {wrong} wrong predictions of {r.n}")
+            numbers.append({"model": r.model, "perturbation": r.perturbation, "n_wrong": wrong, "n": int(r.n)})
+    return _guard("few-wrong", f"o(f) rests on at least {MIN_WRONG_FOR_OVERCONFIDENCE} wrong predictions in every "
+                  "model × perturbation cell.", "ours (a guard)", hits, numbers,
+                  f"{{n}} model × perturbation cell(s) have fewer than {MIN_WRONG_FOR_OVERCONFIDENCE} wrong "
+                  "predictions: their o(f) is an average of few values (or undefined).",
+                  f"Every cell has at least {MIN_WRONG_FOR_OVERCONFIDENCE} wrong predictions.", pairs)
+
+
+def guard_temperature_bound(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    low, high = TEMPERATURE_BOUNDS
+    statement = f"Every fitted temperature lies inside its search interval [{low:g}, {high:g}]."
+    if "temperature" not in summary.columns:
+        return Claim("temperature-bound", statement, "ours (a guard)", NOT_TESTABLE, "No logits: no temperature fitted.",
+                     pairs_expected=[p.name for p in pairs])
+    clean = summary[(summary["perturbation"] == "clean") & np.isfinite(summary["temperature"].astype(float))]
+    hits, numbers = [], []
+    for r in clean.itertuples(index=False):
+        numbers.append({"model": r.model, "temperature": r.temperature, "bounds": [low, high]})
+        if r.temperature <= low * BOUND_TOLERANCE or r.temperature >= high / BOUND_TOLERANCE:
+            hits.append(f"{r.model}: T = {r.temperature:.4g} at the search bound; the scaled o(f) is not a fitted optimum")
+    return _guard("temperature-bound", statement, "ours (a guard)", hits, numbers,
+                  "{n} model(s) have a fitted temperature at its search bound.",
+                  "Every fitted temperature lies inside its search interval.", pairs)
+
+
+def guard_paired_test_power(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    part = _select(cells, "overconfidence", perturbation="clean")
+    n = int(np.isfinite(part["estimate"].to_numpy(float)).sum())
+    min_p = minimum_p_value(n)
+    statement = f"The run has enough pairs for the paired test across pairs to reach p < {ALPHA}."
+    numbers = [{"metric": "paired_test", "n": n, "minimum_p": min_p}]
+    if min_p >= ALPHA:
+        return _guard("paired-test-power", statement, "ours (a guard)", [
+            (f"{n} pairs with clean data: the smallest two-sided p the Wilcoxon signed-rank test can give is "
+             f"{min_p:.3g} (2 / 2^{n}); at least 6 pairs are needed for p < {ALPHA}")], numbers,
+            "Too few pairs for the paired test to reach p < 0.05.", "", pairs)
+    return _guard("paired-test-power", statement, "ours (a guard)", [], numbers, "",
+                  f"{n} pairs: the paired test can reach p = {min_p:.3g}.", pairs)
+
+
+def guard_ece_low_accuracy(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    rows = summary[(summary["family"] != "ood") & (summary["accuracy"] < 0.5)]
+    hits = [f"{r.model} · {r.perturbation}: accuracy {_f(r.accuracy)}, ECE {_f(r.ece)}" for r in rows.itertuples(index=False)]
+    numbers = [{"model": r.model, "perturbation": r.perturbation, "accuracy": r.accuracy, "ece": r.ece}
+               for r in rows.itertuples(index=False)]
+    return _guard("ece-low-accuracy", "ECE is hard to interpret for models with accuracy below 50%.",
+                  f"{PAPER} (their caveat on ECE)", hits, numbers,
+                  "{n} model × perturbation cells have accuracy < 50%: read their ECE with care (compare o(f) and "
+                  "u(f) instead).", "Every model × perturbation has accuracy ≥ 50%: ECE is readable.", pairs)
+
+
+def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFrame, pairs: list[Pair],
+                 n_classes: dict[str, int]) -> list[Claim]:
+    """Every claim, then every guard, in the order the report lists them."""
     return [
-        claim_every_pair_clean(pairs),
-        claim_lower_on_average(pairs, tests),
-        claim_attack_rise(pairs),
-        claim_detection(pairs, tests),
-        claim_misclassification_auroc(pairs),
-        claim_corruptions(pairs),
-        claim_gap_survives_temperature(pairs, tests),
-        claim_building_blocks(models, summary),
-        claim_ece_warning(summary),
+        claim_every_pair_clean(cells, pairs),
+        claim_lower_on_average(cells, pairs),
+        claim_pgd_rise(cells, pairs),
+        claim_attack_lower(cells, pairs),
+        claim_detection(cells, pairs),
+        claim_misclassification_auroc(cells, pairs),
+        claim_corruptions(cells, pairs),
+        claim_gap_survives_temperature(cells, pairs),
+        claim_building_blocks(models, summary, pairs),
+        guard_chance(summary, n_classes, pairs),
+        guard_few_wrong(summary, pairs),
+        guard_temperature_bound(summary, pairs),
+        guard_paired_test_power(cells, pairs),
+        guard_ece_low_accuracy(summary, pairs),
     ]

@@ -18,7 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from overconf.report.claims import INFO, NOT_SUPPORTED, NOT_TESTABLE, PARTLY, SUPPORTED, WARNING, Claim
+from overconf.report.claims import (
+    INCONCLUSIVE,
+    INFO,
+    NOT_SUPPORTED,
+    NOT_TESTABLE,
+    PARTLY,
+    SUPPORTED,
+    WARNING,
+    Claim,
+)
 
 
 @dataclass(frozen=True)
@@ -32,7 +41,8 @@ class FigureEntry:
     svg: Path
 
 
-_VERDICT_CLASS = {SUPPORTED: "ok", PARTLY: "part", NOT_SUPPORTED: "no", NOT_TESTABLE: "na", WARNING: "warn", INFO: "info"}
+_VERDICT_CLASS = {SUPPORTED: "ok", PARTLY: "part", NOT_SUPPORTED: "no", INCONCLUSIVE: "inc", NOT_TESTABLE: "na",
+                  WARNING: "warn", INFO: "info"}
 
 CSS = """
 :root { --fg:#1d1d1f; --muted:#5b5b66; --line:#d9d9e0; --bg:#ffffff; --soft:#f5f5f8; }
@@ -58,13 +68,18 @@ code, .hash { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
               word-break: break-all; }
 .claim { border: 1px solid var(--line); border-left-width: 6px; border-radius: 6px; padding: .6rem .8rem;
          margin: .8rem 0; }
-.claim p { margin: .2rem 0; }
+.claim p { margin: .2rem 0; overflow-wrap: anywhere; }
+.claim li { overflow-wrap: anywhere; }
+.claim .source { font-size: .85rem; color: var(--muted); }
+.claim ul.failed { color: #7a1f1f; }
+details summary { cursor: pointer; font-size: .88rem; color: var(--muted); }
 .claim ul { margin: .3rem 0 0; padding-left: 1.2rem; font-size: .88rem; }
 .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .05rem .5rem; border-radius: 1rem;
          color: #fff; text-transform: uppercase; letter-spacing: .02em; }
 .ok { border-left-color: #1b7837; } .ok .badge { background: #1b7837; }
 .part { border-left-color: #b8860b; } .part .badge { background: #b8860b; }
 .no { border-left-color: #b2182b; } .no .badge { background: #b2182b; }
+.inc { border-left-color: #6b6b9a; } .inc .badge { background: #5a5a8a; }
 .na { border-left-color: #888; } .na .badge { background: #777; }
 .warn { border-left-color: #d6604d; } .warn .badge { background: #c2410c; }
 .info { border-left-color: #2166ac; } .info .badge { background: #2166ac; }
@@ -118,11 +133,16 @@ def _mapping_table(mapping: dict[str, Any]) -> str:
 
 
 def claim_html(claim: Claim) -> str:
+    """A claim's box: verdict badge, statement, where it comes from, what failed, and its evidence (collapsed)."""
     css = _VERDICT_CLASS.get(claim.verdict, "info")
+    failed = "".join(f"<li>{escape(line)}</li>" for line in claim.failed)
     evidence = "".join(f"<li>{escape(line)}</li>" for line in claim.evidence)
-    return (f'<div class="claim {css}" id="claim-{escape(claim.key)}"><p><span class="badge">{escape(claim.verdict)}'
-            f"</span> <strong>{escape(claim.statement)}</strong></p><p>{escape(claim.summary)}</p>"
-            + (f"<ul>{evidence}</ul>" if evidence else "") + "</div>")
+    return (f'<div class="claim {css}" id="claim-{escape(claim.id)}"><p><span class="badge">{escape(claim.verdict)}'
+            f"</span> <strong>{escape(claim.statement)}</strong></p>"
+            f'<p class="source">Source: {escape(claim.source)}.</p><p>{escape(claim.summary)}</p>'
+            + (f'<ul class="failed">{failed}</ul>' if failed and claim.verdict != WARNING else "")
+            + (f"<details><summary>Evidence ({len(claim.evidence)})</summary><ul>{evidence}</ul></details>"
+               if evidence else "") + "</div>")
 
 
 def figure_html(entry: FigureEntry, base: Path) -> str:

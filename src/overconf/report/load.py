@@ -202,3 +202,15 @@ def iter_cells(run: RunData) -> Iterator[tuple[str, str, str]]:
             for model in run.models_of(dataset)["model"]:
                 if (dataset, panel, model) in run._groups:
                     yield dataset, panel, str(model)
+
+
+def n_classes(records: pd.DataFrame) -> dict[str, int]:
+    """Number of classes per data set: the width of the stored logits, else the largest label + 1."""
+    out: dict[str, int] = {}
+    labelled = records[records["family"] != "ood"] if "family" in records else records
+    for dataset, group in labelled.groupby("dataset", observed=True):
+        if "logits" in group.columns and len(group) and group["logits"].iloc[0] is not None:
+            out[str(dataset)] = len(group["logits"].iloc[0])
+        else:
+            out[str(dataset)] = int(group["label"].max()) + 1 if len(group) else 0
+    return out

@@ -15,6 +15,7 @@ import pandas as pd
 
 from overconf.errors import MetricInputError
 from overconf.metrics import paired_test, summary_table
+from overconf.report.cells import Pair
 from overconf.report.load import RunData
 from overconf.store.parquet import read_records, write_atomic
 
@@ -82,24 +83,28 @@ def write_table(table: pd.DataFrame, out_dir: Path, name: str, caption: str | No
     return paths
 
 
-def pair_table(run: RunData, summary: pd.DataFrame) -> pd.DataFrame:
-    """Robust model beside its normal twin per perturbation: ``<metric>_robust``, ``_normal``, ``_diff`` (r − n)."""
+def pair_table(run: RunData, summary: pd.DataFrame, pairs: list[Pair] | None = None) -> pd.DataFrame:
+    """Robust model beside its normal twin per perturbation: ``<metric>_robust``, ``_normal``, ``_diff`` (r − n).
+
+    One row per expected pair (``pairs``, default: the run's twins) × labelled perturbation of its data set;
+    a model without records there leaves NaN values (the row stays, so the pair is not silently dropped).
+    """
     metrics = [m for m in PAIR_METRICS if m in summary.columns]
-    keyed = summary[summary["family"] != "ood"].set_index(["model", "perturbation"])
+    labelled = summary[summary["family"] != "ood"]
+    keyed = labelled.set_index(["model", "perturbation"])
+    if pairs is None:
+        pairs = [Pair(d, name, r, n) for d in run.datasets for name, r, n in run.twins(d)]
     rows = []
-    for dataset in run.datasets:
-        for pair, robust, normal in run.twins(dataset):
-            for perturbation in keyed.loc[robust].index if robust in keyed.index.get_level_values(0) else []:
-                if (normal, perturbation) not in keyed.index:
-                    continue
-                r, n = keyed.loc[(robust, perturbation)], keyed.loc[(normal, perturbation)]
-                row: dict[str, object] = {"dataset": dataset, "perturbation": perturbation, "family": r["family"],
-                                          "pair": pair, "robust_model": robust, "normal_model": normal}
-                for metric in metrics:
-                    row[f"{metric}_robust"] = float(r[metric])
-                    row[f"{metric}_normal"] = float(n[metric])
-                    row[f"{metric}_diff"] = float(r[metric]) - float(n[metric])
-                rows.append(row)
+    for pair in pairs:
+        cells = labelled.loc[labelled["dataset"] == pair.dataset, ["perturbation", "family"]].drop_duplicates()
+        for perturbation, family in cells.itertuples(index=False):
+            row: dict[str, object] = {"dataset": pair.dataset, "perturbation": perturbation, "family": family,
+                                      "pair": pair.name, "robust_model": pair.robust, "normal_model": pair.normal}
+            for metric in metrics:
+                r = float(keyed.loc[(pair.robust, perturbation), metric]) if (pair.robust, perturbation) in keyed.index else np.nan
+                n = float(keyed.loc[(pair.normal, perturbation), metric]) if (pair.normal, perturbation) in keyed.index else np.nan
+                row[f"{metric}_robust"], row[f"{metric}_normal"], row[f"{metric}_diff"] = r, n, r - n
+            rows.append(row)
     return pd.DataFrame(rows)
 
 

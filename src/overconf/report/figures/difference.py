@@ -2,90 +2,55 @@
 
 For a robust model r and its normal twin n in a panel, the samples both were evaluated on (same
 perturbation label and sample index) are joined, and ``Δ = metric(r) − metric(n)`` is bootstrapped by
-resampling those joint samples (:func:`overconf.metrics.bootstrap_ci`, percentile interval). Negative Δo
+resampling all those joint samples (:mod:`overconf.report.intervals`, vectorised percentile interval). Negative Δo
 and ΔECE mean the robust model is less over-confident / better calibrated. The peers report only point
 values; the interval says whether the difference could be resampling noise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from overconf.errors import MetricInputError
-from overconf.metrics import bootstrap_ci, expected_calibration_error, overconfidence, underconfidence
+from overconf.report.cells import Pair
 from overconf.report.figures.common import new_figure, panel_title
-from overconf.report.load import RunData
+from overconf.report.load import CORRUPTIONS_PANEL, RunData
 
-DIFFERENCE_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-    "overconfidence": overconfidence,
-    "underconfidence": underconfidence,
-    "ece": expected_calibration_error,
-}
+DIFFERENCE_METRICS = ("overconfidence", "underconfidence", "ece")
 METRIC_LABELS = {"overconfidence": "Δ o(f)", "underconfidence": "Δ u(f)", "ece": "Δ ECE"}
-BOOTSTRAP_MAX_SAMPLES = 2000
-N_RESAMPLES = 500
+COLUMNS = ["dataset", "panel", "pair", "robust_model", "normal_model", "metric", "estimate", "low", "high", "n"]
 
 CAPTION = ("Robust minus normal twin: Δo(f), Δu(f) and ΔECE per pair and panel with 95% paired percentile bootstrap "
-           "intervals (joint resampling of the samples both models saw; at most "
-           f"{BOOTSTRAP_MAX_SAMPLES} samples per cell, drawn with seed 0, enter the bootstrap; the point is the "
-           "estimate on all samples; a point without bar: some resample had no wrong (or no correct) prediction, so the "
-           "interval is undefined). Below zero: the robust model is less over-confident / better calibrated.")
+           "intervals (joint resampling of all samples both models saw, the same samples as the point estimate; the "
+           "corruptions panel pools every corruption label, resampled within each label; "
+           "a point without bar: some resample had no wrong (or no correct) prediction, so the interval is "
+           "undefined). Below zero: the robust model is less over-confident / better calibrated.")
 
 
-def _joined(run: RunData, robust: str, normal: str, panel: str, dataset: str) -> pd.DataFrame:
-    rec = run.records
-    cols = ["perturbation", "index", "confidence", "correct"]
-    r = rec.iloc[run._groups.get((dataset, panel, robust), np.empty(0, np.int64))][cols]
-    n = rec.iloc[run._groups.get((dataset, panel, normal), np.empty(0, np.int64))][cols]
-    return r.merge(n, on=["perturbation", "index"], suffixes=("_r", "_n"))
+def pair_differences(run: RunData, cells: pd.DataFrame, pooled: pd.DataFrame, pairs: list[Pair]) -> pd.DataFrame:
+    """One row per (dataset, panel, pair, metric of :data:`DIFFERENCE_METRICS`): estimate, low, high, n.
 
-
-def _difference(metric: Callable[[np.ndarray, np.ndarray], float]) -> Callable[..., float]:
-    def statistic(conf_r: np.ndarray, correct_r: np.ndarray, conf_n: np.ndarray, correct_n: np.ndarray) -> float:
-        try:
-            return float(metric(conf_r, correct_r.astype(bool)) - metric(conf_n, correct_n.astype(bool)))
-        except MetricInputError:
-            return float("nan")
-    return statistic
-
-
-def pair_differences(run: RunData, n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
-    """One row per (dataset, panel, pair, robust model, metric): estimate, low, high, n joined samples."""
-    rows = []
+    Single-label panels (clean, each attack) are rows of ``cells``, the corruptions panel the rows of ``pooled``
+    (both from :func:`overconf.report.cells.pair_cells`).
+    """
+    rows: list[dict[str, object]] = []
     for dataset in run.datasets:
-        for pair, robust, normal in run.twins(dataset):
+        for pair in [p for p in pairs if p.dataset == dataset]:
             for panel in run.panels_of(dataset):
-                joined = _joined(run, robust, normal, panel, dataset)
-                arrays = [joined[c].to_numpy() for c in ("confidence_r", "correct_r", "confidence_n", "correct_n")]
-                arrays[1], arrays[3] = arrays[1].astype(bool), arrays[3].astype(bool)
-                boot = arrays
-                if len(joined) > BOOTSTRAP_MAX_SAMPLES:
-                    keep = np.sort(np.random.default_rng(seed).choice(len(joined), BOOTSTRAP_MAX_SAMPLES, replace=False))
-                    boot = [a[keep] for a in arrays]
-                for name, metric in DIFFERENCE_METRICS.items():
-                    statistic = _difference(metric)
-                    estimate = statistic(*arrays)
-                    low = high = float("nan")
-                    if len(joined) >= 2 and np.isfinite(estimate):
-                        try:
-                            result = bootstrap_ci(statistic, *boot, n_resamples=n_resamples, seed=seed)
-                            low, high = float(result.low), float(result.high)
-                        except MetricInputError:
-                            pass
-                    rows.append({"dataset": dataset, "panel": panel, "pair": pair, "robust_model": robust,
-                                 "normal_model": normal, "metric": name, "estimate": estimate, "low": low,
-                                 "high": high, "n": len(joined)})
-    return pd.DataFrame(rows, columns=["dataset", "panel", "pair", "robust_model", "normal_model", "metric",
-                                       "estimate", "low", "high", "n"])
+                source = pooled if panel == CORRUPTIONS_PANEL else cells
+                part = source[(source["pair"] == pair.name) & (source["perturbation"] == panel)
+                              & source["metric"].isin(list(DIFFERENCE_METRICS))]
+                for r in part.itertuples(index=False):
+                    rows.append({"dataset": dataset, "panel": panel, "pair": pair.name, "robust_model": pair.robust,
+                                 "normal_model": pair.normal, "metric": r.metric, "estimate": r.estimate,
+                                 "low": r.low, "high": r.high, "n": r.n})
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def figure_differences(differences: pd.DataFrame) -> Figure | None:
     """Columns: Δo, Δu, ΔECE; rows: data sets; x: panels; one point with its interval per twin pair."""
-    if differences.empty:
+    if differences.empty or not np.isfinite(differences["estimate"].to_numpy(float)).any():
         return None
     datasets = list(dict.fromkeys(differences["dataset"]))
     fig, axes = new_figure(len(datasets), len(DIFFERENCE_METRICS), width=4.0, height=3.4)

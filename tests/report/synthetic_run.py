@@ -1,4 +1,5 @@
-"""A synthetic run (records + run.json, no model) for the report's tests and speed benchmark.
+"""Test helper (not part of the library): a synthetic run (records + run.json, no model) for the report's tests
+and its speed benchmark (``benchmarks/report_speed.py`` puts this folder on ``sys.path``).
 
 Each pair has a normal and a robust model. Logits are drawn so that a prediction is correct with the
 model's accuracy for that perturbation, and the winning logit's margin is exponential with a scale that
@@ -43,11 +44,15 @@ def synthetic_logits(rng: np.random.Generator, labels: np.ndarray, accuracy: flo
 
 def make_synthetic_run(run_dir: Path, *, pairs: Sequence[str] = ("relu-maxpool", "relu-flc"), n: int = 400,
                        perturbations: dict[str, tuple[str, float, float]] | None = None, n_classes: int = 10,
-                       dataset: str = "synthetic", seed: int = 0) -> Path:
+                       dataset: str = "synthetic", seed: int = 0,
+                       scales: dict[bool, tuple[float, float]] | None = None) -> Path:
     """Write records for every pair × {normal, robust} × perturbation and a run.json; return ``run_dir``.
 
     A pair is named ``<activation>-<downsampling>``, which becomes its models' ``config`` in run.json.
+    ``scales``: margin scales (correct, wrong) per ``robust`` flag, default :data:`NORMAL_SCALE` /
+    :data:`ROBUST_SCALE`; equal scales and accuracies make twins that differ by noise only.
     """
+    scales = {False: NORMAL_SCALE, True: ROBUST_SCALE} if scales is None else scales
     run_dir = Path(run_dir)
     perturbations = DEFAULT_PERTURBATIONS if perturbations is None else perturbations
     rng = np.random.default_rng(seed)
@@ -63,8 +68,8 @@ def make_synthetic_run(run_dir: Path, *, pairs: Sequence[str] = ("relu-maxpool",
             info = ModelInfo(name, pair, robust, dataset, config)
             for label, (family, acc_normal, acc_robust) in perturbations.items():
                 accuracy = (acc_robust if robust else acc_normal) - 0.03 * k
-                scale, wrong_scale = ROBUST_SCALE if robust else NORMAL_SCALE
-                if family == "attack" and not robust:  # attacks push normal models to confident errors
+                scale, wrong_scale = scales[robust]
+                if family == "attack" and not robust and scales[False] != scales[True]:  # attacks push normal models to confident errors
                     wrong_scale *= 2.0
                 logits = synthetic_logits(rng, labels, accuracy, scale, n_classes, wrong_scale)
                 target = np.full(n, -1) if family == "ood" else labels
@@ -73,7 +78,7 @@ def make_synthetic_run(run_dir: Path, *, pairs: Sequence[str] = ("relu-maxpool",
                            "checkpoint": f"checkpoints/{name}.safetensors", "sha256": f"{k:02d}" * 32,
                            "config": config})
     write_manifest(run_dir, {
-        "command": "synthetic (overconf.report.synthetic)", "created": "2026-01-01T00:00:00+00:00",
+        "command": "synthetic (tests/report/synthetic_run.py)", "created": "2026-01-01T00:00:00+00:00",
         "config": {"n": n, "n_classes": n_classes, "pairs": list(pairs)}, "seed": seed,
         "versions": environment_versions(),
         "data": {"name": dataset, "sha256": "ab" * 32, "path": "<synthetic>"},

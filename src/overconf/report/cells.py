@@ -1,0 +1,306 @@
+"""The pairs a run should have, and robust-minus-normal differences per pair × perturbation with intervals.
+
+*Expected pairs* come from ``run.json`` (what the run was asked to evaluate), not from the records that
+happen to exist, so that a pair whose records are missing is named instead of silently dropped. A *cell*
+is one pair under one perturbation label (``clean``, ``pgd``, ``fog:severity=3``, ...; OOD labels have no
+true class and are left out). For each cell the two models' records are joined on ``index`` and each
+metric's difference is estimated on all joined samples with a paired bootstrap interval
+(:mod:`overconf.report.intervals`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from overconf.metrics import apply_temperature
+from overconf.report.intervals import (
+    N_RESAMPLES,
+    Linear,
+    Statistic,
+    detection_auroc_stat,
+    difference_intervals,
+    ece_linear,
+    linear_sums,
+    misclassification_auroc_stat,
+    overconfidence_linear,
+    percentile_interval,
+    underconfidence_linear,
+)
+from overconf.report.load import RunData
+
+#: metric of a cell → what its ``estimate`` is
+CELL_METRICS = {
+    "overconfidence": "o(f) robust − normal",
+    "underconfidence": "u(f) robust − normal",
+    "ece": "ECE robust − normal",
+    "auroc": "misclassification AUROC robust − normal (attacks only)",
+    "detection_auroc": "attack-detection AUROC robust − normal (attacks only)",
+    "normal_rise": "o(f) of the normal model, attacked − clean, same images (attacks only)",
+    "robust_rise": "o(f) of the robust model, attacked − clean, same images (attacks only)",
+    "overconfidence_ts": "o(f) after temperature scaling, robust − normal (clean, even indices)",
+}
+CELL_COLUMNS = ["dataset", "pair", "robust_model", "normal_model", "perturbation", "family", "metric", "robust",
+                "normal", "estimate", "low", "high", "n", "note"]
+
+
+@dataclass(frozen=True)
+class Pair:
+    """A robust model and its normal twin. ``name``: the run's ``pair`` value, or the robust model's name
+    where several robust models share one normal twin (as in the paper's zoo)."""
+
+    dataset: str
+    name: str
+    robust: str
+    normal: str
+
+
+def _pairs_from_models(models: list[dict[str, Any]]) -> list[Pair]:
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for m in models:
+        key = (str(m.get("dataset", "")), str(m.get("pair", m.get("model"))))
+        groups.setdefault(key, {"robust": [], "normal": []})["robust" if m.get("robust") else "normal"].append(
+            str(m["model"]))
+    pairs = []
+    for (dataset, pair), members in groups.items():
+        normal = members["normal"][0] if members["normal"] else ""
+        for robust in members["robust"]:
+            pairs.append(Pair(dataset, pair if len(members["robust"]) == 1 else robust, robust, normal))
+    return pairs
+
+
+def expected_pairs(manifest: dict[str, Any], models: pd.DataFrame) -> list[Pair]:
+    """Every robust/normal pair of the run: ``run.json`` ``pairs`` (list of objects with ``robust`` and
+    ``normal`` model names) if present, else its ``models`` grouped by ``pair``, else the models that have
+    records (a run without ``run.json``)."""
+    listed = manifest.get("pairs")
+    if isinstance(listed, list) and listed and all(isinstance(p, dict) for p in listed):
+        pairs = []
+        for p in listed:
+            robust = p.get("robust_model", p.get("robust"))
+            normal = p.get("normal_model", p.get("normal"))
+            if isinstance(robust, str) and isinstance(normal, str):
+                pairs.append(Pair(str(p.get("dataset", "")), str(p.get("pair", p.get("name", robust))), robust, normal))
+        if pairs:
+            return _named_uniquely(pairs)
+    entries = [m for m in manifest.get("models", []) if isinstance(m, dict) and "model" in m]
+    if not entries:
+        entries = models[["model", "pair", "robust", "dataset"]].to_dict("records")
+    return _named_uniquely(_pairs_from_models(entries))
+
+
+def _named_uniquely(pairs: list[Pair]) -> list[Pair]:
+    names = [p.name for p in pairs]
+    return [p if names.count(p.name) == 1 else Pair(p.dataset, p.robust, p.robust, p.normal) for p in pairs]
+
+
+def _labels(run: RunData, dataset: str) -> list[tuple[str, str]]:
+    """``(perturbation, family)`` of a data set's labelled records, clean first, then attacks, then corruptions."""
+    rec = run.records
+    rows = rec.loc[(rec["dataset"] == dataset) & (rec["family"] != "ood"), ["perturbation", "family"]]
+    found = {str(p): str(f) for p, f in rows.drop_duplicates().itertuples(index=False)}
+    order = {"clean": 0, "attack": 1, "corruption": 2}
+    panel_rank = {p: i for i, p in enumerate(run.panels)}
+    return sorted(found.items(), key=lambda pf: (order.get(pf[1], 9), panel_rank.get(pf[0], 99), pf[0]))
+
+
+def _join(*cells: pd.DataFrame) -> pd.DataFrame:
+    joined = cells[0].add_suffix("_0").rename(columns={"index_0": "index"})
+    for k, cell in enumerate(cells[1:], start=1):
+        joined = joined.merge(cell.add_suffix(f"_{k}").rename(columns={f"index_{k}": "index"}), on="index")
+    return joined
+
+
+def _arrays(joined: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
+    return joined[f"confidence_{k}"].to_numpy(np.float64), joined[f"correct_{k}"].to_numpy(bool)
+
+
+def scaled_clean_records(records: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
+    """Clean records of even ``index`` with confidence after each model's fitted temperature (summary column
+    ``temperature``), as :func:`overconf.metrics.summary_table` scores ``overconfidence_ts``; empty without logits."""
+    columns = ["model", "index", "confidence", "correct"]
+    if "logits" not in records.columns or "temperature" not in summary.columns:
+        return pd.DataFrame(columns=columns)
+    temperatures = summary[summary["perturbation"] == "clean"].set_index("model")["temperature"]
+    parts = []
+    clean = records[(records["family"] == "clean") & (records["index"] % 2 == 0)]
+    for model, group in clean.groupby("model", observed=True):
+        t = float(temperatures.get(model, float("nan")))
+        if not np.isfinite(t):
+            continue
+        logits = np.stack(group["logits"].to_numpy()).astype(np.float64)
+        parts.append(pd.DataFrame({"model": str(model), "index": group["index"].to_numpy(),
+                                   "confidence": apply_temperature(logits, t).max(axis=1),
+                                   "correct": group["correct"].to_numpy(bool)}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+def _row(pair: Pair, perturbation: str, family: str, metric: str, **values: Any) -> dict[str, Any]:
+    nan = float("nan")
+    row = {"dataset": pair.dataset, "pair": pair.name, "robust_model": pair.robust, "normal_model": pair.normal,
+           "perturbation": perturbation, "family": family, "metric": metric, "robust": nan, "normal": nan,
+           "estimate": nan, "low": nan, "high": nan, "n": 0, "note": ""}
+    row.update(values)
+    return row
+
+
+def _missing_note(run: RunData, pair: Pair, perturbations: list[str]) -> str:
+    absent = [f"{model} · {p}" for model in (pair.robust, pair.normal) for p in perturbations
+              if not model or run.cell(model, p).empty]
+    if not pair.normal:
+        return "no normal twin in the run"
+    return f"no records for {', '.join(absent)}" if absent else "no sample index shared by both models"
+
+
+def _undefined_note(metric: str, value_r: float, value_n: float) -> str:
+    """Why a cell's estimate is NaN, naming the side(s) whose value is undefined."""
+    why = {"overconfidence": "no wrong prediction", "overconfidence_ts": "no wrong prediction",
+           "underconfidence": "no correct prediction", "auroc": "only right or only wrong predictions",
+           "detection_auroc": "no clean-correct or no attacked-wrong sample",
+           "normal_rise": "no wrong prediction", "robust_rise": "no wrong prediction"}.get(metric, "undefined")
+    names = ("attacked", "clean") if metric.endswith("_rise") else ("robust model", "normal model")
+    who = [side for side, v in zip(names, (value_r, value_n)) if not np.isfinite(v)]
+    return f"undefined ({why}{' on the ' + ' and '.join(who) if who else ''})"
+
+
+Sums = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+"""metric → (point sums robust, point sums normal, resampled sums robust, resampled sums normal)."""
+LINEAR = {"overconfidence": overconfidence_linear, "underconfidence": underconfidence_linear, "ece": ece_linear}
+
+
+def pair_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, seed: int = 0,
+               scaled: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per-cell differences, and the pooled corruptions panel per pair.
+
+    First table: one row per expected pair × labelled perturbation × metric of :data:`CELL_METRICS` that
+    applies (AUROCs and rises for attacks only, ``overconfidence_ts`` for clean). ``robust`` / ``normal``: each
+    model's value on the joined samples; ``estimate`` = robust − normal (for ``*_rise``: attacked − clean of one
+    model, ``robust``/``normal`` then hold that model's attacked and clean o(f)); ``low``/``high``: 95 % paired
+    percentile bootstrap interval; ``n``: joined samples; ``note``: why a value is missing. A pair without
+    records for a perturbation gets rows with NaN values and a note, never no row.
+
+    Second table: the same columns for o(f), u(f) and ECE over all corruption labels of a pair pooled
+    (``perturbation`` = ``corruptions``), resampled within each label (stratified) by adding the labels' sums.
+    """
+    rows: list[dict[str, Any]] = []
+    pooled: list[dict[str, Any]] = []
+    scaled = scaled if scaled is not None else pd.DataFrame(columns=["model", "index", "confidence", "correct"])
+    for dataset in dict.fromkeys([*run.datasets, *(p.dataset for p in pairs if p.dataset)]):
+        labels = _labels(run, dataset)
+        for pair in [p for p in pairs if p.dataset == dataset or not p.dataset]:
+            corruption_sums: list[Sums] = []
+            for perturbation, family in labels:
+                cell_rows, sums = _cells_of(run, pair, perturbation, family, n_resamples, seed, scaled)
+                rows += cell_rows
+                if family == "corruption" and sums:
+                    corruption_sums.append(sums)
+            if corruption_sums:
+                pooled += _pooled_rows(pair, corruption_sums)
+    return pd.DataFrame(rows, columns=CELL_COLUMNS), pd.DataFrame(pooled, columns=CELL_COLUMNS)
+
+
+def _pooled_rows(pair: Pair, parts: list[Sums]) -> list[dict[str, Any]]:
+    rows = []
+    n = int(sum(p["ece"][0][0, -1] for p in parts))  # the ECE sums carry the sample count
+    finish = {name: make(np.zeros(1), np.zeros(1, bool)).finish for name, make in LINEAR.items()}
+    for metric in LINEAR:
+        point_r, point_n, boot_r, boot_n = (sum(p[metric][k] for p in parts) for k in range(4))
+        rows.append(_linear_row(pair, "corruptions", "corruption", metric, finish[metric], point_r, point_n,
+                                boot_r, boot_n, n))
+    return rows
+
+
+def _linear_row(pair: Pair, perturbation: str, family: str, metric: str, finish: Any, point_r: np.ndarray,
+                point_n: np.ndarray, boot_r: np.ndarray, boot_n: np.ndarray, n: int) -> dict[str, Any]:
+    value_r, value_n = float(finish(point_r)[0]), float(finish(point_n)[0])
+    interval = percentile_interval(value_r - value_n, finish(boot_r) - finish(boot_n), n)
+    note = ""
+    if not np.isfinite(interval.estimate):
+        note = _undefined_note(metric, value_r, value_n)
+    elif not interval.defined:
+        note = "interval undefined: some resample has no wrong (or no correct) prediction"
+    return _row(pair, perturbation, family, metric, robust=value_r, normal=value_n, estimate=interval.estimate,
+                low=interval.low, high=interval.high, n=n, note=note)
+
+
+def _linear_cells(pair: Pair, perturbation: str, family: str, metrics: dict[str, tuple[Linear, Linear]], n: int,
+                  n_resamples: int, seed: int) -> tuple[list[dict[str, Any]], Sums]:
+    names = list(metrics)
+    flat = [m for name in names for m in metrics[name]]
+    points, boots = linear_sums(flat, n, n_resamples, seed)
+    rows, sums = [], {}
+    for k, name in enumerate(names):
+        point_r, point_n, boot_r, boot_n = points[2 * k], points[2 * k + 1], boots[2 * k], boots[2 * k + 1]
+        rows.append(_linear_row(pair, perturbation, family, name, metrics[name][0].finish, point_r, point_n,
+                                boot_r, boot_n, n))
+        sums[name] = (point_r, point_n, boot_r, boot_n)
+    return rows, sums
+
+
+def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamples: int, seed: int,
+              scaled: pd.DataFrame) -> tuple[list[dict[str, Any]], Sums]:
+    metrics = ["overconfidence", "underconfidence", "ece"]
+    if family == "attack":
+        metrics += ["auroc", "detection_auroc", "normal_rise", "robust_rise"]
+    if family == "clean" and len(scaled):
+        metrics += ["overconfidence_ts"]
+    empty = pd.DataFrame(columns=["index", "confidence", "correct"])
+    cell_r = run.cell(pair.robust, perturbation) if pair.robust else empty
+    cell_n = run.cell(pair.normal, perturbation) if pair.normal else empty
+    joined = _join(cell_r, cell_n) if len(cell_r) and len(cell_n) else pd.DataFrame()
+    if joined.empty:
+        note = _missing_note(run, pair, [perturbation])
+        return [_row(pair, perturbation, family, m, note=note) for m in metrics], {}
+    conf_r, ok_r = _arrays(joined, 0)
+    conf_n, ok_n = _arrays(joined, 1)
+    linear = {name: (make(conf_r, ok_r), make(conf_n, ok_n)) for name, make in LINEAR.items()}
+    rows, sums = _linear_cells(pair, perturbation, family, linear, len(joined), n_resamples, seed)
+    if family == "attack":
+        auroc: dict[str, tuple[Statistic, Statistic | None]] = {
+            "auroc": (misclassification_auroc_stat(conf_r, ok_r), misclassification_auroc_stat(conf_n, ok_n))}
+        rows += _interval_rows(pair, perturbation, family, auroc, len(joined), n_resamples, seed)
+        clean_r, clean_n = run.cell(pair.robust, "clean"), run.cell(pair.normal, "clean")
+        four = _join(cell_r, cell_n, clean_r, clean_n) if len(clean_r) and len(clean_n) else pd.DataFrame()
+        if four.empty:
+            note = _missing_note(run, pair, ["clean"])
+            rows += [_row(pair, perturbation, family, m, note=note) for m in ("detection_auroc", "normal_rise", "robust_rise")]
+        else:
+            a_r, a_n, c_r, c_n = (_arrays(four, k) for k in range(4))
+            detection: dict[str, tuple[Statistic, Statistic | None]] = {
+                "detection_auroc": (detection_auroc_stat(*c_r, *a_r), detection_auroc_stat(*c_n, *a_n))}
+            rows += _interval_rows(pair, perturbation, family, detection, len(four), n_resamples, seed)
+            rise = {"normal_rise": (overconfidence_linear(*a_n), overconfidence_linear(*c_n)),
+                    "robust_rise": (overconfidence_linear(*a_r), overconfidence_linear(*c_r))}
+            rows += _linear_cells(pair, perturbation, family, rise, len(four), n_resamples, seed)[0]
+    if family == "clean" and len(scaled):
+        ts_r, ts_n = scaled[scaled["model"] == pair.robust], scaled[scaled["model"] == pair.normal]
+        ts = _join(ts_r.drop(columns="model"), ts_n.drop(columns="model")) if len(ts_r) and len(ts_n) else pd.DataFrame()
+        if ts.empty:
+            rows.append(_row(pair, perturbation, family, "overconfidence_ts",
+                             note="no temperature-scaled records (no logits or no fitted temperature)"))
+        else:
+            scaled_of = {"overconfidence_ts": (overconfidence_linear(*_arrays(ts, 0)), overconfidence_linear(*_arrays(ts, 1)))}
+            rows += _linear_cells(pair, perturbation, family, scaled_of, len(ts), n_resamples, seed)[0]
+    return rows, sums
+
+
+def _interval_rows(pair: Pair, perturbation: str, family: str, stats: dict[str, tuple[Statistic, Statistic | None]],
+                   n: int, n_resamples: int, seed: int) -> list[dict[str, Any]]:
+    intervals = difference_intervals(stats, n, n_resamples=n_resamples, seed=seed)
+    ones = np.ones((1, n))
+    rows = []
+    for metric, (first, second) in stats.items():
+        value_r = float(first(ones)[0])
+        value_n = float(second(ones)[0]) if second is not None else float("nan")
+        interval = intervals[metric]
+        note = ""
+        if not np.isfinite(interval.estimate):
+            note = _undefined_note(metric, value_r, value_n)
+        elif not interval.defined:
+            note = "interval undefined: some resample has only right or only wrong predictions"
+        rows.append(_row(pair, perturbation, family, metric, robust=value_r, normal=value_n,
+                         estimate=interval.estimate, low=interval.low, high=interval.high, n=n, note=note))
+    return rows
