@@ -206,10 +206,19 @@ def _check_row(row: Any, where: str) -> None:
             table = check_type(where, side, row[side], dict, "a table such as { checkpoint = \"model.pt\" }")
             check_keys(f"{where}, {side}", table, OPTION_KEYS)
             for key, value in table.items():
-                check_type(where, f"{side}.{key}", value, (str, int, float), "a string or number")
-    for key in flat:
-        if key in row and row[key] is not None:
-            check_type(where, key, row[key], (str, int, float), "a string or number")
+                _check_option(where, f"{side}.{key}", key, value)
+    for side in ("robust", "normal"):
+        for key in OPTION_KEYS:
+            if row.get(f"{side}_{key}") is not None:
+                _check_option(where, f"{side}_{key}", key, row[f"{side}_{key}"])
+
+
+def _check_option(where: str, name: str, key: str, value: Any) -> None:
+    """Paths, entry points and ids are strings; metadata values strings or numbers."""
+    if key in META_KEYS:
+        check_type(where, name, value, (str, int, float), "a string or number")
+    else:
+        check_type(where, name, value, str, "a string")
 
 
 def _toml_rows(path: Path, text: str) -> list[tuple[int, Any]]:

@@ -1,0 +1,231 @@
+"""Bad input at the command line, one case per fault of issue 12's "Why" list (model-output checks
+excepted: they live with the engine's tests).
+
+Each case runs ``overconf`` in-process through :func:`overconf.cli.main` (the real entry point, error
+handler included) and asserts the exit code, the one ``error:`` line (plus at most one ``hint:`` line),
+that no traceback is printed, and that no partial or wrong file is left behind.
+"""
+
+from __future__ import annotations
+
+import errno
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from overconf.cli import main
+from overconf.evaluation.records import ModelInfo, make_records
+from overconf.store.parquet import records_path, write_records
+
+ROBUST_ID = "Andriushchenko2020Understanding"
+
+
+@dataclass
+class Case:
+    """``args`` (with ``{tmp}`` for the test's folder) after ``setup(tmp)``; the run must exit with
+    ``code`` and print an error line containing every string of ``error`` (``{tmp}`` filled in)."""
+
+    args: list[str]
+    error: list[str]
+    setup: Callable[[Path], None] = lambda tmp: None
+    code: int = 2
+    absent: list[str] = field(default_factory=list)  # paths (under tmp) that must not exist afterwards
+    output_has: list[str] = field(default_factory=list)  # further text anywhere in stdout + stderr
+    output_lacks: list[str] = field(default_factory=list)
+
+
+def _run(tmp: Path, case: Case, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    args = [a.replace("{tmp}", str(tmp)) for a in case.args]
+    monkeypatch.setattr(sys, "argv", ["overconf", *args])
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    out, err = capsys.readouterr()
+    return int(exit_info.value.code or 0), out, err
+
+
+def _check(tmp: Path, case: Case, code: int, out: str, err: str) -> None:
+    text = out + err
+    assert code == case.code, text
+    assert "Traceback" not in text
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    hints = [line for line in err.splitlines() if line.startswith("hint: ")]
+    assert len(errors) == 1 and len(hints) <= 1, err
+    for expected in case.error:
+        assert expected.replace("{tmp}", str(tmp)) in errors[0], errors[0]
+    for expected in case.output_has:
+        assert expected.replace("{tmp}", str(tmp)) in text, text
+    for unexpected in case.output_lacks:
+        assert unexpected.replace("{tmp}", str(tmp)) not in text, text
+    for path in case.absent:
+        assert not (tmp / path).exists(), path
+    assert not list(tmp.rglob("*.tmp")), "a temporary file was left behind"
+
+
+# ---------------------------------------------------------------- set-ups
+
+
+def _pairs_file(name: str, text: str | bytes) -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        path = tmp / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+
+    return setup
+
+
+def _toml_pair(extra: str = "", dataset: str = "cifar10") -> str:
+    return (f'# my pairs\n\n[[pair]]\ndataset = "{dataset}"\nrobust_id = "Mine"\nnormal_id = "{ROBUST_ID}"\n'
+            f'architecture = "PreActResNet-18"\n{extra}')
+
+
+def _records_run(tmp: Path) -> None:
+    """A valid run: a normal and a robust model, clean records, no report yet."""
+    rng = np.random.default_rng(0)
+    for model, robust in (("m-normal", False), ("m-robust", True)):
+        logits = rng.normal(size=(40, 10)).astype(np.float32)
+        write_records(tmp / "run", make_records(ModelInfo(model, "m", robust, "fashion-mnist"), "clean", "clean",
+                                                np.arange(40), rng.integers(0, 10, 40), logits))
+
+
+def _copied_records(tmp: Path) -> None:
+    _records_run(tmp)
+    stray = records_path(tmp / "run", "m-robust", "fog:severity=3")
+    shutil.copy(records_path(tmp / "run", "m-normal", "clean"), stray)
+
+
+def _flipped_correct(tmp: Path) -> None:
+    _records_run(tmp)
+    path = records_path(tmp / "run", "m-robust", "clean")
+    table = pq.read_table(path)
+    pq.write_table(table.set_column(table.schema.get_field_index("correct"), "correct",
+                                    pc.invert(table.column("correct"))), path)
+
+
+def _damaged_records(tmp: Path) -> None:
+    _records_run(tmp)
+    path = records_path(tmp / "run", "m-robust", "clean")
+    path.write_bytes(path.read_bytes()[:300])
+
+
+def _tampered_zoo(tmp: Path) -> None:
+    """The robust checkpoint sets torch._utils._rebuild_tensor_v2.__defaults__ (BUILD on a function)."""
+    path = tmp / "models" / "cifar10" / "Linf" / f"{ROBUST_ID}.pt"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nN}X\x0c\x00\x00\x00__defaults__K\x07\x85s\x86b.")
+
+
+EVALUATE = ["evaluate", "--zoo", "cifar10", "--out", "{tmp}/run", "--models-dir", "{tmp}/models",
+            "--data-dir", "{tmp}", "--no-report"]
+
+CASES: dict[str, Case] = {
+    # --- tracebacks and silent acceptance at the CLI: numbers
+    "n-examples 0": Case([*EVALUATE, "--n-examples", "0"], ["--n-examples=0: must be an integer >= 1"], absent=["run"]),
+    "n-examples -5": Case([*EVALUATE, "--n-examples", "-5"], ["--n-examples=-5: must be an integer >= 1"], absent=["run"]),
+    "attack-examples 0": Case([*EVALUATE, "--attack-examples", "0"], ["--attack-examples=0"], absent=["run"]),
+    "batch-size 0": Case([*EVALUATE, "--batch-size", "0"], ["--batch-size=0: must be an integer >= 1"], absent=["run"]),
+    "eps inf": Case([*EVALUATE, "--eps", "inf"], ["--eps=inf: must be a finite number > 0"], absent=["run"]),
+    "eps negative": Case([*EVALUATE, "--eps", "-0.1"], ["--eps=-0.1: must be a finite number > 0"], absent=["run"]),
+    "seed negative": Case([*EVALUATE, "--seed", "-1"], ["--seed=-1: must be an integer >= 0"], absent=["run"]),
+    "n-resamples 0": Case(["report", "{tmp}", "--n-resamples", "0"], ["--n-resamples=0"]),
+    # --- perturbation specs and names
+    "pgd eps=inf": Case([*EVALUATE, "--perturbations", "clean,pgd:eps=inf"],
+                        ["perturbation 'pgd:eps=inf': eps=inf must be a finite number"], absent=["run"]),
+    "pgd eps=nan": Case([*EVALUATE, "--perturbations", "pgd:eps=nan"], ["eps=nan must be a finite number"], absent=["run"]),
+    "pgd eps=0": Case([*EVALUATE, "--perturbations", "pgd:eps=0"], ["eps=0.0: must be a finite number > 0"], absent=["run"]),
+    "typo pdg": Case([*EVALUATE, "--perturbations", "clean,pdg"],
+                     ["unknown perturbation 'pdg'; did you mean `pgd`?"], absent=["run"]),
+    "typo guassian_noise": Case([*EVALUATE, "--perturbations", "guassian_noise"],
+                                ["unknown perturbation 'guassian_noise'; did you mean `gaussian_noise`?"], absent=["run"]),
+    "typo data set": Case([*EVALUATE[:2], "cifar01", *EVALUATE[3:]], ["unknown dataset 'cifar01'; did you mean `cifar10`"],
+                          absent=["run"]),
+    "typo family": Case(["perturbations", "--family", "atack"],
+                        ["unknown perturbation family 'atack'; did you mean `attack`?"]),
+    # --- --data-dir never silently ignored
+    "data fetch into a missing folder": Case(
+        ["data", "fetch", "--data-dir", "{tmp}/nonexistent"], ["--data-dir {tmp}/nonexistent: no such folder"],
+        absent=["nonexistent"], output_lacks=["/usr/share"]),
+    "demo with an empty data folder": Case(
+        ["demo", "--quick", "--no-report", "--device", "cpu", "--data-dir", "{tmp}/empty", "--out", "{tmp}/run"],
+        ["--data-dir {tmp}/empty lacks Fashion-MNIST's train-images-idx3-ubyte.gz"],
+        setup=lambda tmp: (tmp / "empty").mkdir(), absent=["run"]),
+    # --- pairs files: types, keys, data sets, file and line, hints printed literally
+    "pairs checkpoint = 5": Case(
+        ["zoo", "list", "--add", "{tmp}/p.toml", "--models-dir", "{tmp}/models"],
+        ["{tmp}/p.toml, line 3: robust.checkpoint must be a string, not int 5"],
+        setup=_pairs_file("p.toml", _toml_pair("robust = { checkpoint = 5 }\n"))),
+    "pairs robust = str": Case(
+        ["zoo", "list", "--add", "{tmp}/p.toml"], ["{tmp}/p.toml, line 3: robust must be a table"],
+        setup=_pairs_file("p.toml", _toml_pair('robust = "str"\n'))),
+    "pairs unknown key": Case(
+        ["zoo", "list", "--add", "{tmp}/p.toml"],
+        ["{tmp}/p.toml, line 3: unknown key 'robust_idd'; did you mean `robust_id`"],
+        setup=_pairs_file("p.toml", _toml_pair('robust_idd = "x"\n'))),
+    "pairs unknown data set": Case(
+        ["zoo", "list", "--add", "{tmp}/p.toml"], ["{tmp}/p.toml, line 3: unknown dataset 'cifar-10'"],
+        setup=_pairs_file("p.toml", _toml_pair(dataset="cifar-10"))),
+    "pairs csv row lacks a column": Case(
+        ["zoo", "list", "--add", "{tmp}/p.csv"], ["{tmp}/p.csv, line 3: the pair lacks normal_id, architecture"],
+        setup=_pairs_file("p.csv", f"dataset,robust_id,normal_id,architecture\ncifar10,A,{ROBUST_ID},X\ncifar10,B\n")),
+    "pairs binary file": Case(
+        ["zoo", "list", "--add", "{tmp}/p.csv"], ["{tmp}/p.csv: not a text file"],
+        setup=_pairs_file("p.csv", bytes(range(256)) * 4)),
+    "pairs hint printed literally": Case(
+        ["zoo", "list", "--add", "{tmp}/p.toml"], ["`pair` must be a list of [[pair]] tables"],
+        setup=_pairs_file("p.toml", "pair = 5\n"), output_has=["hint: write [[pair]] (two brackets) above each pair"]),
+    "missing user checkpoint names its path": Case(
+        ["zoo", "verify", "--add", "{tmp}/p.toml", "--pairs", "Mine", "--models-dir", "{tmp}/models", "--no-load"],
+        ["models failed verification"],
+        setup=_pairs_file("p.toml", _toml_pair('robust = { checkpoint = "/nowhere/mine.pt" }\n')),
+        output_has=["missing /nowhere/mine.pt"], output_lacks=["cifar10/Linf/Mine.pt"]),
+    # --- checkpoints: a tamper pickle is refused and every model is still reported
+    "tampered checkpoint": Case(
+        ["zoo", "verify", "--pairs", ROBUST_ID, "--models-dir", "{tmp}/models"], ["models failed verification"],
+        setup=_tampered_zoo, output_has=[f"FAIL cifar10/{ROBUST_ID}", "refused", f"cifar10/{ROBUST_ID}_normal"]),
+    # --- record files are not trusted blindly
+    "records of another model copied in": Case(
+        ["report", "{tmp}/run"], ["{tmp}/run/records/m-robust/fog_severity=3.parquet: holds model 'm-normal'"],
+        setup=_copied_records, absent=["run/report", "run/summary.csv"],
+        output_has=["hint: delete {tmp}/run/records/m-robust/fog_severity=3.parquet"]),
+    "records with flipped correct": Case(
+        ["report", "{tmp}/run"], ["m-robust/clean.parquet: correct differs from (prediction == label)"],
+        setup=_flipped_correct, absent=["run/report", "run/summary.csv"]),
+    "damaged record file": Case(
+        ["report", "{tmp}/run"], ["m-robust/clean.parquet: not a readable Parquet record file"],
+        setup=_damaged_records, absent=["run/report", "run/summary.csv"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    case = CASES[name]
+    monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("OVERCONF_DATA", raising=False)
+    monkeypatch.delenv("OVERCONF_MODELS", raising=False)
+    case.setup(tmp_path)
+    defaults = torch._utils._rebuild_tensor_v2.__defaults__
+    code, out, err = _run(tmp_path, case, monkeypatch, capsys)
+    _check(tmp_path, case, code, out, err)
+    assert torch._utils._rebuild_tensor_v2.__defaults__ == defaults
+
+
+def test_full_disk_names_the_file_and_is_not_a_permission_problem(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from overconf.store import parquet
+
+    _records_run(tmp_path)
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(parquet.os, "fsync", full)
+    case = Case(["report", "{tmp}/run"], ["No space left on device: {tmp}/run/summary.csv"],
+                absent=["run/summary.csv"], output_has=["hint: the disk is full"], output_lacks=["permission"])
+    code, out, err = _run(tmp_path, case, monkeypatch, capsys)
+    _check(tmp_path, case, code, out, err)
