@@ -10,6 +10,8 @@ metric's difference is estimated on all joined samples with a paired bootstrap i
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,7 +209,8 @@ def _pooled_rows(pair: Pair, parts: list[Sums]) -> list[dict[str, Any]]:
     n = int(sum(p["ece"][0][0, -1] for p in parts))  # the ECE sums carry the sample count
     finish = {name: make(np.zeros(1), np.zeros(1, bool)).finish for name, make in LINEAR.items()}
     for metric in LINEAR:
-        point_r, point_n, boot_r, boot_n = (sum(p[metric][k] for p in parts) for k in range(4))
+        point_r, point_n, boot_r, boot_n = (functools.reduce(operator.add, (p[metric][k] for p in parts))
+                                            for k in range(4))
         rows.append(_linear_row(pair, "corruptions", "corruption", metric, finish[metric], point_r, point_n,
                                 boot_r, boot_n, n))
     return rows
