@@ -23,6 +23,7 @@ def test_report_of_a_clean_only_run_with_a_perfect_model(tmp_path: Path) -> None
     # the perfect normal model has no wrong prediction: o(f) is undefined, so only the robust model is plotted
     fig = scatter.figure_confidence_scatter(load_run(run_dir))
     assert [c.get_label() for c in fig.axes[0].collections[1:]] == ["robust"]
+    assert "not shown (no wrong prediction): relu-maxpool-normal" in fig.axes[0].get_title()
     differences = pd.read_csv(run_dir / "report" / "tables" / "pair_differences.csv")
     assert differences.loc[differences["metric"] == "overconfidence", "estimate"].isna().all()
 

@@ -10,6 +10,8 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PathCollection, PolyCollection
 from matplotlib.patches import Rectangle, StepPatch
+from matplotlib.text import Text
+from synthetic_run import make_synthetic_run
 
 from overconf.metrics import (
     attack_detection_auroc,
@@ -22,12 +24,12 @@ from overconf.metrics import (
 )
 from overconf.report.cells import expected_pairs, pair_cells
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
-from overconf.report.figures.common import save_figure
-from overconf.report.load import RunData
+from overconf.report.figures.common import budgets, panel_title, save_figure
+from overconf.report.load import RunData, load_run
 from overconf.store.parquet import read_records
 
 PANELS = ["clean", "pgd", "square", "corruptions"]
-TITLES = ["clean", "pgd", "square", "corruptions (pooled)"]
+TITLES = ["Clean", "PGD", "Squares", "Corruptions"]
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +45,8 @@ def panel_arrays(records: pd.DataFrame, model: str, panel: str) -> tuple[np.ndar
 
 
 def visible_axes(fig):
-    return [ax for ax in fig.axes if ax.axison]
+    """The figure's panels (colour bars left out)."""
+    return [ax for ax in fig.axes if ax.axison and ax.get_label() != "<colorbar>"]
 
 
 def is_green(rgba) -> bool:
@@ -107,18 +110,18 @@ def test_fig3_legend_carries_mean_and_std_of_misclassification_auroc(run: RunDat
         assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 2  # the ± std bands
 
 
-def test_fig4_legend_auc_equals_summary_detection_auroc(run: RunData, run_dir: Path) -> None:
+def test_fig4_mean_and_std_over_robust_and_over_normal(run: RunData, run_dir: Path) -> None:
     fig = roc.figure_detection_roc(run)
     summary = summary_table(read_records(run_dir))
     axes = visible_axes(fig)
-    assert [ax.get_title() for ax in axes] == ["pgd", "square"]
+    assert [ax.get_title() for ax in axes] == ["PGD", "Squares"]
     for ax, attack in zip(axes, ["pgd", "square"]):
         texts = [t.get_text() for t in ax.get_legend().get_texts()]
-        rows = summary[summary["perturbation"] == attack]
-        expected = [f"{m} (AUC {a:.3f})" for m, a in zip(rows["model"], rows["detection_auroc"])]
-        assert sorted(texts[:-1]) == sorted(expected)
-        robust = rows[rows["robust"]]
-        assert all(np.isfinite(robust["detection_auroc"]))
+        assert len(texts) == 3  # robust, normal, random: readable whatever the number of pairs
+        for robust, name in ((False, "normal"), (True, "robust")):
+            rows = summary[(summary["perturbation"] == attack) & (summary["robust"] == robust)]
+            aucs = rows["detection_auroc"].to_numpy()
+            assert f"{name} (n=2, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})" in texts
 
 
 def test_detection_arrays_join_clean_and_attacked_on_index(run: RunData) -> None:
@@ -178,6 +181,7 @@ def test_pair_differences_estimate_and_interval(run: RunData, records: pd.DataFr
     assert row["low"] <= row["estimate"] <= row["high"] < 0  # the synthetic robust twin is clearly less over-confident
     fig = difference.figure_differences(table)
     assert [len(ax.containers) for ax in fig.axes] == [2, 2, 2]
+    assert all(ax.get_legend() is None for ax in fig.axes) and len(fig.legends) == 1  # below the panels
 
 
 def test_save_figure_writes_png_and_svg(run: RunData, tmp_path: Path) -> None:
@@ -185,3 +189,46 @@ def test_save_figure_writes_png_and_svg(run: RunData, tmp_path: Path) -> None:
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = svg.read_text()
     assert text.lstrip().startswith("<?xml") and "<svg" in text and "<text" not in text  # glyphs as paths
+
+
+def all_figures(run: RunData) -> list:
+    pairs = expected_pairs(run.manifest, run.models)
+    groups = density.density_groups(run)
+    return [scatter.figure_confidence_scatter(run), bars.figure_overconfidence_bars(run),
+            roc.figure_misclassification_roc(run), roc.figure_detection_roc(run),
+            density.figure_densities(run, groups[0][2], groups[0][1]), reliability.figure_reliability(run, "synthetic"),
+            difference.figure_differences(difference.pair_differences(run, *pair_cells(run, pairs, n_resamples=50), pairs))]
+
+
+def test_figures_are_readable_at_their_saved_size(run: RunData) -> None:
+    """Text ≥ 8 pt; no legend overlaps a panel's data area; Fig. 1 has colour bars for its accuracy shading."""
+    for fig in all_figures(run):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+        assert texts and min(t.get_fontsize() for t in texts) >= 8.0
+        panels = visible_axes(fig)
+        legends = [*fig.legends, *(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)]
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            for ax in panels:
+                assert not box.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+    scatter_fig = all_figures(run)[0]
+    bars_ = [ax for ax in scatter_fig.axes if ax.get_label() == "<colorbar>"]
+    assert sorted(ax.get_ylabel() for ax in bars_) == ["accuracy, normal", "accuracy, robust"]
+
+
+def test_missing_models_are_named_in_the_panel(tmp_path: Path) -> None:
+    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=60, perturbations={"clean": ("clean", 1.0, 0.8)})
+    run = load_run(run_dir)
+    for fig in (scatter.figure_confidence_scatter(run), bars.figure_overconfidence_bars(run),
+                roc.figure_misclassification_roc(run)):
+        title = visible_axes(fig)[0].get_title()
+        assert "relu-maxpool-normal" in title and "not shown" in title, title
+
+
+def test_panel_titles_use_the_papers_names() -> None:
+    assert [panel_title(p, "cifar10") for p in ("clean", "pgd:steps=20", "square:n_queries=200", "corruptions")] == [
+        "Clean", "PGD", "Squares", "CIFAR-10-C (corruptions)"]
+    assert budgets(["clean", "pgd:steps=20", "square:n_queries=200"], 8 / 255) == (
+        "Attack budgets: PGD: steps=20; Squares: n_queries=200; ε = 0.03137.")

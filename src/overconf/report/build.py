@@ -20,7 +20,7 @@ from overconf.metrics import summary_table
 from overconf.report.cells import Pair, expected_pairs, pair_cells, scaled_clean_records
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
-from overconf.report.figures.common import save_figure
+from overconf.report.figures.common import budgets, dataset_title, save_figure
 from overconf.report.html import FigureEntry, render_page
 from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
@@ -96,9 +96,12 @@ def build_report(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Path:
         stale.unlink()
     entries: list[FigureEntry] = []
 
+    budget = budgets(run.panels, (run.manifest.get("config") or {}).get("eps"))
+
     def add(fig: Figure | None, name: str, title: str, caption: str) -> None:
         if fig is None:
             return
+        caption = f"{caption} {budget}".strip()
         with _timed(f"saving {name}"):
             png, svg = save_figure(fig, figures_dir, slug(name))
         entries.append(FigureEntry(slug(name), title, caption, png, svg))
@@ -116,7 +119,7 @@ def build_report(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Path:
         add(density.figure_densities(run, models, title), name, f"{label} — Confidence densities, {title}", caption)
     for dataset in run.datasets:
         add(reliability.figure_reliability(run, dataset), f"reliability_{dataset}",
-            f"Reliability diagrams, {dataset}", reliability.CAPTION)
+            f"Reliability diagrams, {dataset_title(dataset)}", reliability.CAPTION)
     add(difference.figure_differences(differences), "pair_differences",
         "Robust minus normal with bootstrap intervals", difference.CAPTION)
 

@@ -7,14 +7,19 @@ figure function returns its :class:`~matplotlib.figure.Figure` so tests can insp
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import ParamSpec
 
 import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.text import Text
+
+P = ParamSpec("P")
 
 ROBUST_COLOR = "#1b7837"  # green
 NORMAL_COLOR = "#762a83"  # purple
@@ -23,6 +28,35 @@ NORMAL_MARKER = "o"
 CORRECT_COLOR = "#2166ac"
 WRONG_COLOR = "#d6604d"
 PNG_DPI = 110
+#: the smallest text size (pt) at the saved size; every figure keeps its text at or above it
+MIN_FONT_PT = 8.0
+STYLE = {"font.size": 9.0, "axes.titlesize": 9.5, "axes.labelsize": 9.0, "xtick.labelsize": 8.0,
+         "ytick.labelsize": 8.0, "legend.fontsize": 8.0, "figure.titlesize": 10.0}
+#: the paper's names for attacks (perturbation label before ``:``) and data sets
+ATTACK_NAMES = {"pgd": "PGD", "square": "Squares", "fgsm": "FGSM", "apgd-ce": "APGD-CE", "apgd-t": "APGD-T",
+                "autoattack": "AutoAttack"}
+DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "imagenet": "ImageNet",
+                 "fashion-mnist": "Fashion-MNIST"}
+CORRUPTED_NAMES = {"cifar10": "CIFAR-10-C", "cifar100": "CIFAR-100-C", "imagenet": "ImageNet-C"}
+#: at most this many names are listed in a "not shown" note
+NOTE_NAMES = 3
+
+
+def styled(make: Callable[P, Figure | None]) -> Callable[P, Figure | None]:
+    """Decorate a figure function: build it under :data:`STYLE`, then raise every text (titles, labels, tick
+    labels, legends, annotations) below :data:`MIN_FONT_PT` to it, so text is ≥ 8 pt at the saved size."""
+    @functools.wraps(make)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> Figure | None:
+        with matplotlib.rc_context(STYLE):
+            fig = make(*args, **kwargs)
+        if fig is not None:
+            for ax in fig.axes:
+                ax.tick_params(labelsize=max(MIN_FONT_PT, STYLE["xtick.labelsize"]))
+            for text in fig.findobj(Text):
+                if text.get_fontsize() < MIN_FONT_PT:
+                    text.set_fontsize(MIN_FONT_PT)
+        return fig
+    return wrapper
 
 
 def group_color(robust: bool) -> str:
@@ -44,8 +78,46 @@ def shade(robust: bool, accuracy: float) -> tuple[float, float, float, float]:
     return cmap(level)
 
 
-def panel_title(panel: str) -> str:
-    return {"clean": "clean", "corruptions": "corruptions (pooled)"}.get(panel, panel)
+def dataset_title(dataset: str) -> str:
+    """The paper's spelling of a data set name (``cifar10`` → ``CIFAR-10``)."""
+    return DATASET_NAMES.get(dataset, dataset)
+
+
+def panel_title(panel: str, dataset: str | None = None) -> str:
+    """A panel's display name: ``Clean``, ``PGD``, ``Squares``, ``CIFAR-10-C (corruptions)``; budgets go to captions.
+
+    >>> panel_title("pgd:steps=20"), panel_title("square:n_queries=200"), panel_title("corruptions", "cifar10")
+    ('PGD', 'Squares', 'CIFAR-10-C (corruptions)')
+    """
+    if panel == "clean":
+        return "Clean"
+    if panel == "corruptions":
+        return f"{CORRUPTED_NAMES[dataset]} (corruptions)" if dataset in CORRUPTED_NAMES else "Corruptions"
+    name, _, _ = panel.partition(":")
+    return ATTACK_NAMES.get(name, name)
+
+
+def budgets(panels: list[str], eps: object = None) -> str:
+    """The attacks' budgets for a caption, e.g. ``PGD: steps=20; Squares: n_queries=200; ε = 0.1``."""
+    parts = [f"{panel_title(p)}: {p.partition(':')[2]}" for p in dict.fromkeys(panels)
+             if ":" in p and p.partition(":")[0] in ATTACK_NAMES]
+    if isinstance(eps, (int, float)):
+        parts.append(f"ε = {eps:.4g}")
+    return ("Attack budgets: " + "; ".join(parts) + ".") if parts else ""
+
+
+def not_shown(ax: Axes, missing: list[tuple[str, str]]) -> None:
+    """Say in the axes' title which models are missing from it and why (nothing is dropped silently)."""
+    if not missing:
+        return
+    by_reason: dict[str, list[str]] = {}
+    for model, reason in missing:
+        by_reason.setdefault(reason, []).append(model)
+    lines = []
+    for reason, models in by_reason.items():
+        names = ", ".join(models[:NOTE_NAMES]) + (f" +{len(models) - NOTE_NAMES} more" if len(models) > NOTE_NAMES else "")
+        lines.append(f"not shown ({reason}): {names}")
+    ax.set_title(ax.get_title() + "\n" + "\n".join(lines), fontsize=MIN_FONT_PT)
 
 
 def new_figure(rows: int, cols: int, *, width: float = 3.6, height: float = 3.2,
@@ -73,11 +145,23 @@ def panel_grid(datasets: list[str], panels_of: Callable[[str], list[str]], *, wi
 
 def cell_title(datasets: list[str], dataset: str, panel: str) -> str:
     """A panel's title, prefixed by its data set when the figure has several."""
-    return f"{dataset} · {panel_title(panel)}" if len(datasets) > 1 else panel_title(panel)
+    title = panel_title(panel, dataset)
+    return f"{dataset_title(dataset)} · {title}" if len(datasets) > 1 else title
 
 
 def empty_note(ax: Axes, text: str = "no data") -> None:
-    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4")
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes, color="0.4", fontsize=9)
+
+
+def legend_below(fig: Figure, axes: np.ndarray | list[Axes], ncols: int | None = None) -> None:
+    """One legend for the whole figure, below the panels (never over the data); duplicate labels merged."""
+    unique: dict[str, object] = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            unique.setdefault(label, handle)
+    if unique:
+        fig.legend(list(unique.values()), list(unique.keys()), loc="outside lower center",
+                   ncols=ncols or min(len(unique), 4), fontsize=MIN_FONT_PT)
 
 
 def save_figure(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:

@@ -16,7 +16,16 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from scipy.stats import gaussian_kde
 
-from overconf.report.figures.common import CORRECT_COLOR, WRONG_COLOR, empty_note, new_figure, panel_title
+from overconf.report.figures.common import (
+    CORRECT_COLOR,
+    WRONG_COLOR,
+    dataset_title,
+    empty_note,
+    legend_below,
+    new_figure,
+    panel_title,
+    styled,
+)
 from overconf.report.load import BLOCK_KEYS, RunData, block_groups
 
 KDE_MAX_SAMPLES = 1000
@@ -72,28 +81,28 @@ def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray) -> None:
         if curve is not None:
             ax.plot(KDE_GRID, curve, color=colour, lw=1.4, label=f"{name}: KDE")
     ax.text(0.03, 0.96, f"n correct {int(correct.sum())}\nn wrong {int((~correct).sum())}", transform=ax.transAxes,
-            va="top", fontsize=6, color="0.25")
+            va="top", fontsize=8, color="0.25")
     ax.set_xlim(0, 1)
 
 
+@styled
 def figure_densities(run: RunData, models: Sequence[str], title: str) -> Figure:
     """Rows: ``models`` (labelled with their building blocks and training); columns: the panels."""
     dataset = run.dataset_of(models[0])
     panels = run.panels_of(dataset)
-    fig, axes = new_figure(len(models), len(panels), width=3.0, height=2.3, sharex=True)
+    fig, axes = new_figure(len(models), len(panels), width=3.0, height=2.5, sharex=True)
     for i, model in enumerate(models):
         for j, panel in enumerate(panels):
             ax = axes[i, j]
             draw_density(ax, *run.arrays(model, panel, dataset))
             if i == 0:
-                ax.set_title(panel_title(panel), fontsize=9)
+                ax.set_title(panel_title(panel, dataset), fontsize=9)
             if j == 0:
-                ax.set_ylabel(run.describe(model) + "\ndensity", fontsize=7)
+                ax.set_ylabel(run.describe(model) + "\ndensity", fontsize=8)
             if i == len(models) - 1:
                 ax.set_xlabel("confidence")
     fig.suptitle(title, fontsize=10)
-    unique = {label: handle for ax in axes.flat for handle, label in zip(*ax.get_legend_handles_labels())}
-    fig.legend(unique.values(), unique.keys(), loc="outside lower center", ncols=max(len(unique), 1), fontsize=7)
+    legend_below(fig, axes)
     return fig
 
 
@@ -104,9 +113,9 @@ def density_groups(run: RunData) -> list[tuple[str, str, list[str]]]:
         models = run.models_of(dataset)
         for pair in dict.fromkeys(models["pair"]):
             members = models[models["pair"] == pair].sort_values("robust", kind="stable")["model"].tolist()
-            groups.append((f"fig5_density_{dataset}_{pair}", f"{dataset} · pair {pair}: training", members))
+            groups.append((f"fig5_density_{dataset}_{pair}", f"{dataset_title(dataset)} · pair {pair}: training", members))
     for dataset, key, members in block_groups(run.models):
         values = " vs ".join(str(run.models.set_index("model").loc[m, "config"][key]) for m in members)
-        groups.append((f"fig6_density_{dataset}_{key}", f"{dataset} · normally trained, {BLOCK_KEYS[key]}: {values}",
+        groups.append((f"fig6_density_{dataset}_{key}", f"{dataset_title(dataset)} · normally trained, {BLOCK_KEYS[key]}: {values}",
                        members))
     return groups

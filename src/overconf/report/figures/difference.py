@@ -14,11 +14,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from overconf.report.cells import Pair
-from overconf.report.figures.common import new_figure, panel_title
+from overconf.report.figures.common import dataset_title, legend_below, new_figure, panel_title, styled
 from overconf.report.load import CORRUPTIONS_PANEL, RunData
 
 DIFFERENCE_METRICS = ("overconfidence", "underconfidence", "ece")
 METRIC_LABELS = {"overconfidence": "Δ o(f)", "underconfidence": "Δ u(f)", "ece": "Δ ECE"}
+LEGEND_PAIRS = 12
 COLUMNS = ["dataset", "panel", "pair", "robust_model", "normal_model", "metric", "estimate", "low", "high", "n"]
 
 CAPTION = ("Robust minus normal twin: Δo(f), Δu(f) and ΔECE per pair and panel with 95% paired percentile bootstrap "
@@ -48,8 +49,13 @@ def pair_differences(run: RunData, cells: pd.DataFrame, pooled: pd.DataFrame, pa
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+@styled
 def figure_differences(differences: pd.DataFrame) -> Figure | None:
-    """Columns: Δo, Δu, ΔECE; rows: data sets; x: panels; one point with its interval per twin pair."""
+    """Columns: Δo, Δu, ΔECE; rows: data sets; x: panels; one point with its interval per twin pair.
+
+    The legend (one entry per pair, at most :data:`LEGEND_PAIRS`) sits below the panels; a pair whose value is
+    undefined in a panel is marked ``n/a`` at zero.
+    """
     if differences.empty or not np.isfinite(differences["estimate"].to_numpy(float)).any():
         return None
     datasets = list(dict.fromkeys(differences["dataset"]))
@@ -57,20 +63,23 @@ def figure_differences(differences: pd.DataFrame) -> Figure | None:
     for i, dataset in enumerate(datasets):
         part = differences[differences["dataset"] == dataset]
         panels = list(dict.fromkeys(part["panel"]))
-        twins = list(dict.fromkeys(zip(part["robust_model"], part["normal_model"])))
+        twins = list(dict.fromkeys(zip(part["pair"], part["robust_model"], part["normal_model"])))
         for j, metric in enumerate(DIFFERENCE_METRICS):
             ax = axes[i, j]
             ax.axhline(0.0, color="0.4", lw=0.8)
-            for k, (robust, normal) in enumerate(twins):
-                sel = part[(part["metric"] == metric) & (part["robust_model"] == robust)].set_index("panel").reindex(panels)
+            for k, (pair, robust, normal) in enumerate(twins):
+                sel = part[(part["metric"] == metric) & (part["pair"] == pair)].set_index("panel").reindex(panels)
                 offset = (k - (len(twins) - 1) / 2) * 0.8 / max(len(twins), 1)
                 x = np.arange(len(panels)) + offset
                 est = sel["estimate"].to_numpy(dtype=float)
                 err = np.vstack([est - sel["low"].to_numpy(dtype=float), sel["high"].to_numpy(dtype=float) - est])
-                ax.errorbar(x, est, yerr=np.nan_to_num(np.abs(err)), fmt="D", ms=4, capsize=2.5, lw=1,
-                            label=f"{robust} − {normal}")
-            ax.set_xticks(range(len(panels)), [panel_title(p) for p in panels], rotation=30, ha="right", fontsize=7)
-            ax.set_ylabel(METRIC_LABELS[metric] + " (robust − normal)", fontsize=8)
-            ax.set_title(f"{dataset} · {METRIC_LABELS[metric]}" if len(datasets) > 1 else METRIC_LABELS[metric])
-        axes[i, 0].legend(fontsize=6, loc="best")
+                label = f"{pair}: {robust} − {normal}" if len(twins) <= LEGEND_PAIRS else None
+                ax.errorbar(x, est, yerr=np.nan_to_num(np.abs(err)), fmt="D", ms=4, capsize=2.5, lw=1, label=label)
+                for xi in x[~np.isfinite(est)]:
+                    ax.text(xi, 0.0, "n/a", rotation=90, ha="center", va="bottom", color="0.35")
+            ax.set_xticks(range(len(panels)), [panel_title(p, dataset) for p in panels], rotation=30, ha="right")
+            ax.set_ylabel(METRIC_LABELS[metric] + " (robust − normal)")
+            title = METRIC_LABELS[metric]
+            ax.set_title(f"{dataset_title(dataset)} · {title}" if len(datasets) > 1 else title)
+    legend_below(fig, axes, ncols=2)
     return fig

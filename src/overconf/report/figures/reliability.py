@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from overconf.metrics import accuracy, expected_calibration_error, reliability_diagram
-from overconf.report.figures.common import empty_note, group_color, new_figure, panel_title
+from overconf.report.figures.common import empty_note, group_color, new_figure, panel_title, styled
 from overconf.report.load import RunData, safe
 
 N_BINS = 15
@@ -19,11 +19,12 @@ CAPTION = (f"Reliability diagrams ({N_BINS} equal-width bins): accuracy per conf
            "ECE is hard to interpret below 50% accuracy.")
 
 
+@styled
 def figure_reliability(run: RunData, dataset: str) -> Figure:
     """Rows: the data set's models; columns: its panels."""
     models = run.model_names(dataset)
     panels = run.panels_of(dataset)
-    fig, axes = new_figure(len(models), len(panels), width=2.6, height=2.5, sharex=True, sharey=True)
+    fig, axes = new_figure(len(models), len(panels), width=2.8, height=2.7, sharex=True, sharey=True)
     for i, model in enumerate(models):
         robust = bool(run.models.loc[run.models["model"] == model, "robust"].iloc[0])
         for j, panel in enumerate(panels):
@@ -38,12 +39,12 @@ def figure_reliability(run: RunData, dataset: str) -> Figure:
                 ax.stairs(heights, np.asarray(diagram.edges), fill=True, color=group_color(robust), alpha=0.75,
                           label="accuracy per bin")
                 ece = safe(expected_calibration_error, conf, correct)
-                ax.set_title(f"{panel_title(panel)}\nECE {ece:.3f} · acc {safe(accuracy, correct):.2f}", fontsize=7.5)
+                ax.set_title(f"{panel_title(panel, dataset)}\nECE {ece:.3f} · acc {safe(accuracy, correct):.2f}",
+                             fontsize=8)
             ax.set_xlim(0, 1)
             ax.set_ylim(0, 1)
-            ax.tick_params(labelsize=6)
             if j == 0:
-                ax.set_ylabel(f"{model}\naccuracy", fontsize=7)
+                ax.set_ylabel(f"{model}\naccuracy", fontsize=8)
             if i == len(models) - 1:
-                ax.set_xlabel("confidence", fontsize=7)
+                ax.set_xlabel("confidence", fontsize=8)
     return fig

@@ -7,7 +7,10 @@ the marker, the higher the model's accuracy in that panel.
 
 from __future__ import annotations
 
+import matplotlib
 import numpy as np
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 
 from overconf.metrics import accuracy, mean_confidence_correct, mean_confidence_incorrect
@@ -18,20 +21,34 @@ from overconf.report.figures.common import (
     empty_note,
     group_color,
     group_name,
+    legend_below,
+    not_shown,
     panel_grid,
     shade,
+    styled,
 )
 from overconf.report.load import RunData, safe
 
 CAPTION = ("Mean confidence on correct (x) vs wrong (y) predictions per model. Green diamonds: robust; "
-           "purple circles: normal; darker = more accurate. Star: the ideal point (1, 0); grey: more confident "
-           "when wrong than when right (y > x). Corruptions are pooled over all corruption types and severities.")
+           "purple circles: normal; the colour bars give the accuracy the shade encodes (darker = more accurate). "
+           "Star: the ideal point (1, 0); grey: more confident when wrong than when right (y > x). Corruptions are "
+           "pooled over all corruption types and severities. A model without wrong (or without correct) "
+           "predictions in a panel is named in its title.")
 
 
+def accuracy_colormap(robust: bool) -> ListedColormap:
+    """The colours :func:`shade` gives accuracies 0…1, as a colour map for the colour bar."""
+    base = matplotlib.colormaps["Greens" if robust else "Purples"]
+    return ListedColormap(base(np.linspace(0.35, 1.0, 256)), name=f"accuracy-{group_name(robust)}")
+
+
+@styled
 def figure_confidence_scatter(run: RunData) -> Figure:
-    """One panel per perturbation (columns) and data set (rows); one marker per model with both kinds of prediction."""
+    """One panel per perturbation (columns) and data set (rows); one marker per model with both kinds of
+    prediction; two colour bars (robust, normal) map the markers' shade to accuracy."""
     fig, axes, cells = panel_grid(run.datasets, run.panels_of)
     for ax, dataset, panel in cells:
+        missing: list[tuple[str, str]] = []
         ax.fill_between([0, 1.05], [0, 1.05], [1.05, 1.05], color="0.88", zorder=0,
                         label="y > x: more confident when wrong")
         ax.plot([0, 1.05], [0, 1.05], color="0.6", lw=0.8, zorder=1)
@@ -45,6 +62,9 @@ def figure_confidence_scatter(run: RunData) -> Figure:
                     xs.append(x)
                     ys.append(y)
                     colours.append(shade(robust, safe(accuracy, correct)))
+                else:
+                    missing.append((model, "no records" if conf.size == 0 else
+                                    "no wrong prediction" if np.isfinite(x) else "no correct prediction"))
             if xs:
                 ax.scatter(xs, ys, c=colours, marker=ROBUST_MARKER if robust else NORMAL_MARKER, s=55,
                            edgecolors=group_color(robust), linewidths=1.0, zorder=3, label=group_name(robust))
@@ -58,6 +78,10 @@ def figure_confidence_scatter(run: RunData) -> Figure:
         ax.set_ylabel("mean confidence, wrong")
         if not ax.collections[1:]:
             empty_note(ax)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=8)
+        not_shown(ax, missing)
+    for robust in (True, False):
+        bar = fig.colorbar(ScalarMappable(Normalize(0.0, 1.0), accuracy_colormap(robust)), ax=axes, shrink=0.8,
+                           aspect=30, pad=0.01)
+        bar.set_label(f"accuracy, {group_name(robust)}")
+    legend_below(fig, axes)
     return fig
