@@ -14,9 +14,10 @@ import pytest
 
 from overconf.data import fashion_mnist
 from overconf.data.corruptions import CORRUPTIONS
-from overconf.demo import OOD_SETS, PAIRS, DemoConfig, pair_configs
+from overconf.data.ood import OOD_SETS
+from overconf.run.demo import PAIRS, DemoConfig, pair_configs
 from overconf.errors import MissingFileError
-from overconf.perturb import create_perturbation
+from overconf.run.data import expand_perturbations
 from overconf.run.manifest import read_manifest, sha256_file
 from overconf.store.parquet import read_records
 from overconf.train.cache import train_or_load
@@ -48,14 +49,14 @@ def test_summary_has_every_model_and_perturbation(quick_run: tuple[Path, Path, s
     summary = pd.read_csv(out / "summary.csv")
     assert set(REQUIRED_COLUMNS) <= set(summary.columns)
     config = DemoConfig.quick()
-    perturbations = [create_perturbation(spec, eps=0.1).label for spec in config.perturbations()]
+    perturbations = [p.label for p in expand_perturbations(config.perturbations(), fashion_mnist.NAME, None, 0.1)]
     assert len(set(perturbations)) == 3 + len(CORRUPTIONS) + len(OOD_SETS)
     assert len(summary) == 2 * len(PAIRS) * len(perturbations)
     assert set(summary["perturbation"]) == set(perturbations)
     for pair, group in summary.groupby("pair"):
         assert group.groupby("robust")["model"].nunique().to_dict() == {False: 1, True: 1}, pair
     n = summary.set_index("perturbation")["n"]
-    assert (n["clean"] == config.n_test).all()
+    assert (n["clean"] == config.n_examples).all()
     assert (n[perturbations[1]] == config.n_attack).all() and (n["fog:severity=3"] == config.n_attack).all()
     assert (n["ood-digits"] == config.n_attack).all()
 
@@ -106,6 +107,26 @@ def test_figures_report_and_manifest(quick_run: tuple[Path, Path, subprocess.Com
         assert model["sha256"] == sha256_file(Path(model["checkpoint"]))
         assert model["sha256"] in html  # the page shows each checkpoint's hash
     assert manifest["data"]["sha256"] == fashion_mnist.fingerprint()
+
+
+def test_demo_spec_file_names_the_same_cells(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:
+    """`overconf run examples/demo-quick.toml` on the demo's folder finds every cell done with an identical
+    configuration (model cache keys, data fingerprint, every perturbation parameter, seed), so it computes
+    exactly the demo's records; the full spec file is the full demo's spec."""
+    from overconf.run.demo import demo_spec
+    from overconf.run.spec import load_spec
+
+    out, cache, _ = quick_run
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    dry = overconf("run", str(examples / "demo-quick.toml"), "--out", str(out), "--dry-run",
+                   env={"OVERCONF_CACHE": str(cache)})
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    total = len(list(out.glob("records/*/*.parquet")))
+    assert f"{total} done, 0 to compute" in dry.stdout, dry.stdout[:500]
+    for spec_file, config in (("demo.toml", DemoConfig()), ("demo-quick.toml", DemoConfig.quick())):
+        loaded, built = load_spec(examples / spec_file), demo_spec(config)
+        assert (loaded.pairs, loaded.data, loaded.specs, loaded.n_examples, loaded.seed, loaded.batch_size) == (
+            built.pairs, built.data, built.specs, built.n_examples, built.seed, built.batch_size)
 
 
 def test_rerun_resumes_and_trains_nothing(quick_run: tuple[Path, Path, subprocess.CompletedProcess[str]]) -> None:

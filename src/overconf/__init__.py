@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["GridModel", "ModelInfo", "build_report", "create_perturbation", "evaluate", "evaluate_zoo",
-           "load_model", "read_records", "run_demo", "run_grid", "summary_table"]
+__all__ = ["GridModel", "ModelInfo", "benchmark", "build_report", "create_perturbation", "evaluate", "evaluate_zoo",
+           "load_model", "load_spec", "read_records", "run_demo", "run_grid", "run_spec", "summary_table"]
 
 
 def __getattr__(name: str) -> Any:

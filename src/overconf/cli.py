@@ -28,6 +28,28 @@ app.add_typer(data_app, name="data")
 console = Console(stderr=True)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from overconf.run.identity import git_commit, overconf_version
+
+        commit = git_commit()
+        print(f"overconf {overconf_version()}" + (f" (git {commit[:12]})" if commit else ""))
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="print the version (and git commit) and exit")] = False) -> None:
+    """Measure how over-confident image classifiers are: robust models vs their normally trained twins."""
+
+
+OverwriteOpt = Annotated[bool, typer.Option("--overwrite", help="replace cells computed with another configuration")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="print the grid, what is done and an estimated cost; "
+                                         "write nothing")]
+BackendOpt = Annotated[str, typer.Option("--backend", help="local | ray")]
+AddressOpt = Annotated[str | None, typer.Option("--address", help="Ray cluster address (default: start one here)")]
+
+
 @data_app.command("fetch")
 def data_fetch(
     dataset: Annotated[str, typer.Argument(help="data set to fetch")] = "fashion-mnist",
@@ -56,6 +78,23 @@ def report(
     print(build_report(run_dir, n_resamples=n_resamples))
 
 
+@app.command("run")
+def run_command(
+    spec: Annotated[Path, typer.Argument(help="experiment spec (TOML), e.g. examples/demo.toml")],
+    out: Annotated[Path | None, typer.Option("--out", help="run folder (default: the spec's out)")] = None,
+    overwrite: OverwriteOpt = False, dry_run: DryRunOpt = False, backend: BackendOpt = "local",
+    address: AddressOpt = None,
+    report: Annotated[bool, typer.Option("--report/--no-report", help="build the report at the end")] = True,
+) -> None:
+    """Run the experiment a spec file describes (models × data × perturbations), resumably."""
+    from overconf.run.runner import run_spec
+
+    result = run_spec(spec, out=out, command=" ".join(["overconf", *sys.argv[1:]]), overwrite=overwrite,
+                      backend=backend, address=address, dry_run=dry_run, report=report, table=True)
+    if result.report is not None:
+        print(f"report: {result.report}")
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="run folder: records, summary.csv, run.json, report/")] = Path("runs/demo"),
@@ -63,12 +102,49 @@ def demo(
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder with Fashion-MNIST's IDX .gz files")] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps")] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="skip the figures and report.html")] = False,
+    overwrite: OverwriteOpt = False, dry_run: DryRunOpt = False, backend: BackendOpt = "local",
+    address: AddressOpt = None,
 ) -> None:
-    """Fashion-MNIST demo: robust vs normal twins, trained or loaded from the cache, evaluated and reported."""
-    from overconf.demo import run_demo
+    """Fashion-MNIST demo: robust vs normal twins, trained or loaded from the cache, evaluated and reported
+    (the spec examples/demo.toml; --quick: examples/demo-quick.toml)."""
+    from overconf.run.demo import run_demo
 
-    run_demo(out, quick=quick, data_dir=data_dir, device=device, report=not no_report)
-    print(out / "summary.csv")
+    run_demo(out, quick=quick, data_dir=data_dir, device=device, report=not no_report, overwrite=overwrite,
+             dry_run=dry_run, backend=backend, address=address)
+    if not dry_run:
+        print(out / "summary.csv")
+
+
+@app.command("query")
+def query_command(
+    args: Annotated[list[str], typer.Argument(help='RUN [RUN...] "SQL": run folders, then one SQL query')],
+    csv: Annotated[Path | None, typer.Option("--csv", help="write the result to this CSV file")] = None,
+) -> None:
+    """DuckDB SQL over the records of one or more runs (a view named records, plus a column run)."""
+    from overconf.store.query import query_records
+
+    if len(args) < 2:
+        raise OverconfError("query needs at least one run folder and a SQL query",
+                            hint='overconf query runs/demo "SELECT model, avg(correct::int) FROM records GROUP BY model"')
+    result = query_records([Path(a) for a in args[:-1]], args[-1])
+    if csv is not None:
+        from overconf.store.parquet import write_atomic
+
+        write_atomic(csv, lambda tmp: result.to_csv(tmp, index=False))
+        print(csv)
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", 200, "display.max_columns", 50, "display.width", 200):
+            print(result.to_string(index=False))
+
+
+@app.command("show")
+def show_command(run: Annotated[Path, typer.Argument(help="run folder")]) -> None:
+    """Print a run's summary: main numbers per model × perturbation (corruptions pooled)."""
+    from overconf.run.show import print_summary
+
+    print_summary(run)
 
 
 zoo_app = typer.Typer(help="The paper's model zoo: robust/normal pairs on CIFAR-10, CIFAR-100, ImageNet.",
@@ -171,9 +247,11 @@ def evaluate_command(
     report: Annotated[bool, typer.Option("--report/--no-report", help="build the report at the end")] = True,
     imagenet_order: Annotated[str, typer.Option("--imagenet-order", help="robustbench (its 5,000 images) "
                                                 "or sorted (every image found)")] = "robustbench",
+    overwrite: OverwriteOpt = False, dry_run: DryRunOpt = False, backend: BackendOpt = "local",
+    address: AddressOpt = None,
 ) -> None:
     """Run the paper's evaluation on the zoo pairs found locally (missing pairs are skipped and listed)."""
-    from overconf.zoo.evaluate import evaluate_zoo
+    from overconf.run.zoo import evaluate_zoo
 
     for name, value in (("--n-examples", n_examples), ("--attack-examples", attack_examples)):
         if value is not None:
@@ -189,7 +267,8 @@ def evaluate_command(
         zoo, out, pairs=names, catalogue=catalogue, extra_catalogues=add or (), models_dir=models_dir,
         data_dir=data_dir, n_examples=n_examples, perturbations=perturbations.split(","),
         attack_examples=attack_examples, eps=eps, batch_size=batch_size, device=device, seed=seed, report=report,
-        imagenet_order=imagenet_order, command=" ".join(["overconf", *sys.argv[1:]]),
+        imagenet_order=imagenet_order, command=" ".join(["overconf", *sys.argv[1:]]), overwrite=overwrite,
+        dry_run=dry_run, backend=backend, address=address,
     )
     for robust_id, missing in result.skipped[:5]:
         console.print("[yellow]skipped[/] " + escape(f"{robust_id}: no file at {missing}"), highlight=False,
@@ -197,7 +276,8 @@ def evaluate_command(
     if len(result.skipped) > 5:
         console.print(f"[yellow]skipped[/] {len(result.skipped) - 5} more pairs (all listed in run.json, "
                       "config.skipped; `overconf zoo list` shows what is present)", highlight=False, soft_wrap=True)
-    print(f"{len(result.models)} models evaluated, {len(result.skipped)} pairs skipped; run: {result.run_dir}")
+    if not dry_run:
+        print(f"{len(result.models)} models evaluated, {len(result.skipped)} pairs skipped; run: {result.out}")
     if result.report is not None:
         print(f"report: {result.report}")
 

@@ -15,7 +15,7 @@ from overconf.errors import MissingFileError
 from overconf.run.manifest import read_manifest, sha256_file
 from overconf.store.parquet import read_records
 from overconf.zoo import load_catalogue, load_model
-from overconf.zoo.evaluate import evaluate_zoo
+from overconf.run.zoo import evaluate_zoo
 from overconf.zoo.fetch import record_checksum
 
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -67,7 +67,7 @@ def test_evaluate_runs_present_pairs_and_skips_missing(zoo):
     assert by_model[MODEL_ID]["sha256"] == sha256_file(robust)
     assert by_model[f"{MODEL_ID}_normal"]["sha256"] == sha256_file(normal)
     assert by_model[MODEL_ID]["config"]["activation"] == "relu"
-    assert manifest["perturbations"] == ["clean", "pgd:steps=2"] and manifest["data"]["n"] == 4
+    assert manifest["perturbations"] == ["clean", "pgd:steps=2"] and manifest["data"]["n_examples"] == 4
     # A rerun finds every cell done and writes nothing.
     again = evaluate_zoo("cifar10", out, pairs=[MODEL_ID], models_dir=models, data_dir=root / "data",
                          n_examples=4, attack_examples=3, perturbations=["clean", "pgd:steps=2"], device="cpu", report=False,
@@ -80,9 +80,10 @@ def test_evaluate_errors(zoo):
     with pytest.raises(MissingFileError, match="none of the 1 selected") as info:
         evaluate_zoo("cifar10", root / "run", pairs=["Wong2020Fast"], models_dir=models, report=False)
     assert "overconf zoo fetch" in info.value.hint
-    with pytest.raises(MissingFileError, match="CIFAR-10-C"):
-        evaluate_zoo("cifar10", root / "run", pairs=[MODEL_ID], models_dir=models, data_dir=root / "data",
-                     perturbations=["clean", "corruptions"], report=False)
+    # Without CIFAR-10-C, corruptions expands to the 15 generated corruptions (severity 3 unless given).
+    dry = evaluate_zoo("cifar10", root / "run", pairs=[MODEL_ID], models_dir=models, data_dir=root / "data",
+                       perturbations=["clean", "corruptions:severity=2"], report=False, dry_run=True)
+    assert dry.written == [] and not (root / "run").exists()
 
 
 def test_corruptions_expand_to_the_pregenerated_sets(tmp_path, monkeypatch):

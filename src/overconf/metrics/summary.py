@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -116,8 +118,11 @@ def _temperature_scaled(group: pd.DataFrame, temperature: float, n_bins: int) ->
             "overconfidence_ts": overconfidence(conf, ok), "underconfidence_ts": underconfidence(conf, ok)}
 
 
-def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
+def summary_table(records: pd.DataFrame | Any, n_bins: int = 15) -> pd.DataFrame:
     """One row per (model, pair, robust, dataset, perturbation, family) with every metric.
+
+    ``records``: a DataFrame (as :func:`overconf.evaluate` and ``read_records`` return) or a pyarrow Table
+    (as the engine returns); tables of several cells may be concatenated.
 
     Columns: the group keys; ``n``; ``accuracy``, ``mean_confidence``; ``ece`` (L1, ``n_bins`` equal-width
     bins) and ``mce`` (max norm); ``overconfidence`` o(f) (= mean confidence of the wrong predictions) and ``underconfidence`` u(f);
@@ -131,6 +136,8 @@ def summary_table(records: pd.DataFrame, n_bins: int = 15) -> pd.DataFrame:
     ``n_ts`` records of even ``index`` with logits divided by T (does the robust/normal gap survive calibration?).
     Accuracy-type metrics are NaN on ood rows (no true class); a metric that does not apply is NaN.
     """
+    if hasattr(records, "to_pandas") and not isinstance(records, pd.DataFrame):
+        records = records.to_pandas()
     missing = [column for column in REQUIRED if column not in records.columns]
     if missing:
         raise MetricInputError(

@@ -1,4 +1,5 @@
-"""The local back end: the grid model × perturbation, resumable cell by cell."""
+"""Grids built in Python: models (with loaders) × one data set × perturbation specs, through the same
+resume loop as every run (:func:`overconf.run.execute.execute`, local back end)."""
 
 from __future__ import annotations
 
@@ -10,25 +11,31 @@ import torch
 from torch import nn
 
 from overconf.data.base import DEFAULT_EPS, ImageSet
-from overconf.evaluation.engine import evaluate
 from overconf.evaluation.records import ModelInfo
-from overconf.perturb import create_perturbation  # the package import registers every perturbation
-from overconf.store.parquet import has_records, write_records
+from overconf.run.data import expand_perturbations, fingerprint
+from overconf.run.execute import execute
+from overconf.run.identity import canonical
+from overconf.run.plan import Plan, PlanModel, build_cells
 
 
 @dataclass
 class GridModel:
-    """A model of the grid: who it is, and how to load it (called only if some cell is missing)."""
+    """A model of the grid: who it is, and how to load it (called only if some cell is missing).
+
+    ``identity`` should say which weights these are (e.g. a checkpoint SHA-256): a rerun with other
+    weights under the same name is then refused instead of mixed.
+    """
 
     info: ModelInfo
     load: Callable[[], nn.Module]
+    identity: dict | None = None
 
 
 def run_grid(
     models: Sequence[GridModel],
     dataset: ImageSet,
     perturbations: Sequence[str],
-    run_dir: Path,
+    out: Path,
     *,
     n_per_family: Mapping[str, int | None] | None = None,
     eps: float | None = None,
@@ -36,25 +43,28 @@ def run_grid(
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress: bool = True,
+    overwrite: bool = False,
 ) -> list[Path]:
-    """Evaluate every model under every perturbation, writing one record file per cell.
+    """Evaluate every model under every perturbation, writing one record file per cell; return the files written.
 
-    Cells whose records already exist are skipped, so an interrupted run resumes where it stopped.
+    Finished cells with the same configuration are skipped, so an interrupted run resumes where it stopped.
     ``n_per_family`` limits a family (``attack``, ``corruption``, ``ood``: the costly ones) to the first n samples.
     """
     eps = DEFAULT_EPS.get(dataset.name, 8 / 255) if eps is None else eps
-    built = [create_perturbation(spec, eps=eps) for spec in perturbations]
-    written: list[Path] = []
-    for grid_model in models:
-        todo = [p for p in built if not has_records(run_dir, grid_model.info.model, p.label)]
-        if not todo:
-            continue
-        model = grid_model.load()
-        for perturbation in todo:
-            n = (n_per_family or {}).get(perturbation.family)
-            table = evaluate(
-                model, grid_model.info, dataset.subset(n), perturbation,
-                batch_size=batch_size, device=device, seed=seed, progress=progress,
-            )
-            written.append(write_records(run_dir, table))
-    return written
+    planned = expand_perturbations(list(perturbations), dataset.name, None, eps)
+    plan_models = []
+    for m in models:
+        identity = {"name": m.info.model, "pair": m.info.pair, "robust": m.info.robust, "dataset": m.info.dataset,
+                    "source": "python", **(m.identity or {})}
+        entry = {"model": m.info.model, "pair": m.info.pair, "robust": m.info.robust, "dataset": m.info.dataset,
+                 "config": dict(m.info.meta)}
+        plan_models.append(PlanModel(m.info, m.load, identity, lambda entry=entry: entry))
+    engine = {"batch_size": batch_size, "device": torch.device(device), "precision": "fp32"}
+    data_identity = {"dataset": dataset.name, "fingerprint": fingerprint(dataset), "size": len(dataset),
+                     "n_examples": len(dataset)}
+    cells = build_cells(plan_models, dataset, data_identity, planned, dict(n_per_family or {}), engine, seed)
+    plan = Plan("grid", plan_models, cells, {"name": dataset.name, "sha256": data_identity["fingerprint"],
+                                             "size": len(dataset), "n_examples": len(dataset)},
+                engine, canonical({"eps": eps, "batch_size": batch_size, "device": str(device),
+                                   "n_examples": n_per_family}), seed)
+    return execute(plan, Path(out), command="overconf.run_grid", overwrite=overwrite, progress=progress).written

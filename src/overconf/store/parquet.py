@@ -7,11 +7,13 @@ most the model × perturbation cell it was computing and a rerun resumes from th
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -59,9 +61,18 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def write_records(run_dir: Path, table: pa.Table) -> Path:
-    """Write one model × perturbation record table atomically and return its path."""
+CELL_METADATA_KEY = b"overconf.cell"
+
+
+def write_records(run_dir: Path, table: pa.Table, cell: dict[str, Any] | None = None) -> Path:
+    """Write one model × perturbation record table atomically and return its path.
+
+    ``cell`` (the cell's resolved configuration and provenance, :mod:`overconf.run.identity`) is stored as
+    JSON in the Parquet schema metadata under ``overconf.cell``; :func:`read_cell` reads it back.
+    """
     table = table.cast(RECORD_SCHEMA)
+    if cell is not None:
+        table = table.replace_schema_metadata({CELL_METADATA_KEY: json.dumps(cell, sort_keys=True, default=str)})
     models = set(table.column("model").unique().to_pylist())
     perturbations = set(table.column("perturbation").unique().to_pylist())
     if len(models) != 1 or len(perturbations) != 1:
@@ -73,6 +84,13 @@ def write_records(run_dir: Path, table: pa.Table) -> Path:
 
 def has_records(run_dir: Path, model: str, perturbation: str) -> bool:
     return records_path(run_dir, model, perturbation).is_file()
+
+
+def read_cell(path: Path) -> dict[str, Any] | None:
+    """The cell metadata a record file was written with (``None`` for files written without it)."""
+    metadata = pq.read_schema(path).metadata or {}
+    raw = metadata.get(CELL_METADATA_KEY)
+    return json.loads(raw) if raw else None
 
 
 def read_records(run_dir: Path, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:

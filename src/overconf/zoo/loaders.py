@@ -13,8 +13,10 @@ where the model needs it, is inside the module). Layout under the models folder 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -171,20 +173,36 @@ def _load_timm(model: ZooModel, files: list[Path]) -> nn.Module:
     return nn.Sequential(Normalize(tuple(mean), tuple(std)), net)
 
 
-def import_entry_point(spec: str) -> Callable[..., nn.Module]:
-    """The callable named by ``"package.module:function"``."""
+def import_entry_point(spec: str, search: Sequence[Path] = ()) -> Callable[..., nn.Module]:
+    """The callable named by ``"package.module:function"``; a module not importable as installed is looked
+    for (as ``<folder>/<module>.py`` or a package folder) in each of ``search``, which is then put on the path."""
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
         raise ConfigError(f"entry point {spec!r} is not of the form 'module:function'",
                           hint="e.g. entry_point = \"mypkg.models:build\"")
+    top = module_name.split(".")[0]
+    if importlib.util.find_spec(top) is None:
+        for folder in search:
+            folder = Path(folder).resolve()
+            if (folder / f"{top}.py").is_file() or (folder / top / "__init__.py").is_file():
+                if str(folder) not in sys.path:
+                    sys.path.insert(0, str(folder))
+                importlib.invalidate_caches()
+                break
     try:
         target: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             target = getattr(target, part)
     except (ImportError, AttributeError) as exc:
+        looked = ", ".join(str(Path(f)) for f in search)
         raise ConfigError(f"entry point {spec!r} cannot be imported ({exc})",
-                          hint="check that its package is installed / on PYTHONPATH") from None
+                          hint=f"put {top}.py in {looked}" if looked else "check that its package is installed") from None
     return target
+
+
+def load_weights(model: nn.Module, path: Path) -> nn.Module:
+    """Load a checkpoint file (safetensors, Lightning tar or a PyTorch file, no code unpickled) into ``model``."""
+    return _load_into(model, Path(path))
 
 
 def _load_entry_point(model: ZooModel, files: list[Path]) -> nn.Module:

@@ -1,0 +1,150 @@
+"""The data side of a run: load the test set a spec names, fingerprint it, expand ``corruptions``.
+
+``corruptions`` (optionally ``corruptions:severity=N``) expands to the pre-generated CIFAR-10-C /
+CIFAR-100-C / ImageNet-C sets when the data set has them and they are present (all five severities, or
+severity N), else to the 15 corruptions generated here (:data:`overconf.data.corruptions.CORRUPTIONS`) at
+severity N (default 3).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from overconf.data.base import DATASETS, ImageSet, TensorImageSet
+from overconf.data.corrupted import CIFAR_C, IMAGENET_C, find_corrupted_folder, load_cifar_c, load_imagenet_c
+from overconf.data.corruptions import CORRUPTIONS, SEVERITIES
+from overconf.errors import ConfigError, DataError, MissingFileError
+from overconf.perturb import create_perturbation, parse_spec
+from overconf.perturb.base import Perturbation, parse_value
+from overconf.perturb.corruption import pregenerated
+
+CORRUPTIONS_SPEC = "corruptions"
+_LOADER_MODULES = ("overconf.data.fashion_mnist", "overconf.data.cifar", "overconf.data.imagenet",
+                   "overconf.data.folder")
+PREGENERATED_FOLDERS = {name: folder for name, (folder, _) in CIFAR_C.items()} | {"imagenet": IMAGENET_C}
+
+
+def dataset_names() -> list[str]:
+    """Every registered data set (importing the loader modules registers them)."""
+    for module in _LOADER_MODULES:
+        importlib.import_module(module)
+    return DATASETS.names()
+
+
+def load_test_set(dataset: str, data_dir: Path | None = None, *, split: str | None = None, **options: Any) -> ImageSet:
+    """The evaluation split of ``dataset`` (``val`` for ImageNet, else ``test``) with loader ``options``."""
+    dataset_names()
+    loader = DATASETS.get(dataset)
+    split = split or ("val" if dataset == "imagenet" else "test")
+    return loader(split=split, data_dir=data_dir, **{k: v for k, v in options.items() if v is not None})
+
+
+def fingerprint(dataset: ImageSet) -> str:
+    """SHA-256 of what is evaluated: pixel and label bytes held in memory, or the ordered file list of a folder."""
+    own = getattr(dataset, "fingerprint", None)
+    if callable(own):
+        return str(own())
+    digest = hashlib.sha256()
+    if isinstance(dataset, TensorImageSet):
+        digest.update(str(tuple(dataset.images.shape)).encode())
+        digest.update(dataset.images.contiguous().numpy().tobytes())
+        digest.update(dataset.labels.contiguous().numpy().tobytes())
+    else:
+        for path, label in getattr(dataset, "samples", []):
+            digest.update(f"{Path(path).parent.name}/{Path(path).name}\t{label}\n".encode())
+    return digest.hexdigest()
+
+
+def first_n(dataset: ImageSet, n: int | None, what: str) -> ImageSet:
+    """The first ``n`` samples; more than the set holds is an error (never silently fewer)."""
+    if n is not None and n > len(dataset):
+        raise DataError(f"{what}: n_examples = {n} but the data set holds only {len(dataset)} samples",
+                        hint=f"use n_examples ≤ {len(dataset)}, or leave it out to evaluate all")
+    return dataset.subset(n)
+
+
+@dataclass
+class PerturbationPlan:
+    """One resolved perturbation: the object, its spec, where its data comes from and its identity."""
+
+    perturbation: Perturbation
+    spec: str
+    load: Callable[[], ImageSet] | None  # None: the run's test set; else a pre-generated set
+    source: dict[str, Any]
+
+    @property
+    def label(self) -> str:
+        return self.perturbation.label
+
+    @property
+    def family(self) -> str:
+        return self.perturbation.family
+
+
+def perturbation_parameters(perturbation: Perturbation) -> dict[str, Any]:
+    """Every resolved parameter of a perturbation object (ε, steps, step size, queries, severity, ...)."""
+    from dataclasses import asdict, is_dataclass
+
+    params = asdict(perturbation) if is_dataclass(perturbation) else dict(vars(perturbation))
+    return {k: v for k, v in params.items() if k not in ("label", "family") and not callable(v)}
+
+
+def expand_perturbations(specs: list[str] | tuple[str, ...], dataset: str, data_dir: Path | None,
+                         eps: float) -> list[PerturbationPlan]:
+    """Build every perturbation (failing on the first bad spec), ``corruptions`` expanded (module docstring)."""
+    plans: list[PerturbationPlan] = []
+    for text in specs:
+        spec = parse_spec(text)
+        if spec.name != CORRUPTIONS_SPEC:
+            plans.append(PerturbationPlan(create_perturbation(text, eps=eps), text, None, {"source": "generated"}))
+            continue
+        unknown = sorted(set(spec.params) - {"severity"})
+        if unknown:
+            raise ConfigError(f"{text!r}: corruptions takes only severity, not {unknown[0]}",
+                              hint="e.g. corruptions or corruptions:severity=5")
+        severity = parse_value(spec.params["severity"]) if "severity" in spec.params else None
+        if severity is not None and severity not in SEVERITIES:
+            raise ConfigError(f"{text!r}: severity must be one of 1..5")
+        plans += _corruption_plans(dataset, data_dir, severity, eps)  # type: ignore[arg-type]
+    labels = [p.label for p in plans]
+    duplicated = sorted({label for label in labels if labels.count(label) > 1})
+    if duplicated:
+        raise ConfigError(f"perturbation {duplicated[0]!r} is listed twice", hint="list each perturbation once")
+    return plans
+
+
+def _corruption_plans(dataset: str, data_dir: Path | None, severity: int | None, eps: float) -> list[PerturbationPlan]:
+    folder_name = PREGENERATED_FOLDERS.get(dataset)
+    folder = None
+    if folder_name is not None:
+        try:
+            folder = find_corrupted_folder(folder_name, data_dir)
+        except MissingFileError:
+            folder = None
+    if folder is None:
+        level = 3 if severity is None else severity
+        return [PerturbationPlan(create_perturbation(f"{name}:severity={level}", eps=eps), f"{name}:severity={level}",
+                                 None, {"source": "generated"}) for name in CORRUPTIONS]
+    severities = SEVERITIES if severity is None else (severity,)
+    plans = []
+    for name in CORRUPTIONS:
+        for s in severities:
+            if dataset == "imagenet":
+                load: Callable[[], ImageSet] = lambda name=name, s=s: load_imagenet_c(name, s, data_dir)
+                where = folder / name / str(s)
+                source = {"source": folder_name, "set": f"{folder_name}/{name}/{s}"}
+            else:
+                load = lambda name=name, s=s: load_cifar_c(dataset, name, s, data_dir)
+                file = folder / f"{name}.npy"
+                source = {"source": folder_name, "set": f"{folder_name}/{name}.npy",
+                          "bytes": file.stat().st_size if file.is_file() else None}
+                where = file
+            if not where.exists():
+                raise MissingFileError(f"{where} not found", hint=f"{folder} is incomplete: fetch {folder_name} again")
+            plans.append(PerturbationPlan(pregenerated(name, s), f"{name}:severity={s}", load, source))
+    return plans

@@ -1,0 +1,84 @@
+"""``--backend ray``: one Ray task per model (all its pending cells), on a local or remote Ray cluster.
+
+Each task receives the run's :class:`~overconf.run.spec.Spec` (not the plan: loaders are closures), resolves
+it again on its worker, and runs the same resume loop as the local back end
+(:func:`overconf.run.execute.run_model_cells`) on its own cells: it claims each cell, writes only that
+cell's record file (atomically) and returns the paths. The driver then writes ``run.json`` and the report.
+Tasks ask for one GPU (``num_gpus=1``) when the cluster has GPUs and the run's device is not the CPU.
+A task whose worker dies is retried by Ray (``max_retries``); the dead worker's claims are released by
+the kernel and its half-written temporary file never became a record file, so the retry redoes the cell.
+Workers need ``overconf`` importable and the run folder, data and checkpoints at the same paths (a shared
+file system on a multi-node cluster).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from overconf.errors import ConfigError
+from overconf.run.plan import Cell, Plan
+
+MAX_RETRIES = 3
+
+
+def model_task(spec: Any, model_name: str, labels: list[str], out: str) -> list[str]:
+    """Run on a Ray worker: resolve ``spec`` and compute ``model_name``'s cells ``labels`` (if still missing)."""
+    from overconf.run.execute import run_model_cells
+    from overconf.run.plan import resolve
+
+    plan = resolve(spec, progress=False)
+    model = next(m for m in plan.models if m.info.model == model_name)
+    cells = [c for c in plan.cells if c.model is model and c.perturbation.label in labels]
+    return [str(p) for p in run_model_cells(plan, model, cells, Path(out), None, progress=False)]
+
+
+def _worker_env() -> dict[str, str]:
+    """The driver's import path, so that local workers import the same overconf (and spec modules)."""
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    return {"PYTHONPATH": os.pathsep.join(paths), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+
+
+def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str | None = None,
+               progress: bool = True) -> list[Path]:
+    """Submit one task per model with pending cells; wait for all; return the record files written."""
+    if plan.spec is None:
+        raise ConfigError("the ray back end runs specs (overconf run / demo / evaluate), not in-memory grids",
+                          hint="use backend='local' for run_grid")
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--backend ray needs the ray package", hint="pip install ray") from None
+    from overconf.run.progress import RunProgress
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": _worker_env()} if address is None else None)
+    try:
+        gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 and str(plan.engine["device"]) != "cpu" else 0
+        remote = ray.remote(num_gpus=gpus, max_retries=MAX_RETRIES)(model_task)
+        tasks = {}
+        for model in plan.models:
+            labels = [c.perturbation.label for c in pending if c.model is model]
+            if labels:
+                tasks[remote.remote(plan.spec, model.info.model, labels, str(out))] = (model.info.model, len(labels))
+        tracker = RunProgress(len(plan.cells), len(plan.cells) - len(pending), enabled=progress)
+        written: list[Path] = []
+        waiting = list(tasks)
+        while waiting:
+            ready, waiting = ray.wait(waiting, num_returns=1)
+            for ref in ready:
+                paths = ray.get(ref)
+                written += [Path(p) for p in paths]
+                name, count = tasks[ref]
+                for _ in range(count):
+                    tracker.cell_done(f"{name} (ray task)", 0.0)
+        tracker.close()
+        return written
+    finally:
+        if started_here:
+            ray.shutdown()

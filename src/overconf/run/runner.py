@@ -1,0 +1,47 @@
+"""Run a spec end to end: resolve, execute (local or Ray), then the summary, report and terminal table."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+
+from overconf.run.execute import RunResult, execute
+from overconf.run.plan import resolve
+from overconf.run.spec import Spec, load_spec
+
+console = Console(stderr=True)
+
+
+def run_spec(spec: Spec | Path | str, *, out: Path | None = None, command: str = "overconf run",
+             overwrite: bool = False, backend: str = "local", address: str | None = None, dry_run: bool = False,
+             progress: bool = True, report: bool = True, table: bool = False) -> RunResult:
+    """Run ``spec`` (a :class:`Spec` or a TOML file) into ``out`` (default: the spec's ``out``)."""
+    from dataclasses import replace
+
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    if out is not None:
+        spec = replace(spec, out=Path(out))
+    started = time.perf_counter()
+    plan = resolve(spec, progress=progress)
+    result = execute(plan, spec.out, command=command, overwrite=overwrite, backend=backend, address=address,
+                     dry_run=dry_run, progress=progress)
+    if dry_run:
+        return result
+    if report:
+        from overconf.report import build_report
+
+        result.report = build_report(spec.out)
+    else:
+        from overconf.report.tables import write_summary
+
+        write_summary(spec.out)
+    if table:
+        from overconf.run.show import print_summary
+
+        print_summary(spec.out)
+    console.print(f"{spec.out}: {len(result.written)} cells computed, {result.done_before} already done, "
+                  f"{time.perf_counter() - started:.0f} s", highlight=False, soft_wrap=True)
+    return result

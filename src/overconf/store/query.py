@@ -1,0 +1,49 @@
+"""DuckDB SQL over the records of one or more runs: a view ``records`` (every record column plus ``run``,
+the run folder as given).
+
+>>> import tempfile, pyarrow as pa, numpy as np
+>>> from overconf.evaluation.records import ModelInfo, make_records
+>>> from overconf.store.parquet import write_records
+>>> run = Path(tempfile.mkdtemp())
+>>> _ = write_records(run, make_records(ModelInfo("m", "p", False, "d"), "clean", "clean", np.arange(3),
+...                                     np.array([0, 1, 1]), np.array([[2.0, 0.0]] * 3)))
+>>> query_records([run], "SELECT model, avg(correct::int) AS accuracy FROM records GROUP BY model").round(3).to_dict("records")
+[{'model': 'm', 'accuracy': 0.333}]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from overconf.errors import ConfigError, MissingFileError
+
+
+def record_files(run: Path) -> list[Path]:
+    files = sorted((Path(run) / "records").glob("*/*.parquet"))
+    if not files:
+        raise MissingFileError(f"no records under {Path(run) / 'records'}",
+                               hint="give run folders written by overconf run / demo / evaluate")
+    return files
+
+
+def query_records(runs: Sequence[Path], sql: str) -> pd.DataFrame:
+    """Run ``sql`` against the view ``records`` of ``runs``; a SQL error is a :class:`ConfigError`."""
+    if not runs:
+        raise ConfigError("no run folder given", hint='overconf query RUN [RUN...] "SELECT ... FROM records"')
+    parts = []
+    params: list[object] = []
+    for run in runs:
+        parts.append("SELECT *, ? AS run FROM read_parquet(?, union_by_name=true)")
+        params += [str(run), [str(f) for f in record_files(Path(run))]]
+    with duckdb.connect() as con:
+        con.execute("CREATE TEMP TABLE records AS " + " UNION ALL BY NAME ".join(parts), params)
+        try:
+            return con.execute(sql).df()
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise ConfigError(f"SQL error: {first}", hint="the view is named records; columns: "
+                              + ", ".join(c[0] for c in con.execute("DESCRIBE records").fetchall())) from None

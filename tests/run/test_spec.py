@@ -1,0 +1,151 @@
+"""Spec files: the contract keys, errors naming file/line/closest key, and a user's pair on an image folder."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+import torch
+
+from overconf.errors import ConfigError, DataError
+from overconf.run.runner import run_spec
+from overconf.run.spec import load_spec, parse_spec_text
+from overconf.store.parquet import read_cell, read_records
+
+CONTRACT = '''
+out = "runs/mine"
+seed = 0
+device = "auto"
+batch_size = 256
+
+[data]
+dataset = "imagefolder"
+path = "data/test"
+num_classes = 10
+image_size = 32
+n_examples = 1000
+
+[[pair]]
+name = "mine"
+robust = { entry_point = "mymodels:robust_net", checkpoint = "ckpt/robust.pt" }
+normal = { entry_point = "mymodels:normal_net", checkpoint = "ckpt/normal.safetensors", mean = [0.49, 0.48, 0.45], std = [0.25, 0.24, 0.26] }
+
+[perturbations]
+specs = ["clean", "pgd:steps=20", "square:n_queries=1000", "fog:severity=3", "ood-uniform"]
+n_examples = { attack = 500, corruption = 500, ood = 500 }
+'''
+
+
+def test_the_issue_contract_parses(tmp_path: Path) -> None:
+    spec = parse_spec_text(CONTRACT, "mine.toml", tmp_path)
+    assert spec.out == Path("runs/mine") and spec.batch_size == 256 and spec.precision == "fp32"
+    assert spec.data.path == tmp_path / "data/test" and spec.data.n_examples == 1000 and spec.data.image_size == 32
+    assert spec.pairs[0].normal.mean == (0.49, 0.48, 0.45) and spec.pairs[0].robust.checkpoint == tmp_path / "ckpt/robust.pt"
+    assert spec.specs[1] == "pgd:steps=20" and spec.n_examples == {"attack": 500, "corruption": 500, "ood": 500}
+
+
+@pytest.mark.parametrize(("old", "new", "line", "expected"), [
+    ("batch_size = 256", "batchsize = 256", 5, "did you mean 'batch_size'"),
+    ("num_classes = 10", "num_class = 10", 10, "did you mean 'num_classes'"),
+    ('robust = { entry_point', 'robust = { entrypoint', 16, "did you mean 'entry_point'"),
+    ("n_examples = { attack", "n_examples = { atack", 21, "did you mean 'attack'"),
+])
+def test_misspelt_keys_name_file_line_and_closest_key(old: str, new: str, line: int, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_spec_text(CONTRACT.replace(old, new), "mine.toml")
+    assert info.value.message.startswith(f"mine.toml:{line}: unknown key"), info.value.message
+    assert expected in (info.value.hint or "")
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("seed = 0", "seed = -1", "seed must be an integer ≥ 0"),
+    ("batch_size = 256", 'batch_size = "big"', "batch_size must be an integer ≥ 1"),
+    ('device = "auto"', 'device = "gpu"', "unknown device"),
+    ("image_size = 32", "image_size = 0", "image_size must be an integer ≥ 1"),
+    ('dataset = "imagefolder"', 'dataset = "imagefoldr"', "unknown dataset 'imagefoldr'"),
+    ("std = [0.25, 0.24, 0.26]", "std = [0.25, 0.0, 0.26]", "std must be positive"),
+    ('"ood-uniform"]', '3]', "non-empty list of spec strings"),
+    ("num_classes = 10\n", "\n", "needs path and num_classes"),
+])
+def test_values_are_type_and_range_checked(old: str, new: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_spec_text(CONTRACT.replace(old, new, 1), "mine.toml")
+
+
+def test_my_pair_example_runs_resumes_and_refuses_a_mix(my_pair: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # entry points resolve beside the spec file, not through the cwd or PYTHONPATH
+    assert "mymodels" not in sys.modules
+    out = tmp_path / "run"
+    first = run_spec(my_pair, out=out, progress=False, report=False)
+    assert len(first.written) == 8
+    records = read_records(out)
+    assert records.groupby("perturbation").size().to_dict() == {"clean": 80, "fog:severity=3": 40,
+                                                                "ood-uniform": 40, "pgd:steps=5": 40}
+    # The normal model's clean logits are its net on normalised images (mean/std wrapper).
+    import mymodels
+    from overconf.data.folder import load_image_folder
+    from overconf.zoo.loaders import load_weights
+
+    net = load_weights(mymodels.normal_net(), my_pair.parent / "ckpt" / "normal.safetensors").eval()
+    images = load_image_folder(path=my_pair.parent / "data/test", num_classes=10, image_size=32)
+    x = torch.stack([images[i][0] for i in range(40)])
+    mean, std = torch.tensor([0.49, 0.48, 0.45]).view(1, 3, 1, 1), torch.tensor([0.25, 0.24, 0.26]).view(1, 3, 1, 1)
+    with torch.no_grad():
+        expected = net((x - mean) / std).numpy()
+    clean = records[(records["model"] == "mine-normal") & (records["perturbation"] == "clean")].sort_values("index")
+    np.testing.assert_allclose(np.stack(clean["logits"].to_list()), expected, rtol=1e-5, atol=1e-6)
+    # Every record file carries its cell's full configuration; run.json lists the same.
+    pgd = out / "records" / "mine-robust" / "pgd_steps=5.parquet"
+    cell = read_cell(pgd)
+    assert cell is not None
+    params = cell["config"]["perturbation"]
+    assert params["eps"] == pytest.approx(8 / 255) and params["steps"] == 5 and params["step_size"] == pytest.approx(2.5 * 8 / 255 / 5)
+    assert cell["config"]["model"]["checkpoint_sha256"] and cell["config"]["data"]["n_examples"] == 20
+    assert cell["config"]["data"]["size"] == 50 and cell["config"]["precision"] == "fp32"
+    assert "torch" in cell["provenance"]["versions"] and cell["provenance"]["device"] == "cpu"
+    manifest = json.loads((out / "run.json").read_text())
+    listed = {(c["model"], c["perturbation"]): c["config"] for c in manifest["cells"]}
+    assert listed[("mine-robust", "pgd:steps=5")] == cell["config"] and manifest["overconf_version"]
+    # Rerun: nothing to do.  Another n_examples: refused, naming the key; --overwrite replaces those cells.
+    stamps = {p: p.stat().st_mtime_ns for p in out.glob("records/*/*.parquet")}
+    assert run_spec(my_pair, out=out, progress=False, report=False).written == []
+    changed = my_pair.parent / "changed.toml"
+    changed.write_text(my_pair.read_text().replace("n_examples = 40", "n_examples = 30"))
+    with pytest.raises(ConfigError, match=r"differs in data\.n_examples"):
+        run_spec(changed, out=out, progress=False, report=False)
+    assert {p: p.stat().st_mtime_ns for p in out.glob("records/*/*.parquet")} == stamps
+    again = run_spec(changed, out=out, progress=False, report=False, overwrite=True)
+    assert sorted(p.parent.name for p in again.written) == ["mine-normal", "mine-robust"]
+    assert pq.read_table(out / "records" / "mine-robust" / "clean.parquet").num_rows == 30
+
+
+def test_dry_run_writes_nothing_and_too_many_examples_is_an_error(my_pair: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "dry"
+    run_spec(my_pair, out=out, dry_run=True, progress=False)
+    printed = capsys.readouterr().out
+    assert not out.exists()
+    assert "2 models × 4 perturbations = 8 cells; 0 done, 8 to compute" in printed and "estimated cost" in printed
+    big = my_pair.parent / "big.toml"
+    big.write_text(my_pair.read_text().replace("n_examples = 40", "n_examples = 500"))
+    with pytest.raises(DataError, match="n_examples = 500 but the data set holds only 50"):
+        run_spec(big, out=out, dry_run=True, progress=False)
+
+
+def test_cli_run_reports_one_line_errors(tmp_path: Path) -> None:
+    import subprocess
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(CONTRACT.replace("num_classes = 10", "num_clases = 10"))
+    result = subprocess.run([sys.executable, "-m", "overconf", "run", str(bad)], capture_output=True, text=True, check=False)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{bad}:10: unknown key 'num_clases'" in " ".join(result.stderr.split()) and "did you mean 'num_classes'" in result.stderr
+
+
+def test_examples_parse() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    for path in sorted(examples.glob("**/*.toml")):
+        load_spec(path)
