@@ -19,7 +19,7 @@ def data_and_model() -> tuple[torch.utils.data.TensorDataset, torch.nn.Module]:
 
 
 def test_evaluate_is_the_function_and_matches_the_model() -> None:
-    import overconf.api  # noqa: F401  (importing the subpackages must not shadow the function)
+    import overconf.api
 
     assert callable(overconf.evaluate) and overconf.evaluate.__module__ == "overconf.api"
     data, model = data_and_model()

@@ -15,9 +15,9 @@ import pytest
 from overconf.data import fashion_mnist
 from overconf.data.corruptions import CORRUPTIONS
 from overconf.data.ood import OOD_SETS
-from overconf.run.demo import PAIRS, DemoConfig, pair_configs
 from overconf.errors import MissingFileError
 from overconf.run.data import expand_perturbations
+from overconf.run.demo import PAIRS, DemoConfig, pair_configs
 from overconf.run.manifest import read_manifest, sha256_file
 from overconf.store.parquet import read_records
 from overconf.train.cache import train_or_load

@@ -57,12 +57,12 @@ def test_npz_layouts_and_checks(tmp_path: Path) -> None:
     assert torch.equal(load_npz(path=tmp_path / "f.npz", num_classes=2)[1][0], torch.from_numpy(chw[1]))
     assert load_npz(path=tmp_path / "u8.npz", num_classes=3, image_size=4)[0][0].shape == (3, 4, 4)
     bad = {
-        "range": (dict(x=chw * 2, y=np.array([0, 1, 1])), "must lie in \\[0, 1\\]"),
-        "labels": (dict(x=hwc, y=np.array([0, 1, 2, 3])), "labels 0..3 outside 0..2"),
-        "count": (dict(x=hwc, y=np.array([0, 1])), "expected 4 integers"),
-        "shape": (dict(x=hwc[..., 0], y=np.array([0, 1, 2, 1])), "expected 4 dimensions"),
-        "layout": (dict(x=hwc.transpose(0, 3, 1, 2).copy(), y=np.array([0, 1, 2, 1])), "not N×H×W×C"),
-        "missing": (dict(images=hwc), "no array 'x'"),
+        "range": ({"x": chw * 2, "y": np.array([0, 1, 1])}, "must lie in \\[0, 1\\]"),
+        "labels": ({"x": hwc, "y": np.array([0, 1, 2, 3])}, "labels 0..3 outside 0..2"),
+        "count": ({"x": hwc, "y": np.array([0, 1])}, "expected 4 integers"),
+        "shape": ({"x": hwc[..., 0], "y": np.array([0, 1, 2, 1])}, "expected 4 dimensions"),
+        "layout": ({"x": hwc.transpose(0, 3, 1, 2).copy(), "y": np.array([0, 1, 2, 1])}, "not N×H×W×C"),
+        "missing": ({"images": hwc}, "no array 'x'"),
     }
     for name, (arrays, message) in bad.items():
         np.savez(tmp_path / f"{name}.npz", **arrays)

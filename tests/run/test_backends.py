@@ -57,9 +57,9 @@ def test_two_processes_share_the_cells(my_pair: Path, tmp_path: Path) -> None:
 def test_a_killed_claimant_leaves_its_cell_to_the_next(my_pair: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; from overconf.run.locks import claim\n"
-         f"with claim(Path({str(out)!r}), 'mine-robust', 'clean', wait=False) as held:\n"
-         "    print('held' if held else 'busy', flush=True); time.sleep(600)"],
+        [sys.executable, "-c", ("import sys, time; from pathlib import Path; from overconf.run.locks import claim\n"
+                                f"with claim(Path({str(out)!r}), 'mine-robust', 'clean', wait=False) as held:\n"
+                                "    print('held' if held else 'busy', flush=True); time.sleep(600)")],
         env=ENV, stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
     threading.Timer(2.0, lambda: holder.send_signal(signal.SIGKILL)).start()

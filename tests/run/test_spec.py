@@ -87,6 +87,7 @@ def test_my_pair_example_runs_resumes_and_refuses_a_mix(my_pair: Path, tmp_path:
                                                                 "ood-uniform": 40, "pgd:steps=5": 40}
     # The normal model's clean logits are its net on normalised images (mean/std wrapper).
     import mymodels
+
     from overconf.data.folder import load_image_folder
     from overconf.zoo.loaders import load_weights
 

@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 from overconf.cli import app
 from overconf.errors import MissingFileError
 from overconf.run.manifest import read_manifest, sha256_file
+from overconf.run.zoo import evaluate_zoo
 from overconf.store.parquet import read_records
 from overconf.zoo import load_catalogue, load_model
-from overconf.run.zoo import evaluate_zoo
 from overconf.zoo.fetch import record_checksum
 
 warnings.filterwarnings("ignore", category=UserWarning)

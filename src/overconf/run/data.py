@@ -12,6 +12,7 @@ import hashlib
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -134,12 +135,14 @@ def _corruption_plans(dataset: str, data_dir: Path | None, severity: int | None,
     plans = []
     for name in CORRUPTIONS:
         for s in severities:
+            source: dict[str, Any]
+            load: Callable[[], ImageSet]
             if dataset == "imagenet":
-                load: Callable[[], ImageSet] = lambda name=name, s=s: load_imagenet_c(name, s, data_dir)
+                load = partial(load_imagenet_c, name, s, data_dir)
                 where = folder / name / str(s)
                 source = {"source": folder_name, "set": f"{folder_name}/{name}/{s}"}
             else:
-                load = lambda name=name, s=s: load_cifar_c(dataset, name, s, data_dir)
+                load = partial(load_cifar_c, dataset, name, s, data_dir)
                 file = folder / f"{name}.npy"
                 source = {"source": folder_name, "set": f"{folder_name}/{name}.npy",
                           "bytes": file.stat().st_size if file.is_file() else None}

@@ -63,7 +63,7 @@ def pair_configs(config: DemoConfig) -> list[tuple[str, TrainConfig]]:
 def demo_spec(config: DemoConfig, out: Path = Path("runs/demo"), *, data_dir: Path | None = None,
               cache_dir: Path | None = None, device: str = "auto") -> Spec:
     """The demo's :class:`Spec`."""
-    members = dict(((pair, train.robust), ModelSpec(train=train)) for pair, train in pair_configs(config))
+    members = {(pair, train.robust): ModelSpec(train=train) for pair, train in pair_configs(config)}
     pairs = tuple(PairSpec(pair, members[(pair, True)], members[(pair, False)]) for pair, _, _ in PAIRS)
     return Spec(
         out=Path(out), data=DataSpec(fashion_mnist.NAME, data_dir, n_examples=config.n_examples), pairs=pairs,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -58,11 +59,11 @@ def run_grid(
                     "source": "python", **(m.identity or {})}
         entry = {"model": m.info.model, "pair": m.info.pair, "robust": m.info.robust, "dataset": m.info.dataset,
                  "config": dict(m.info.meta)}
-        plan_models.append(PlanModel(m.info, m.load, identity, lambda entry=entry: entry))
+        plan_models.append(PlanModel(m.info, m.load, identity, partial(dict, entry)))
     engine = {"batch_size": batch_size, "device": torch.device(device), "precision": "fp32"}
     data_identity = {"dataset": dataset.name, "fingerprint": fingerprint(dataset), "size": len(dataset),
                      "n_examples": len(dataset)}
-    cells = build_cells(plan_models, dataset, data_identity, planned, dict(n_per_family or {}), engine, seed)
+    cells = build_cells(plan_models, dataset, data_identity, planned, {k: v for k, v in (n_per_family or {}).items() if v is not None}, engine, seed)
     plan = Plan("grid", plan_models, cells, {"name": dataset.name, "sha256": data_identity["fingerprint"],
                                              "size": len(dataset), "n_examples": len(dataset)},
                 engine, canonical({"eps": eps, "batch_size": batch_size, "device": str(device),

@@ -24,7 +24,7 @@ ROUGH_RATES = {"clean": 2000.0, "ood": 2000.0, "corruption": 500.0, "attack": 20
 
 
 def _duration(seconds: float) -> str:
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     hours, rest = divmod(seconds, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 

@@ -139,7 +139,7 @@ class _Checker:
             header = re.compile(r"^\s*\[\[?\s*" + re.escape(table) + r"\s*\]\]?\s*(#.*)?$")
             start = next((i for i, line in enumerate(self.lines) if header.match(line)), 0)
         pattern = re.compile(r"(^|[\s{,])[\"']?" + re.escape(key) + r"[\"']?\s*=")
-        for i in list(range(start, len(self.lines))) + list(range(0, start)):
+        for i in list(range(start, len(self.lines))) + list(range(start)):
             if pattern.search(self.lines[i].split("#", 1)[0]):
                 return i + 1
         return None

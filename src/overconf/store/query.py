@@ -23,10 +23,14 @@ from overconf.errors import ConfigError, MissingFileError
 
 
 def record_files(run: Path) -> list[Path]:
+    """The run's record files, each checked (:func:`overconf.store.validation.check_run_records`)."""
+    from overconf.store.validation import check_run_records
+
     files = sorted((Path(run) / "records").glob("*/*.parquet"))
     if not files:
         raise MissingFileError(f"no records under {Path(run) / 'records'}",
                                hint="give run folders written by overconf run / demo / evaluate")
+    check_run_records(files)
     return files
 
 
