@@ -69,7 +69,12 @@ def overconf_version() -> str:
     return __version__
 
 
+@cache
+def _versions() -> tuple[tuple[str, str], ...]:
+    return tuple(environment_versions().items())
+
+
 def provenance(device: str, batch_size: int | str) -> dict[str, Any]:
     """What produced a cell but does not define it: versions, commit, device, batch size."""
-    return {"overconf": overconf_version(), "git_commit": git_commit(), "versions": environment_versions(),
+    return {"overconf": overconf_version(), "git_commit": git_commit(), "versions": dict(_versions()),
             "device": device, "batch_size": batch_size}
