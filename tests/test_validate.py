@@ -72,3 +72,15 @@ def test_check_keys_and_types():
     with pytest.raises(ConfigError, match="not bool True"):
         check_type("f", "n", True, int, "an integer")
     assert check_type("f", "n", 3, int, "an integer") == 3
+
+
+def test_data_subsets_refuse_non_positive_sizes():
+    import torch
+
+    from overconf.data.base import TensorImageSet
+
+    data = TensorImageSet("toy", torch.zeros(4, 1, 2, 2), torch.zeros(4, dtype=torch.int64), 10)
+    assert len(data.subset(2)) == 2 and len(data.subset(None)) == 4 and len(data.subset(9)) == 4
+    for n in (0, -5):
+        with pytest.raises(ConfigError, match=f"n_examples={n}: must be an integer >= 1"):
+            data.subset(n)

@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from overconf.registry import Registry
+from overconf.validate import check_int
 
 DEFAULT_EPS: dict[str, float] = {
     "fashion-mnist": 0.1,
@@ -60,6 +61,8 @@ class TensorImageSet(ImageSet):
         return x.float().div_(255.0) if x.dtype == torch.uint8 else x.float()
 
     def subset(self, n: int | None) -> TensorImageSet:
+        if n is not None:
+            check_int("n_examples", n)
         if n is None or n >= len(self):
             return self
         return TensorImageSet(self.name, self.images[:n], self.labels[:n], self.num_classes)

@@ -27,6 +27,7 @@ from overconf.data.cifar import candidate_roots
 from overconf.data.corruptions import SEVERITIES
 from overconf.data.imagenet import EXTENSIONS, PREPROCESSINGS, ImageFolderSet, class_index
 from overconf.errors import ConfigError, DataError, MissingFileError
+from overconf.validate import check_int
 
 CIFAR_C = {"cifar10": ("CIFAR-10-C", 10), "cifar100": ("CIFAR-100-C", 100)}
 IMAGENET_C = "ImageNet-C"
@@ -97,6 +98,8 @@ class ImageNetCSet(ImageFolderSet):
         self.transform = transforms.ToTensor() if preprocessing == "none" else PREPROCESSINGS[preprocessing]()
 
     def subset(self, n: int | None) -> ImageNetCSet:
+        if n is not None:
+            check_int("n_examples", n)
         if n is None or n >= len(self):
             return self
         return ImageNetCSet(self.name, self.samples[:n], self.num_classes, self.preprocessing)

@@ -28,6 +28,7 @@ from torchvision import transforms
 from overconf.data.base import DATASETS, ImageSet
 from overconf.errors import ConfigError, DataError, MissingFileError
 from overconf.paths import explicit_data_dir
+from overconf.validate import check_int
 
 NAME = "imagenet"
 NUM_CLASSES = 1000
@@ -108,6 +109,8 @@ class ImageFolderSet(ImageSet):
         return x, label, i
 
     def subset(self, n: int | None) -> ImageFolderSet:
+        if n is not None:
+            check_int("n_examples", n)
         if n is None or n >= len(self):
             return self
         return ImageFolderSet(self.name, self.samples[:n], self.num_classes, self.preprocessing)
