@@ -10,14 +10,16 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec
+from typing import Any, ParamSpec
 
 import matplotlib
 import numpy as np
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.typing import RcKeyType
 
 P = ParamSpec("P")
 
@@ -30,7 +32,7 @@ WRONG_COLOR = "#d6604d"
 PNG_DPI = 110
 #: the smallest text size (pt) at the saved size; every figure keeps its text at or above it
 MIN_FONT_PT = 8.0
-STYLE = {"font.size": 9.0, "axes.titlesize": 9.5, "axes.labelsize": 9.0, "xtick.labelsize": 8.0,
+STYLE: dict[RcKeyType, Any] = {"font.size": 9.0, "axes.titlesize": 9.5, "axes.labelsize": 9.0, "xtick.labelsize": 8.0,
          "ytick.labelsize": 8.0, "legend.fontsize": 8.0, "figure.titlesize": 10.0}
 #: the paper's names for attacks (perturbation label before ``:``) and data sets
 ATTACK_NAMES = {"pgd": "PGD", "square": "Squares", "fgsm": "FGSM", "apgd-ce": "APGD-CE", "apgd-t": "APGD-T",
@@ -53,7 +55,8 @@ def styled(make: Callable[P, Figure | None]) -> Callable[P, Figure | None]:
             for ax in fig.axes:
                 ax.tick_params(labelsize=max(MIN_FONT_PT, STYLE["xtick.labelsize"]))
             for text in fig.findobj(Text):
-                if text.get_fontsize() < MIN_FONT_PT:
+                size = text.get_fontsize()
+                if isinstance(size, int | float) and size < MIN_FONT_PT:
                     text.set_fontsize(MIN_FONT_PT)
         return fig
     return wrapper
@@ -155,8 +158,8 @@ def empty_note(ax: Axes, text: str = "no data") -> None:
 
 def legend_below(fig: Figure, axes: np.ndarray | list[Axes], ncols: int | None = None) -> None:
     """One legend for the whole figure, below the panels (never over the data); duplicate labels merged."""
-    unique: dict[str, object] = {}
-    for ax in np.ravel(axes):
+    unique: dict[str, Artist] = {}
+    for ax in np.ravel(np.asarray(axes, dtype=object)):
         for handle, label in zip(*ax.get_legend_handles_labels()):
             unique.setdefault(label, handle)
     if unique:
