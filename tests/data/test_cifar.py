@@ -69,7 +69,7 @@ def test_code_in_a_batch_file_is_refused(tmp_path):
 
 def test_missing_truncated_and_malformed(tmp_path, monkeypatch):
     monkeypatch.delenv("OVERCONF_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
     with pytest.raises(MissingFileError, match="cifar-10-batches-py"):
         load_cifar10(data_dir=tmp_path)
     _write_cifar10(tmp_path)

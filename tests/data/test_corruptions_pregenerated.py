@@ -54,7 +54,7 @@ def test_cifar_c_found_through_the_environment_and_the_folder_itself(tmp_path: P
 
 def test_cifar_c_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OVERCONF_DATA", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
     with pytest.raises(MissingFileError, match="CIFAR-10-C"):
         load_cifar_c("cifar10", "fog", 1, tmp_path)
     make_cifar_c(tmp_path)

@@ -88,7 +88,7 @@ def test_not_gzip_is_an_error(tmp_path: Path) -> None:
 
 def test_missing_everywhere_names_places_and_fetch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "nowhere")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
     with pytest.raises(MissingFileError) as info:
         fm.find_dir()
     assert str(tmp_path / "nowhere") in info.value.message and str(tmp_path / "cache") in info.value.message
@@ -129,7 +129,7 @@ def test_fetch_falls_back_to_torchvision_then_fails_clearly(tmp_path: Path, monk
     import torchvision.datasets
 
     monkeypatch.setattr(fm, "DEBIAN_DIR", tmp_path / "no-debian")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(fm.shutil, "which", lambda name: None)  # no apt-get here
     calls: list[tuple[str, bool]] = []
 
@@ -140,7 +140,7 @@ def test_fetch_falls_back_to_torchvision_then_fails_clearly(tmp_path: Path, monk
     monkeypatch.setattr(torchvision.datasets, "FashionMNIST", offline)
     with pytest.raises(MissingFileError) as info:
         fm.fetch()
-    assert calls == [(str(tmp_path / "cache" / "overconf" / "data"), True)]
+    assert calls == [(str(tmp_path / "cache" / "data"), True)]
     assert "apt-get not usable" in info.value.message and "network unreachable" in info.value.message
     assert fm.DEBIAN_PACKAGE in (info.value.hint or "")
     (tmp_path / "target").mkdir()
