@@ -13,11 +13,10 @@ from PIL import Image
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "my-pair"
 
 
-@pytest.fixture()
-def my_pair(tmp_path: Path) -> Path:
-    """examples/my-pair copied to tmp with 5 random 36×40 PNGs in each of 10 class folders and random
+def make_my_pair(root: Path) -> Path:
+    """examples/my-pair copied under ``root`` with 5 random 36×40 PNGs in each of 10 class folders and random
     checkpoints; returns the spec file. ``mymodels`` is importable only through the spec's folder."""
-    folder = tmp_path / "my-pair"
+    folder = root / "my-pair"
     shutil.copytree(EXAMPLE, folder, ignore=shutil.ignore_patterns("__pycache__", "data", "ckpt"))
     rng = np.random.default_rng(0)
     for c in range(10):
@@ -34,3 +33,14 @@ def my_pair(tmp_path: Path) -> Path:
         sys.path.remove(str(folder))
         sys.modules.pop("mymodels", None)
     return folder / "spec.toml"
+
+
+@pytest.fixture()
+def my_pair(tmp_path: Path) -> Path:
+    return make_my_pair(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def my_pair_factory():  # type: ignore[no-untyped-def]
+    """:func:`make_my_pair` for fixtures of wider scope."""
+    return make_my_pair
