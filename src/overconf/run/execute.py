@@ -144,7 +144,7 @@ def build_manifest(plan: Plan, out: Path, command: str) -> dict[str, Any]:
         models.append({**old, **{k: v for k, v in entry.items() if v is not None or k not in old}})
     cells = [{"model": c.model.info.model, "perturbation": c.perturbation.label,
               "file": str(c.path(out).relative_to(out)), "config": c.config} for c in plan.cells]
-    versions = environment_versions()
+    versions = {**environment_versions(), "overconf": overconf_version(), "git_commit": git_commit() or "unknown"}
     return {
         "command": command,
         "created": previous.get("created") or datetime.now(UTC).isoformat(timespec="seconds"),
