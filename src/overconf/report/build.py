@@ -21,7 +21,7 @@ from overconf.report.cells import Pair, expected_pairs, pair_cells, scaled_clean
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import budgets, dataset_title, save_figure
-from overconf.report.html import FigureEntry, render_page
+from overconf.report.html import FigureEntry, TableEntry, render_page
 from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
 from overconf.report.tables import pair_table, paired_tests, write_summary, write_table
@@ -132,10 +132,16 @@ def build_report(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Path:
     write_table(cells, tables_dir, "pair_cells",
                 caption="Robust minus normal per pair and perturbation with 95% paired bootstrap intervals.")
     shown = summary[[c for c in SUMMARY_HTML_COLUMNS if c in summary.columns]]
+    cell_columns = ["pair", "perturbation", "metric", "robust", "normal", "estimate", "low", "high", "n", "note"]
     tables = [
-        ("Summary (model × perturbation)", "All columns in tables/summary.csv, .md and .tex.", shown),
-        ("Paired tests across pairs", "overconf.metrics.paired_test of robust vs normal values per perturbation.", tests),
-        ("Robust minus normal (bootstrap)", f"95% paired bootstrap intervals, {n_resamples} resamples.", differences),
+        TableEntry("Paired tests across pairs", "Wilcoxon signed-rank test of robust vs normal values per "
+                   "perturbation (overconf.metrics.paired_test); with n pairs the smallest p is 2/2^n.", tests,
+                   csv=tables_dir / "paired_tests.csv"),
+        TableEntry("Robust minus normal per pair and perturbation", f"Differences on the samples both twins saw, "
+                   f"95% paired bootstrap intervals ({n_resamples} resamples).", cells[cell_columns], collapsed=True,
+                   csv=tables_dir / "pair_cells.csv"),
+        TableEntry("Summary (model × perturbation)", "The main columns; all columns in the CSV (also .md and .tex).",
+                   shown, collapsed=True, csv=tables_dir / "summary.csv"),
     ]
     page = render_page(title="overconf report", run_dir=run_dir, manifest=run.manifest, claims=claims,
                        figures=entries, tables=tables, base=out)

@@ -31,6 +31,17 @@ from overconf.report.claims import (
 
 
 @dataclass(frozen=True)
+class TableEntry:
+    """A table on the page: shown open (compact tables) or collapsed in ``<details>``, with its CSV linked."""
+
+    title: str
+    note: str
+    table: pd.DataFrame
+    collapsed: bool = False
+    csv: Path | None = None
+
+
+@dataclass(frozen=True)
 class FigureEntry:
     """A figure on the page: its anchor id, title, caption and PNG (embedded) and SVG (linked) files."""
 
@@ -74,6 +85,14 @@ code, .hash { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monosp
 .claim ul.failed { color: #7a1f1f; }
 details summary { cursor: pointer; font-size: .88rem; color: var(--muted); }
 .claim ul { margin: .3rem 0 0; padding-left: 1.2rem; font-size: .88rem; }
+.pill { display: inline-block; font-size: .72rem; font-weight: 600; padding: .05rem .45rem; border-radius: 1rem;
+        color: #fff; white-space: nowrap; }
+.pill.ok { background: #1b7837; } .pill.part { background: #b8860b; } .pill.no { background: #b2182b; }
+.pill.inc { background: #5a5a8a; } .pill.na { background: #777; } .pill.warn { background: #c2410c; }
+.pill.info { background: #2166ac; }
+table.verdicts td { border-bottom: 1px solid var(--line); }
+p, li, figcaption, summary, h1, h2, h3 { overflow-wrap: anywhere; }
+details { margin: .6rem 0; }
 .badge { display: inline-block; font-size: .75rem; font-weight: 600; padding: .05rem .5rem; border-radius: 1rem;
          color: #fff; text-transform: uppercase; letter-spacing: .02em; }
 .ok { border-left-color: #1b7837; } .ok .badge { background: #1b7837; }
@@ -179,14 +198,38 @@ def provenance_html(manifest: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _link(path: Path | None, base: Path) -> str:
+    if path is None:
+        return ""
+    href = path.relative_to(base).as_posix() if path.is_relative_to(base) else path.name
+    return f' <a href="{escape(href)}">CSV</a>'
+
+
+def table_entry_html(entry: TableEntry, base: Path) -> str:
+    """A titled table; collapsed ones show their row count and open on a click."""
+    note = f'<p class="muted">{escape(entry.note)}{_link(entry.csv, base)}</p>'
+    if entry.collapsed:
+        return (f"<details><summary><strong>{escape(entry.title)}</strong> ({len(entry.table)} rows)</summary>"
+                f"{note}{table_html(entry.table)}</details>")
+    return f"<h3>{escape(entry.title)}</h3>{note}{table_html(entry.table)}"
+
+
+def verdict_table_html(claims: list[Claim]) -> str:
+    """One line per claim: its verdict and statement, linked to its box below."""
+    rows = "".join(
+        f'<tr><td><span class="pill {_VERDICT_CLASS.get(c.verdict, "info")}">{escape(c.verdict)}</span></td>'
+        f'<td><a href="#claim-{escape(c.id)}">{escape(c.statement)}</a></td></tr>' for c in claims)
+    return f'<div class="scroll"><table class="verdicts"><tbody>{rows}</tbody></table></div>'
+
+
 def render_page(*, title: str, run_dir: Path, manifest: dict[str, Any], claims: list[Claim],
-                figures: list[FigureEntry], tables: list[tuple[str, str, pd.DataFrame]], base: Path) -> str:
-    """The whole page. ``tables`` are ``(title, note, table)``; ``base`` is the folder the page is written to."""
+                figures: list[FigureEntry], tables: list[TableEntry], base: Path) -> str:
+    """The whole page, top-down: verdicts at a glance, each claim, the figures, compact tables (long ones
+    collapsed, their CSV linked), the run's configuration (collapsed). ``base``: the folder the page is in."""
     counts = pd.Series([c.verdict for c in claims]).value_counts()
     tally = ", ".join(f"{n} {escape(v)}" for v, n in counts.items())
     nav = "".join(f'<li><a href="#{escape(f.key)}">{escape(f.title)}</a></li>' for f in figures)
-    table_parts = "".join(f"<h3>{escape(t)}</h3><p class=\"muted\">{escape(note)}</p>{table_html(df)}"
-                          for t, note, df in tables)
+    table_parts = "".join(table_entry_html(t, base) for t in tables)
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -199,13 +242,15 @@ def render_page(*, title: str, run_dir: Path, manifest: dict[str, Any], claims: 
 <main>
 <h1>{escape(title)}</h1>
 <p class="lead">Run <code>{escape(str(run_dir))}</code>. Claims of Grabinski et al., “Robust Models are less
-Over-Confident” (NeurIPS 2022), checked on this run's records: {tally}.</p>
+Over-Confident” (NeurIPS 2022), checked on this run's records: {tally}. Every claim and its numbers are also in
+<a href="claims.json">claims.json</a>.</p>
 <nav><ul><li><a href="#claims">Claims</a></li>{nav}<li><a href="#tables">Tables</a></li>
 <li><a href="#provenance">Run configuration</a></li></ul></nav>
-<section id="claims"><h2>Claims</h2>{"".join(claim_html(c) for c in claims)}</section>
+<section id="claims"><h2>Claims</h2>{verdict_table_html(claims)}{"".join(claim_html(c) for c in claims)}</section>
 <section id="figures"><h2>Figures</h2>{"".join(figure_html(f, base) for f in figures)}</section>
 <section id="tables"><h2>Tables</h2>{table_parts}</section>
-<section id="provenance"><h2>Run configuration</h2>{provenance_html(manifest)}</section>
+<section id="provenance"><h2>Run configuration</h2><details><summary>Command, configuration, versions, data and
+checkpoint hashes</summary>{provenance_html(manifest)}</details></section>
 </main>
 </body>
 </html>
