@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from overconf.data.corruptions import CORRUPTIONS
 from overconf.errors import ConfigError
 from overconf.perturb import create_perturbation
+from overconf.run.data import CORRUPTIONS_SPEC
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "src" / "overconf").rglob("*.py"))
@@ -28,8 +30,8 @@ _SPEC = re.compile(r"[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*(?::[^\s:]+)+")
 
 def is_label(token: str) -> bool:
     token = token.replace("[", "").replace("]", "")
-    if "…" in token or "..." in token or "<" in token:
-        return False
+    if "…" in token or "..." in token or "<" in token or re.search(r"=[A-Z]+(:|$)", token):
+        return False  # elided or a placeholder (severity=N)
     if token.startswith(("ood-", "ood:")):
         return True
     return bool(_SPEC.fullmatch(token)) and token.split(":")[0] not in NOT_LABELS
@@ -60,6 +62,9 @@ def docstrings(path: Path) -> str:
 
 
 def _builds(label: str) -> bool:
+    name, sep, params = label.partition(":")
+    if name == CORRUPTIONS_SPEC:  # the group a run expands to every corruption
+        label = CORRUPTIONS[0] + sep + params
     try:
         create_perturbation(label, 0.1)
     except ConfigError:
@@ -80,6 +85,8 @@ def test_the_scan_finds_labels_and_rejects_stale_ones():
     text = 'Labels ``fog:3``, `ood:uniform`, ``module:function``.\n>>> slug("pgd:steps=50")'
     assert quoted_labels(text) == {"fog:3", "ood:uniform", "pgd:steps=50"}
     assert quoted_labels("``pgd:keep=last|worst``") == {"pgd:keep=last", "pgd:keep=worst"}
+    assert quoted_labels("`corruptions:severity=N`, `corruptions:severity=5`") == {"corruptions:severity=5"}
+    assert _builds("corruptions:severity=5") and not _builds("corruptions:severity=9")
     assert not _builds("fog:3") and not _builds("ood:uniform") and _builds("pgd:steps=50")
     assert len(QUOTED) >= 8  # the README's and the docstrings' examples are found
 
