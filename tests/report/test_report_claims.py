@@ -177,3 +177,16 @@ def test_pgd_rise_judges_pgd_only_and_explains_squares(report_html: Path) -> Non
     assert any("Squares are not part of this claim" in e for e in rise["evidence"])
     assert claims["attack-lower"]["cells_tested"] == ["relu-maxpool · pgd", "relu-maxpool · square", "relu-flc · pgd",
                                                       "relu-flc · square"]
+
+
+def test_a_perturbation_listed_in_run_json_but_without_records_is_missing(tmp_path: Path) -> None:
+    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=300,
+                                 perturbations={"clean": ("clean", 0.9, 0.8), "fog:severity=3": ("corruption", 0.6, 0.65)})
+    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest["cells"] = [{"model": m["model"], "perturbation": "contrast:severity=5",
+                          "config": {"perturbation": {"label": "contrast:severity=5", "family": "corruption"}}}
+                         for m in manifest["models"]]
+    (run_dir / "run.json").write_text(json.dumps(manifest))
+    corruptions = claims_of(run_dir)["corruptions"]
+    assert corruptions["verdict"] != SUPPORTED and set(corruptions["pairs_missing"]) == {"relu-maxpool", "relu-flc"}
+    assert any("contrast:severity=5" in f for f in corruptions["failed"])

@@ -100,10 +100,17 @@ def _named_uniquely(pairs: list[Pair]) -> list[Pair]:
 
 
 def _labels(run: RunData, dataset: str) -> list[tuple[str, str]]:
-    """``(perturbation, family)`` of a data set's labelled records, clean first, then attacks, then corruptions."""
+    """``(perturbation, family)`` of a data set's labelled cells, clean first, then attacks, then corruptions:
+    those with records and those ``run.json`` ``cells`` lists (so a label missing for every model still counts)."""
     rec = run.records
     rows = rec.loc[(rec["dataset"] == dataset) & (rec["family"] != "ood"), ["perturbation", "family"]]
     found = {str(p): str(f) for p, f in rows.drop_duplicates().itertuples(index=False)}
+    datasets = {str(m.get("model")): str(m.get("dataset")) for m in run.manifest.get("models", []) if isinstance(m, dict)}
+    for cell in run.manifest.get("cells", []) or []:
+        config = (cell.get("config") or {}).get("perturbation") or {} if isinstance(cell, dict) else {}
+        label, family = config.get("label", cell.get("perturbation") if isinstance(cell, dict) else None), config.get("family")
+        if datasets.get(str(cell.get("model"))) == dataset and isinstance(label, str) and family in ("clean", "attack", "corruption"):
+            found.setdefault(label, str(family))
     order = {"clean": 0, "attack": 1, "corruption": 2}
     panel_rank = {p: i for i, p in enumerate(run.panels)}
     return sorted(found.items(), key=lambda pf: (order.get(pf[1], 9), panel_rank.get(pf[0], 99), pf[0]))
