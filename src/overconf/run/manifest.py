@@ -1,4 +1,4 @@
-"""``<run_dir>/run.json``: what a run was (command, configuration, seeds, versions, data and checkpoint hashes).
+"""``<out>/run.json``: what a run was (command, configuration, seeds, versions, data and checkpoint hashes).
 
 Keys: ``command`` (str), ``created`` (ISO time), ``config`` (dict), ``seed`` (int), ``versions``
 (package → version), ``data`` (``{"name", "sha256", "path"}``), ``models`` (list of
@@ -42,14 +42,14 @@ def environment_versions() -> dict[str, str]:
     return versions
 
 
-def read_manifest(run_dir: Path) -> dict[str, Any]:
+def read_manifest(out: Path) -> dict[str, Any]:
     """The run's manifest, or an empty dict when the run has none yet."""
-    path = Path(run_dir) / MANIFEST
+    path = Path(out) / MANIFEST
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def write_manifest(run_dir: Path, manifest: dict[str, Any]) -> Path:
-    path = Path(run_dir) / MANIFEST
+def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
+    path = Path(out) / MANIFEST
     text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
     write_atomic(path, lambda tmp: tmp.write_text(text))
     return path

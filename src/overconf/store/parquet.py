@@ -1,6 +1,6 @@
 """Records on disk: one Parquet file per model × perturbation, written atomically, read with DuckDB.
 
-Layout: ``<run_dir>/records/<model>/<perturbation>.parquet``. A file exists only when it is complete
+Layout: ``<out>/records/<model>/<perturbation>.parquet``. A file exists only when it is complete
 (written to a temporary name in the same folder, fsynced, then renamed), so an interrupted run loses at
 most the model × perturbation cell it was computing and a rerun resumes from the files present.
 """
@@ -36,8 +36,8 @@ def slug(name: str) -> str:
     return _UNSAFE.sub("_", name)
 
 
-def records_path(run_dir: Path, model: str, perturbation: str) -> Path:
-    return Path(run_dir) / "records" / slug(model) / f"{slug(perturbation)}.parquet"
+def records_path(out: Path, model: str, perturbation: str) -> Path:
+    return Path(out) / "records" / slug(model) / f"{slug(perturbation)}.parquet"
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
@@ -64,7 +64,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
 CELL_METADATA_KEY = b"overconf.cell"
 
 
-def write_records(run_dir: Path, table: pa.Table, cell: dict[str, Any] | None = None) -> Path:
+def write_records(out: Path, table: pa.Table, cell: dict[str, Any] | None = None) -> Path:
     """Write one model × perturbation record table atomically and return its path.
 
     ``cell`` (the cell's resolved configuration and provenance, :mod:`overconf.run.identity`) is stored as
@@ -77,13 +77,13 @@ def write_records(run_dir: Path, table: pa.Table, cell: dict[str, Any] | None = 
     perturbations = set(table.column("perturbation").unique().to_pylist())
     if len(models) != 1 or len(perturbations) != 1:
         raise ValueError("a record file holds exactly one model and one perturbation")
-    path = records_path(run_dir, models.pop(), perturbations.pop())
+    path = records_path(out, models.pop(), perturbations.pop())
     write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
     return path
 
 
-def has_records(run_dir: Path, model: str, perturbation: str) -> bool:
-    return records_path(run_dir, model, perturbation).is_file()
+def has_records(out: Path, model: str, perturbation: str) -> bool:
+    return records_path(out, model, perturbation).is_file()
 
 
 def read_cell(path: Path) -> dict[str, Any] | None:
@@ -93,7 +93,7 @@ def read_cell(path: Path) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
-def read_records(run_dir: Path, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:
+def read_records(out: Path, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:
     """All records of a run as a DataFrame, optionally only some columns and rows (a DuckDB SQL predicate).
 
     ``read_records(run, ["model", "confidence", "correct"], "perturbation = 'pgd'")``
@@ -101,10 +101,10 @@ def read_records(run_dir: Path, columns: list[str] | None = None, where: str | N
     Every file is checked first (:mod:`overconf.store.validation`): a damaged or inconsistent file is a
     :class:`overconf.errors.RecordError` naming it and the rule it breaks.
     """
-    files = sorted((Path(run_dir) / "records").glob("*/*.parquet"))
+    files = sorted((Path(out) / "records").glob("*/*.parquet"))
     if not files:
         raise MissingFileError(
-            f"no records under {Path(run_dir) / 'records'}",
+            f"no records under {Path(out) / 'records'}",
             hint="run `overconf demo --out DIR` or `overconf evaluate` first, then point at that DIR",
         )
     check_run_records(files)
