@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from overconf.errors import OverconfError, describe_os_error
+from overconf.errors import ConfigError, OverconfError, describe_os_error
 from overconf.validate import check_int, check_name, check_positive
 
 app = typer.Typer(
@@ -67,15 +67,23 @@ def data_fetch(
 
 @app.command("report")
 def report(
-    run_dir: Annotated[Path, typer.Argument(help="run folder holding records/ and run.json")],
+    run_dirs: Annotated[list[Path], typer.Argument(help="run folder(s) holding records/ and run.json")],
+    out: Annotated[Path | None, typer.Option("--out", help="folder for the report of several runs combined "
+                                             "(default with one run: RUN_DIR/report)")] = None,
     n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 1000,
 ) -> None:
-    """Write the figures, tables and report.html of a run (from its records; no model needed)."""
-    from overconf.report import build_report
+    """Write the figures, tables, claims.json and report.html of a run, or of several runs combined (from
+    their records; no model needed): `overconf report RUN1 RUN2 --out DIR`."""
+    import overconf.report
 
     check_int("--n-resamples", n_resamples)
-
-    print(build_report(run_dir, n_resamples=n_resamples))
+    if out is None and len(run_dirs) > 1:
+        raise ConfigError(f"{len(run_dirs)} run folders need --out DIR for their combined report",
+                          hint="overconf report RUN1 RUN2 --out DIR")
+    if out is None:
+        print(overconf.report.build_report(run_dirs[0], n_resamples=n_resamples))
+    else:
+        print(overconf.report.build_combined_report(run_dirs, out, n_resamples=n_resamples))
 
 
 @app.command("run")

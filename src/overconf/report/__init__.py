@@ -1,10 +1,11 @@
 """The paper's figures, tables (CSV / Markdown / LaTeX) and one self-contained HTML page, from a run's records.
 
-Entry point: :func:`build_report` (``overconf report RUN_DIR``); :func:`write_summary` writes
+Entry points: :func:`build_report` (``overconf report RUN_DIR``), :func:`build_combined_report` (``overconf
+report RUN1 RUN2 --out DIR``); :func:`write_summary` writes
 ``<run_dir>/summary.csv`` alone.
 """
 
-from overconf.report.build import build_report
+from overconf.report.build import build_combined_report, build_report
 from overconf.report.tables import write_summary
 
-__all__ = ["build_report", "write_summary"]
+__all__ = ["build_combined_report", "build_report", "write_summary"]

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -19,6 +20,7 @@ from matplotlib.figure import Figure
 from overconf.metrics import summary_table
 from overconf.report.cells import Pair, expected_pairs, pair_cells, scaled_clean_records
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
+from overconf.report.combine import combine_runs
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import budgets, dataset_title, save_figure
 from overconf.report.html import FigureEntry, TableEntry, render_page
@@ -56,15 +58,19 @@ class Analysis:
     claims: list[Claim]
 
 
-def analyse(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Analysis:
-    """Read a run's records and compute its numbers and claims (no figure; writes ``summary.csv``)."""
+def analyse(run_dir: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | None = None,
+            manifest: dict[str, Any] | None = None) -> Analysis:
+    """Read a run's records and compute its numbers and claims (no figure; writes ``<run_dir>/summary.csv``).
+
+    ``records`` / ``manifest``: use these instead of reading ``run_dir``'s (several runs combined)."""
     run_dir = Path(run_dir)
-    with _timed("reading records"):
-        records = read_records(run_dir)
+    if records is None:
+        with _timed("reading records"):
+            records = read_records(run_dir)
     with _timed("summary table"):
         summary = write_summary(run_dir, summary_table(records))
     with _timed("grouping records"):
-        run = load_run(run_dir, records)
+        run = load_run(run_dir, records, manifest)
         expected = expected_pairs(run.manifest, run.models)
         classes = n_classes(records)
         scaled = scaled_clean_records(records, summary)
@@ -85,9 +91,24 @@ def build_report(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Path:
     ``n_resamples`` is the number of bootstrap resamples behind the robust-minus-normal intervals.
     """
     run_dir = Path(run_dir)
-    out = run_dir / REPORT_DIR
+    return render_report(analyse(run_dir, n_resamples), run_dir / REPORT_DIR, str(run_dir), n_resamples)
+
+
+def build_combined_report(run_dirs: list[Path], out: Path, n_resamples: int = N_RESAMPLES) -> Path:
+    """One report of several runs (e.g. a CIFAR-10 and a CIFAR-100 run: the rows of Fig. 1) under ``out``.
+
+    The runs' records and ``run.json`` are combined (:func:`overconf.report.combine.combine_runs`); writes
+    ``out/summary.csv``, ``out/report.html``, ``out/claims.json``, ``out/figures`` and ``out/tables``.
+    """
+    out = Path(out)
+    records, manifest = combine_runs([Path(d) for d in run_dirs], command=f"overconf report {' '.join(map(str, run_dirs))} --out {out}")
+    analysis = analyse(out, n_resamples, records=records, manifest=manifest)
+    return render_report(analysis, out, ", ".join(str(d) for d in run_dirs), n_resamples)
+
+
+def render_report(analysis: Analysis, out: Path, run_label: str, n_resamples: int) -> Path:
+    """Write claims.json, every figure and table and report.html of ``analysis`` under ``out``."""
     figures_dir, tables_dir = out / "figures", out / "tables"
-    analysis = analyse(run_dir, n_resamples)
     summary, run, pairs, tests = analysis.summary, analysis.run, analysis.pairs, analysis.tests
     cells, differences, claims = analysis.cells, analysis.differences, analysis.claims
     write_claims(claims, out / CLAIMS_JSON)
@@ -143,7 +164,7 @@ def build_report(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Path:
         TableEntry("Summary (model × perturbation)", "The main columns; all columns in the CSV (also .md and .tex).",
                    shown, collapsed=True, csv=tables_dir / "summary.csv"),
     ]
-    page = render_page(title="overconf report", run_dir=run_dir, manifest=run.manifest, claims=claims,
+    page = render_page(title="overconf report", run_dir=run_label, manifest=run.manifest, claims=claims,
                        figures=entries, tables=tables, base=out)
     html_path = out / REPORT_HTML
     write_atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))

@@ -222,7 +222,7 @@ def verdict_table_html(claims: list[Claim]) -> str:
     return f'<div class="scroll"><table class="verdicts"><tbody>{rows}</tbody></table></div>'
 
 
-def render_page(*, title: str, run_dir: Path, manifest: dict[str, Any], claims: list[Claim],
+def render_page(*, title: str, run_dir: Path | str, manifest: dict[str, Any], claims: list[Claim],
                 figures: list[FigureEntry], tables: list[TableEntry], base: Path) -> str:
     """The whole page, top-down: verdicts at a glance, each claim, the figures, compact tables (long ones
     collapsed, their CSV linked), the run's configuration (collapsed). ``base``: the folder the page is in."""

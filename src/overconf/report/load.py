@@ -151,10 +151,11 @@ def _perturbation_order(manifest: dict[str, Any], records: pd.DataFrame) -> list
     return panels
 
 
-def load_run(run_dir: Path, records: pd.DataFrame | None = None) -> RunData:
-    """Read a run's records and ``run.json`` into a :class:`RunData` (``records``: already read ones, if any)."""
+def load_run(run_dir: Path, records: pd.DataFrame | None = None, manifest: dict[str, Any] | None = None) -> RunData:
+    """Read a run's records and ``run.json`` into a :class:`RunData` (``records`` / ``manifest``: already read
+    ones, if any, e.g. several runs combined)."""
     run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir)
+    manifest = read_manifest(run_dir) if manifest is None else manifest
     records = read_records(run_dir, RECORD_COLUMNS) if records is None else records[RECORD_COLUMNS]
     records = records.reset_index(drop=True)
     for column in ("model", "pair", "dataset", "perturbation", "family"):
