@@ -1,6 +1,6 @@
 """The data side of a run: load the test set a spec names, fingerprint it, expand ``corruptions``.
 
-``corruptions`` (optionally ``corruptions:severity=N``) expands to the pre-generated CIFAR-10-C /
+``corruptions`` (optionally with ``:severity=N``) expands to the pre-generated CIFAR-10-C /
 CIFAR-100-C / ImageNet-C sets when the data set has them and they are present (all five severities, or
 severity N), else to the 15 corruptions generated here (:data:`overconf.data.corruptions.CORRUPTIONS`) at
 severity N (default 3).
