@@ -47,6 +47,11 @@ class MetricInputError(OverconfError, ValueError):
     """Inputs to a metric that are empty, non-finite, out of range or of mismatched length."""
 
 
+class ModelOutputError(OverconfError, ValueError):
+    """A model whose output is not an N × num_classes array of finite logits. Raised by the engine before any
+    record of that model × cell exists; the run loop stops only that model and goes on with the others."""
+
+
 
 _OS_HINTS = {
     errno.ENOSPC: "the disk is full: free space there, or write somewhere else (e.g. another --out)",

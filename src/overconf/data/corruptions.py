@@ -466,10 +466,18 @@ def corrupt(x: torch.Tensor, name: str, severity: int = 3, generator: torch.Gene
     >>> bool(torch.allclose(y, torch.full_like(y, 127 / 255)))
     True
     """
-    severity = check_corruption(name, severity)
     if x.dim() != 4:
         raise ConfigError(f"corrupt expects an N×C×H×W batch, got shape {tuple(x.shape)}")
-    rngs = [np.random.default_rng(seed) for seed in image_seeds(x.shape[0], generator)]
+    return corrupt_seeded(x, name, severity, image_seeds(x.shape[0], generator))
+
+
+def corrupt_seeded(x: torch.Tensor, name: str, severity: int, seeds: Sequence[int]) -> torch.Tensor:
+    """:func:`corrupt` with image i drawing from ``np.random.default_rng(seeds[i])``: the seeds drawn up front
+    (:func:`image_seeds`), so that a worker process can corrupt any slice of a data set on its own."""
+    severity = check_corruption(name, severity)
+    if x.dim() != 4 or len(seeds) != x.shape[0]:
+        raise ConfigError(f"corrupt expects an N×C×H×W batch and N seeds, got shape {tuple(x.shape)}, {len(seeds)} seeds")
+    rngs = [np.random.default_rng(seed) for seed in seeds]
     images = x.detach().to("cpu", torch.float64).numpy()
     out = FUNCTIONS[name](images, severity, rngs)
     out = np.floor(np.clip(out, 0, 1) * 255 + 1e-6) / 255

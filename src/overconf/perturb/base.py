@@ -15,6 +15,7 @@ default budget (:data:`overconf.data.DEFAULT_EPS`) when the user does not give o
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -33,6 +34,16 @@ class Perturbation(Protocol):
     family: str
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        ...
+
+
+@runtime_checkable
+class SeededPerImage(Protocol):
+    """A model-free perturbation whose image i depends only on its own seed (the corruptions): the engine
+    draws one seed per image up front (:func:`overconf.data.corruptions.image_seeds`, the same stream
+    ``__call__`` draws batch by batch) and applies it in its data-loading worker processes."""
+
+    def apply_seeded(self, x: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
         ...
 
 

@@ -8,13 +8,13 @@ per image in order (:func:`overconf.data.corruptions.image_seeds`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from overconf.data.corruptions import CORRUPTIONS, FUNCTIONS, check_corruption, corrupt
+from overconf.data.corruptions import CORRUPTIONS, FUNCTIONS, check_corruption, corrupt, corrupt_seeded
 from overconf.errors import ConfigError
 from overconf.perturb.base import PERTURBATIONS
 
@@ -35,6 +35,11 @@ class Corruption:
 
     def __call__(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return corrupt(x, self.name, self.severity, generator)
+
+    def apply_seeded(self, x: torch.Tensor, seeds: Sequence[int]) -> torch.Tensor:
+        """The same corruption with per-image seeds drawn up front: what the engine's worker processes run
+        (``seeds = image_seeds(len(dataset), generator)`` gives the records of ``__call__`` batch by batch)."""
+        return corrupt_seeded(x, self.name, self.severity, seeds)
 
 
 def _factory(name: str) -> Callable[..., Corruption]:
