@@ -212,7 +212,7 @@ class BatchSource(Dataset[tuple[Any, torch.Tensor, torch.Tensor]]):
         self.dataset, self.batch_size, self.seeded, self.seeds, self.encoded = dataset, batch_size, seeded, seeds, encoded
 
     def __len__(self) -> int:
-        return -(-len(self.dataset) // self.batch_size)
+        return (len(self.dataset) + self.batch_size - 1) // self.batch_size
 
     def __getitem__(self, b: int) -> tuple[Any, torch.Tensor, torch.Tensor]:
         start, stop = b * self.batch_size, min((b + 1) * self.batch_size, len(self.dataset))
