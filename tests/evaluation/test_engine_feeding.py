@@ -38,11 +38,13 @@ def cnn() -> nn.Module:
 
 @pytest.mark.parametrize("spec", ["clean", "gaussian_noise", "glass_blur:severity=2", "pgd:steps=2", "ood-uniform"])
 def test_records_identical_for_batch_sizes_and_workers(cnn: nn.Module, spec: str) -> None:
-    data = fashion_like()
+    data = fashion_like(40 if spec.startswith("pgd") else 510)  # 510: batch 500 makes two batches, one per worker
     tables = [evaluate(cnn, INFO, data, create_perturbation(spec, 0.1), batch_size=b, workers=w, progress=False)
               for b, w in ((7, 0), (500, 0), (7, 2), (500, 2))]
     for table in tables[1:]:
         assert table.equals(tables[0])  # bit for bit: logits, confidences, predictions, indices
+    expected_workers = [0, 0, 2, 2] if spec in ("gaussian_noise", "glass_blur:severity=2") else [0, 0, 0, 0]
+    assert [engine_settings(t)["workers"] for t in tables] == expected_workers
 
 
 def test_corruptions_in_workers_equal_the_batchwise_perturbation(cnn: nn.Module) -> None:
@@ -88,7 +90,7 @@ def test_folder_sets_decode_in_workers_with_identical_records(tmp_path: Path) ->
     assert tables[0].column("label").to_pylist() == [i % 3 for i in range(10)]
     for table in tables[1:]:
         assert table.equals(tables[0])
-    assert engine_settings(tables[1])["workers"] == 2
+    assert engine_settings(tables[2])["workers"] == 2 and engine_settings(tables[1])["workers"] == 0  # one batch: no workers
 
 
 @pytest.mark.parametrize("preprocessing,max_levels", [("Res256Crop224", 1), ("BicubicRes256Crop224", 2), ("Crop288", 0)])

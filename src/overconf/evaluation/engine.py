@@ -153,7 +153,7 @@ def precision_context(precision: str, device: torch.device) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _cuda_fp32_precision(mode: str) -> Iterator[None]:
-    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv
+    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv  # type: ignore[attr-defined]
     before = (matmul.fp32_precision, conv.fp32_precision)
     matmul.fp32_precision, conv.fp32_precision = mode, mode
     try:
@@ -311,30 +311,32 @@ def evaluate(
             raise ConfigError(f"decode=gpu reads image files, but {dataset.name} is held in memory", hint="use --decode cpu")
     seeded = perturbation if isinstance(perturbation, SeededPerImage) else None
     in_memory = isinstance(dataset, TensorImageSet) and not encoded
-    n_workers = 0 if in_memory and seeded is None else (default_workers() if workers is None else workers)
-    n_threads = threads if threads is not None else default_threads(n_workers if device.type == "cpu" else 0)
-
-    with torch_threads(n_threads):
-        was_training = model.training
-        model.eval().to(device)
-        if channels_last:
-            model.to(memory_format=torch.channels_last)
-        try:
-            if batch_size == "auto":
-                shape = tuple(dataset[0][0].shape) if not encoded else (3, 224, 224)
-                needs_grad = perturbation.family == "attack"
-                size = auto_batch_size(model, shape, device, precision=attack_precision if needs_grad else precision,
-                                       channels_last=channels_last, needs_grad=needs_grad, limit=max(1, len(dataset)))
-            else:
-                size = batch_size
-            settings = EngineSettings(str(device), precision, attack_precision, channels_last, size, n_workers,
-                                      n_threads, decode)
+    was_training = model.training
+    model.eval().to(device)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    try:
+        if batch_size == "auto":
+            shape = tuple(dataset[0][0].shape) if not encoded else (3, 224, 224)
+            needs_grad = perturbation.family == "attack"
+            size = auto_batch_size(model, shape, device, precision=attack_precision if needs_grad else precision,
+                                   channels_last=channels_last, needs_grad=needs_grad, limit=max(1, len(dataset)))
+        else:
+            size = batch_size
+        # worker processes where they have work (files to decode, corruptions to compute) and more than one batch
+        n_batches = (len(dataset) + size - 1) // size
+        wanted = default_workers() if workers is None else workers
+        n_workers = 0 if (in_memory and seeded is None) or n_batches < 2 else min(wanted, n_batches)
+        n_threads = threads if threads is not None else default_threads(n_workers if device.type == "cpu" else 0)
+        settings = EngineSettings(str(device), precision, attack_precision, channels_last, size, n_workers,
+                                  n_threads, decode)
+        with torch_threads(n_threads):
             index, label, logits = _run(model, info, dataset, perturbation, device, seed, size, n_workers, settings,
                                         seeded, in_memory, encoded, progress)
-        finally:
-            if channels_last:
-                model.to(memory_format=torch.contiguous_format)
-            model.train(was_training)
+    finally:
+        if channels_last:
+            model.to(memory_format=torch.contiguous_format)
+        model.train(was_training)
     if perturbation.family == "ood":
         label = np.full_like(label, OOD_LABEL)
     table = make_records(info, perturbation.label, perturbation.family, index, label, logits)
@@ -403,7 +405,7 @@ def _run(model: nn.Module, info: ModelInfo, dataset: ImageSet, perturbation: Per
         host = out.detach().float().to("cpu", non_blocking=cuda)
         done = None
         if cuda:
-            done = torch.cuda.Event()
+            done = torch.cuda.Event()  # type: ignore[no-untyped-call]
             done.record()
         pending.append((host, y, index, done))
         while len(pending) > (1 if cuda else 0):  # on CUDA finish a batch once the next one is queued
