@@ -126,37 +126,6 @@ class EngineSettings:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class EngineOptions:
-    """What a user may choose about how the engine runs (CLI flags and spec keys of the same names);
-    ``as_kwargs()`` passes them to :func:`evaluate`. ``None`` means the engine's default."""
-
-    batch_size: int | Literal["auto"] = 500
-    precision: Precision = "fp32"
-    attack_precision: Precision = "fp32"
-    channels_last: bool = False
-    workers: int | None = None
-    threads: int | None = None
-    decode: Literal["cpu", "gpu"] = "cpu"
-
-    def as_kwargs(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def parse_batch_size(text: str | int) -> int | Literal["auto"]:
-    """``"auto"`` or a positive integer (from a CLI flag or a spec value)."""
-    if text == "auto":
-        return "auto"
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        value = 0
-    if isinstance(text, bool) or value < 1:
-        raise ConfigError(f"batch_size={text!r} is neither a positive integer nor 'auto'",
-                          hint="e.g. --batch-size 256 or --batch-size auto")
-    return value
-
-
 def engine_settings(table: pa.Table) -> dict[str, Any] | None:
     """The :class:`EngineSettings` (as a dict) a record table was computed with, or ``None``."""
     raw = (table.schema.metadata or {}).get(METADATA_KEY)

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
-from overconf.errors import ConfigError
+from overconf.errors import ConfigError, ModelOutputError
 from overconf.run.identity import differing_keys, git_commit, overconf_version, provenance
 from overconf.run.locks import claim
 from overconf.run.manifest import environment_versions, read_manifest, write_manifest
@@ -118,18 +119,21 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
         return loaded[0]
 
     deferred: list[Cell] = []
-    for wait, queue in ((False, list(cells)), (True, deferred)):
-        for cell in queue:
-            with claim(out, model.info.model, cell.perturbation.label, wait=wait) as held:
-                if not held:
-                    deferred.append(cell)
-                    continue
-                if _finished(cell, out):
-                    continue
-                start = time.perf_counter()
-                written.append(compute_cell(get_model(), cell, out, plan, progress))
-                if tracker is not None:
-                    tracker.cell_done(cell.name, time.perf_counter() - start)
+    try:
+        for wait, queue in ((False, list(cells)), (True, deferred)):
+            for cell in queue:
+                with claim(out, model.info.model, cell.perturbation.label, wait=wait) as held:
+                    if not held:
+                        deferred.append(cell)
+                        continue
+                    if _finished(cell, out):
+                        continue
+                    start = time.perf_counter()
+                    written.append(compute_cell(get_model(), cell, out, plan, progress))
+                    if tracker is not None:
+                        tracker.cell_done(cell.name, time.perf_counter() - start)
+    except ModelOutputError as exc:  # this model's output is unusable: stop it, go on with the other models
+        console.print(f"[bold red]error:[/] {escape(exc.message)}; its remaining cells are skipped", highlight=False)
     return written
 
 
