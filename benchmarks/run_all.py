@@ -44,20 +44,20 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from overconf.data.base import TensorImageSet  # noqa: E402
-from overconf.evaluation.engine import available_cores, default_workers, evaluate, resolve_device  # noqa: E402
-from overconf.evaluation.records import ModelInfo  # noqa: E402
-from overconf.models.cnn import small_cnn  # noqa: E402
-from overconf.perturb import create_perturbation  # noqa: E402
+from overconf.data.base import TensorImageSet
+from overconf.evaluation.engine import available_cores, default_workers, evaluate, resolve_device
+from overconf.evaluation.records import ModelInfo
+from overconf.models.cnn import small_cnn
+from overconf.perturb import create_perturbation
 
 RESULTS = Path(__file__).resolve().parent / "results"
 INFO = ModelInfo("bench", "bench", False, "bench")
 SIZES = {
     "tiny": {"cnn_n": 1000, "cnn_batch": 250, "wrn_n": 4, "wrn_batch": 4, "folder_n": 32, "folder_model": "resnet18",
-             "folder_batch": 16, "corruption_n": 400, "pgd_n": 200, "pgd_batch": 100, "metrics_n": 200_000,
+             "folder_batch": 16, "corruption_n": 400, "pgd_n": 100, "pgd_batch": 50, "train_subset": 2000, "metrics_n": 200_000,
              "matmul": 1024, "repeat": 2, "flop_batch": 4},
     "full": {"cnn_n": 10_000, "cnn_batch": 500, "wrn_n": 10_000, "wrn_batch": 500, "folder_n": 2000,
-             "folder_model": "resnet50", "folder_batch": 250, "corruption_n": 2000, "pgd_n": 2000, "pgd_batch": 500,
+             "folder_model": "resnet50", "folder_batch": 250, "corruption_n": 2000, "pgd_n": 2000, "pgd_batch": 500, "train_subset": 6000,
              "metrics_n": 1_000_000, "matmul": 8192, "repeat": 3, "flop_batch": 256},
 }
 
@@ -262,8 +262,8 @@ def textbook_pgd(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float,
     return torch.cat(out)
 
 
-def trained_demo_cnn(device: torch.device) -> tuple[nn.Module, TensorImageSet, str]:
-    """A demo CNN trained with FGSM-RS on 6,000 Fashion-MNIST images (one epoch), or random weights and
+def trained_demo_cnn(device: torch.device, train_subset: int) -> tuple[nn.Module, TensorImageSet, str]:
+    """A demo CNN trained with FGSM-RS on ``train_subset`` Fashion-MNIST images (one epoch), or random weights and
     random images when Fashion-MNIST is not installed (then robust accuracy means nothing)."""
     from overconf.data import fashion_mnist
     from overconf.errors import MissingFileError
@@ -275,16 +275,17 @@ def trained_demo_cnn(device: torch.device) -> tuple[nn.Module, TensorImageSet, s
     except MissingFileError:
         torch.manual_seed(0)
         return small_cnn().eval().to(device), random_set(10_000, (1, 28, 28)), "random weights, random images"
-    config = TrainConfig(activation="relu", downsampling="maxpool", training="fgsm-rs", epochs=1, train_subset=6000)
+    config = TrainConfig(activation="relu", downsampling="maxpool", training="fgsm-rs", epochs=1,
+                         train_subset=train_subset)
     model, _ = train_model(config, train, device=device, progress=False)
-    return model.eval(), test, "FGSM-RS, 6,000 Fashion-MNIST images, 1 epoch"
+    return model.eval(), test, f"FGSM-RS, {train_subset:,} Fashion-MNIST images, 1 epoch"
 
 
 def bench_pgd(device: torch.device, size: dict[str, Any], threads: int) -> list[dict[str, Any]]:
     """(d) PGD-10 through the engine vs a textbook loop vs APGD-CE, with robust accuracy."""
     from overconf._compat import import_autoattack
 
-    model, test, how = trained_demo_cnn(device)
+    model, test, how = trained_demo_cnn(device, size["train_subset"])
     n, batch, eps, steps = size["pgd_n"], size["pgd_batch"], 0.1, 10
     data = test.subset(n)
     x, y = data.float_images().to(device), data.labels.to(device)
@@ -355,6 +356,22 @@ def count_flops(fn: Callable[[], Any]) -> int:
     return int(counter.get_total_flops())
 
 
+def model_passes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, autocast: bool,
+                 device: torch.device) -> dict[str, Callable[[], Any]]:
+    """The forward pass, and forward + gradient with respect to the input (one attack step), of ``model`` on ``x``."""
+    def forward() -> None:
+        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            model(x)
+
+    def forward_backward() -> None:
+        xg = x.clone().requires_grad_(True)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+            loss = F.cross_entropy(model(xg).float(), y)
+        torch.autograd.grad(loss, xg)
+
+    return {"forward": forward, "forward+input-backward": forward_backward}
+
+
 def bench_flops(device: torch.device, size: dict[str, Any]) -> list[dict[str, Any]]:
     """(f) achieved TFLOP/s, forward and forward + input gradient, fp32 and bf16 + channels-last, vs the peak."""
     peaks = {"fp32": matmul_peak(device, torch.float32, size["matmul"], size["repeat"]),
@@ -370,33 +387,23 @@ def bench_flops(device: torch.device, size: dict[str, Any]) -> list[dict[str, An
             xp = x.contiguous(memory_format=torch.channels_last) if autocast else x
             if autocast:
                 model.to(memory_format=torch.channels_last)
-
-            def forward() -> None:
-                with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                    model(xp)
-
-            def forward_backward() -> None:
-                xg = xp.clone().requires_grad_(True)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
-                    loss = F.cross_entropy(model(xg).float(), y)
-                torch.autograd.grad(loss, xg)
-
-            flops = {"forward": count_flops(forward), "forward+input-backward": count_flops(forward_backward)}
-            t = best_times({"forward": forward, "forward+input-backward": forward_backward}, device, size["repeat"])
-            for kind in flops:
-                achieved = flops[kind] / t[kind] / 1e12
+            passes = model_passes(model, xp, y, autocast, device)
+            flops = {kind: count_flops(fn) for kind, fn in passes.items()}
+            t = best_times(passes, device, size["repeat"])
+            for kind, n_flops in flops.items():
+                achieved = n_flops / t[kind] / 1e12
                 rows.append(row("f", f"{kind} {precision}{' + channels-last' if autocast else ''}, {name}: "
-                                f"achieved vs matmul peak", {"achieved_tflops": achieved, "peak_tflops": peaks[precision]},
+                                "achieved vs matmul peak", {"achieved_tflops": achieved, "peak_tflops": peaks[precision]},
                                 achieved / peaks[precision], unit="TFLOP/s", model=name, batch_size=len(x),
-                                gflop_per_image=round(flops[kind] / len(x) / 1e9, 4)))
+                                gflop_per_image=round(n_flops / len(x) / 1e9, 4)))
             model.to(memory_format=torch.contiguous_format)
     return rows
 
 
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"# Benchmarks on {report['device']['name']}", "",
-             f"`{report['command']}` · size `{report['size']}` · torch {report['versions']['torch']} · "
-             f"overconf {report['versions']['git']} · {report['date']}", "",
+             (f"`{report['command']}` · size `{report['size']}` · torch {report['versions']['torch']} · "
+              f"overconf {report['versions']['git']} · {report['date']}"), "",
              "| item | what | figures | ratio |", "|---|---|---|---:|"]
     for r in report["results"]:
         figures = ", ".join(f"{k} {v:,.3g}" for k, v in r["figures"].items())

@@ -10,11 +10,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from overconf.data.base import TensorImageSet
-from overconf.demo import PAIRS
 from overconf.evaluation.engine import engine_settings, evaluate
 from overconf.evaluation.records import ModelInfo
 from overconf.models.cnn import small_cnn
 from overconf.perturb import create_perturbation
+from overconf.run.demo import PAIRS
 
 INFO = ModelInfo("m", "p", False, "fashion-mnist")
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

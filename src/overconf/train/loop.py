@@ -8,6 +8,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from overconf.data.base import TensorImageSet
+from overconf.evaluation.engine import default_threads, torch_threads
 from overconf.models.cnn import small_cnn
 from overconf.perturb.pgd import fgsm, pgd
 from overconf.train.config import TrainConfig
@@ -35,10 +36,18 @@ def adversarial_batch(model: nn.Module, config: TrainConfig, x: torch.Tensor, y:
 
 
 def train_model(config: TrainConfig, train_set: TensorImageSet, *, device: torch.device | str = "cpu",
-                progress: bool = True) -> tuple[nn.Module, dict[str, float]]:
+                progress: bool = True, threads: int | None = None) -> tuple[nn.Module, dict[str, float]]:
     """Train ``config``'s model on ``train_set``; return it (in eval mode) and final-epoch statistics
-    (``train_loss``: mean cross-entropy on the inputs trained on; ``train_accuracy``: on those inputs)."""
-    device = torch.device(device)
+    (``train_loss``: mean cross-entropy on the inputs trained on; ``train_accuracy``: on those inputs;
+    ``threads``: torch's thread count used, ``threads`` or :func:`overconf.evaluation.engine.default_threads`)."""
+    n_threads = default_threads() if threads is None else threads
+    with torch_threads(n_threads):
+        model, stats = _train(config, train_set, torch.device(device), progress)
+    return model, {**stats, "threads": n_threads}
+
+
+def _train(config: TrainConfig, train_set: TensorImageSet, device: torch.device,
+           progress: bool) -> tuple[nn.Module, dict[str, float]]:
     data = train_set.subset(config.train_subset)
     model = build_model(config, data).to(device)
     generator = torch.Generator().manual_seed(config.seed)
