@@ -142,7 +142,7 @@ def engine_call(model: nn.Module, data: Any, spec: str, device: torch.device, **
 
 
 def row(item: str, what: str, figures: dict[str, float], ratio: float, unit: str = "img/s", **extra: Any) -> dict[str, Any]:
-    return {"item": item, "what": what, "figures": {k: round(v, 3) for k, v in figures.items()}, "unit": unit,
+    return {"item": item, "what": what, "figures": {k: float(f"{v:.4g}") for k, v in figures.items()}, "unit": unit,
             "ratio": round(ratio, 3), **extra}
 
 
@@ -363,11 +363,14 @@ def model_passes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, autocast: b
         with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             model(x)
 
+    for parameter in model.parameters():  # the gradient of the input only, as an attack step
+        parameter.requires_grad_(False)
+
     def forward_backward() -> None:
         xg = x.clone().requires_grad_(True)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             loss = F.cross_entropy(model(xg).float(), y)
-        torch.autograd.grad(loss, xg)
+        loss.backward()  # (FlopCounterMode cannot follow torch.autograd.grad)
 
     return {"forward": forward, "forward+input-backward": forward_backward}
 
@@ -443,6 +446,8 @@ def main() -> None:
         ("f", lambda: bench_flops(device, size)),
     ]
     started = time.perf_counter()
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = slug(f"{device.type}-{name}")
     for item, step in steps:
         if item not in only:
             continue
@@ -452,11 +457,9 @@ def main() -> None:
         for r in rows:
             print(f"{r['item']} {r['what']}: {r['ratio']:.2f}×  {r['figures']}", flush=True)
         print(f"   ({item}: {time.perf_counter() - item_start:.0f} s)", flush=True)
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stem = slug(f"{device.type}-{name}")
-    (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
-    (args.out / f"{stem}.md").write_text(markdown(report))
+        report["seconds"] = round(time.perf_counter() - started, 1)  # written after every item: a crash keeps the rest
+        (args.out / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+        (args.out / f"{stem}.md").write_text(markdown(report))
     print(f"{args.out / stem}.json, .md ({report['seconds']} s)")
 
 
