@@ -239,7 +239,8 @@ def _describe_cell(info: ModelInfo, dataset: ImageSet, perturbation: Perturbatio
 
 
 def check_logit_shape(out: torch.Tensor, n: int, num_classes: int, cell: str) -> None:
-    """:class:`ModelOutputError` unless ``out`` is an ``n × num_classes`` tensor (metadata only: no sync)."""
+    """:class:`ModelOutputError` unless ``out`` is an ``n × num_classes`` tensor (``num_classes`` 0: any number of
+    columns); metadata only, no host-device sync."""
     if not isinstance(out, torch.Tensor):
         raise ModelOutputError(f"{cell}: the model returned a {type(out).__name__}, expected a tensor of logits",
                                hint="wrap the model so that forward returns the N × classes logits tensor")
@@ -249,7 +250,7 @@ def check_logit_shape(out: torch.Tensor, n: int, num_classes: int, cell: str) ->
     if out.shape[0] != n:
         raise ModelOutputError(f"{cell}: {out.shape[0]} rows of logits for a batch of {n} images",
                                hint="the model must return one row of logits per image")
-    if out.shape[1] != num_classes:
+    if num_classes and out.shape[1] != num_classes:  # 0: a wrapped data set that does not say
         raise ModelOutputError(f"{cell}: {out.shape[1]} logits for a {num_classes}-class data set",
                                hint="check that the model was built for this data set (its number of classes)")
 
@@ -308,7 +309,8 @@ def evaluate(
     if encoded:
         check_gpu_decode(device)
         if not hasattr(dataset, "samples") or not hasattr(dataset, "preprocessing"):
-            raise ConfigError(f"decode=gpu reads image files, but {dataset.name} is held in memory", hint="use --decode cpu")
+            raise ConfigError(f"decode=gpu needs image files with an ImageNet preprocessing, which {dataset.name} "
+                              "does not have", hint="use --decode cpu")
     seeded = perturbation if isinstance(perturbation, SeededPerImage) else None
     in_memory = isinstance(dataset, TensorImageSet) and not encoded
     was_training = model.training
