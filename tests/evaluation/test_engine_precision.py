@@ -99,3 +99,15 @@ def test_attacks_run_in_fp32_unless_asked(demo_models: dict[str, nn.Module]) -> 
     both = evaluate(model, INFO, test, pgd, precision="bf16", attack_precision="bf16", progress=False)
     assert engine_settings(both)["attack_precision"] == "bf16"
     assert not both.equals(bf16_forward) and not fp32.equals(bf16_forward)
+
+
+@pytest.mark.parametrize("precision,tf32", [("fp32", False), ("tf32", True)])
+def test_cuda_tf32_flags_are_set_for_the_block_and_restored(precision: str, tf32: bool) -> None:
+    """The flags are plain Python state, so this runs without a GPU; legacy reads keep working inside."""
+    from overconf.evaluation.engine import precision_context
+
+    backends = torch.backends
+    before = (backends.cuda.matmul.allow_tf32, backends.cudnn.allow_tf32)
+    with precision_context(precision, torch.device("cuda")):
+        assert (backends.cuda.matmul.allow_tf32, backends.cudnn.allow_tf32) == (tf32, tf32)
+    assert (backends.cuda.matmul.allow_tf32, backends.cudnn.allow_tf32) == before

@@ -153,13 +153,16 @@ def precision_context(precision: str, device: torch.device) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _cuda_fp32_precision(mode: str) -> Iterator[None]:
-    matmul, conv = torch.backends.cuda.matmul, torch.backends.cudnn.conv  # type: ignore[attr-defined]
-    before = (matmul.fp32_precision, conv.fp32_precision)
-    matmul.fp32_precision, conv.fp32_precision = mode, mode
+    """TF32 for CUDA matmuls and cuDNN (conv and RNN) on (``tf32``) or off (``ieee``), restored after. The
+    ``allow_tf32`` flags set conv and RNN together; setting only ``cudnn.conv.fp32_precision`` would make any
+    later read of ``torch.backends.cudnn.allow_tf32`` raise (torch 2.14: "a mix of the legacy and new APIs")."""
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    before = (matmul.allow_tf32, cudnn.allow_tf32)
+    matmul.allow_tf32 = cudnn.allow_tf32 = mode == "tf32"
     try:
         yield
     finally:
-        matmul.fp32_precision, conv.fp32_precision = before
+        matmul.allow_tf32, cudnn.allow_tf32 = before
 
 
 _AUTO_BATCH: weakref.WeakKeyDictionary[nn.Module, dict[tuple[Any, ...], int]] = weakref.WeakKeyDictionary()
