@@ -27,15 +27,15 @@ from typing import Any
 from overconf.errors import ConfigError, OverconfError
 
 
-def closest(value: str, choices: Iterable[str], n: int = 3) -> list[str]:
-    """Up to ``n`` of ``choices`` most similar to ``value`` (difflib's ratio ≥ 0.6), best first;
+def closest(value: str, choices: Iterable[str], n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """Up to ``n`` of ``choices`` most similar to ``value`` (difflib's ratio ≥ ``cutoff``), best first;
     case is ignored.
 
     >>> closest("guassian_noise", ["gaussian_noise", "impulse_noise", "fog"])
     ['gaussian_noise']
     """
     by_lower = {c.lower(): c for c in choices}
-    return [by_lower[m] for m in difflib.get_close_matches(str(value).lower(), list(by_lower), n=n, cutoff=0.6)]
+    return [by_lower[m] for m in difflib.get_close_matches(str(value).lower(), list(by_lower), n=n, cutoff=cutoff)]
 
 
 def did_you_mean(value: str, choices: Iterable[str]) -> str:

@@ -36,7 +36,6 @@ line and the closest valid key; every value is type- and range-checked on load.
 
 from __future__ import annotations
 
-import difflib
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -45,9 +44,10 @@ from typing import Any
 
 from overconf.errors import ConfigError
 from overconf.train.config import TrainConfig
+from overconf.validate import closest
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-PRECISIONS = ("fp32", "fp16", "bf16")
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")  # as overconf.evaluation.engine.PRECISIONS (kept torch-free here)
 FAMILY_LIMITS = ("clean", "attack", "corruption", "ood")
 
 TOP_KEYS = ("out", "seed", "device", "batch_size", "precision", "workers", "name", "cache_dir", "data", "pair",
@@ -152,7 +152,7 @@ class _Checker:
     def keys(self, table: dict[str, Any], allowed: tuple[str, ...], where: str, name: str | None = None) -> None:
         for key in table:
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.5)
+                close = closest(key, allowed, n=1, cutoff=0.5)
                 hint = f"did you mean {close[0]!r}?" if close else f"valid keys: {', '.join(allowed)}"
                 raise self.fail(f"unknown key {key!r} in {where}", key, name, hint=hint)
 
@@ -230,7 +230,7 @@ def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
     from overconf.run.data import dataset_names
 
     if dataset not in dataset_names():
-        close = difflib.get_close_matches(dataset, dataset_names(), n=1)
+        close = closest(dataset, dataset_names(), n=1)
         raise check.fail(f"unknown dataset {dataset!r}", "dataset", "data",
                          hint=f"did you mean {close[0]!r}?" if close else f"choose one of {', '.join(dataset_names())}")
     num_classes = check.integer(raw["num_classes"], "num_classes", "data", 2) if "num_classes" in raw else None
@@ -276,7 +276,7 @@ def _perturbations(check: _Checker, raw: Any) -> tuple[tuple[str, ...], dict[str
     limits = check.table(table.get("n_examples", {}), "n_examples", "perturbations")
     for family, n in limits.items():
         if family not in FAMILY_LIMITS:
-            close = difflib.get_close_matches(family, FAMILY_LIMITS, n=1)
+            close = closest(family, FAMILY_LIMITS, n=1)
             raise check.fail(f"unknown key {family!r} in perturbations.n_examples (a family)", family, "perturbations",
                              hint=f"did you mean {close[0]!r}?" if close else f"families: {', '.join(FAMILY_LIMITS)}")
         check.integer(n, family, "perturbations", 1)
