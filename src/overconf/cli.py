@@ -67,9 +67,9 @@ def data_fetch(
 
 @app.command("report")
 def report(
-    run_dirs: Annotated[list[Path], typer.Argument(help="run folder(s) holding records/ and run.json")],
+    runs: Annotated[list[Path], typer.Argument(metavar="RUN", help="run folder(s) holding records/ and run.json")],
     out: Annotated[Path | None, typer.Option("--out", help="folder for the report of several runs combined "
-                                             "(default with one run: RUN_DIR/report)")] = None,
+                                             "(default with one run: RUN/report)")] = None,
     n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 1000,
 ) -> None:
     """Write the figures, tables, claims.json and report.html of a run, or of several runs combined (from
@@ -77,13 +77,13 @@ def report(
     import overconf.report
 
     check_int("--n-resamples", n_resamples)
-    if out is None and len(run_dirs) > 1:
-        raise ConfigError(f"{len(run_dirs)} run folders need --out DIR for their combined report",
+    if out is None and len(runs) > 1:
+        raise ConfigError(f"{len(runs)} run folders need --out DIR for their combined report",
                           hint="overconf report RUN1 RUN2 --out DIR")
     if out is None:
-        print(overconf.report.build_report(run_dirs[0], n_resamples=n_resamples))
+        print(overconf.report.build_report(runs[0], n_resamples=n_resamples))
     else:
-        print(overconf.report.build_combined_report(run_dirs, out, n_resamples=n_resamples))
+        print(overconf.report.build_combined_report(runs, out, n_resamples=n_resamples))
 
 
 @app.command("run")
@@ -148,11 +148,11 @@ def query_command(
 
 
 @app.command("show")
-def show_command(run: Annotated[Path, typer.Argument(help="run folder")]) -> None:
+def show_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run folder")]) -> None:
     """Print a run's summary: main numbers per model × perturbation (corruptions pooled)."""
     from overconf.run.show import print_summary
 
-    print_summary(run)
+    print_summary(out)
 
 
 zoo_app = typer.Typer(help="The paper's model zoo: robust/normal pairs on CIFAR-10, CIFAR-100, ImageNet.",

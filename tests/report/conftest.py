@@ -17,17 +17,17 @@ PERTURBATIONS = {**DEFAULT_PERTURBATIONS, "gaussian_noise:severity=5": ("corrupt
 
 
 @pytest.fixture(scope="session")
-def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_synthetic_run(tmp_path_factory.mktemp("run"), n=300, perturbations=PERTURBATIONS)
 
 
 @pytest.fixture(scope="session")
-def run(run_dir: Path) -> RunData:
-    return load_run(run_dir)
+def run(out: Path) -> RunData:
+    return load_run(out)
 
 
 @pytest.fixture(scope="session")
-def report_html(run_dir: Path) -> Path:
+def report_html(out: Path) -> Path:
     from overconf.report import build_report
 
-    return build_report(run_dir, n_resamples=200)
+    return build_report(out, n_resamples=200)

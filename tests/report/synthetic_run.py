@@ -42,18 +42,18 @@ def synthetic_logits(rng: np.random.Generator, labels: np.ndarray, accuracy: flo
     return logits.astype(np.float32)
 
 
-def make_synthetic_run(run_dir: Path, *, pairs: Sequence[str] = ("relu-maxpool", "relu-flc"), n: int = 400,
+def make_synthetic_run(out: Path, *, pairs: Sequence[str] = ("relu-maxpool", "relu-flc"), n: int = 400,
                        perturbations: dict[str, tuple[str, float, float]] | None = None, n_classes: int = 10,
                        dataset: str = "synthetic", seed: int = 0,
                        scales: dict[bool, tuple[float, float]] | None = None) -> Path:
-    """Write records for every pair × {normal, robust} × perturbation and a run.json; return ``run_dir``.
+    """Write records for every pair × {normal, robust} × perturbation and a run.json; return ``out``.
 
     A pair is named ``<activation>-<downsampling>``, which becomes its models' ``config`` in run.json.
     ``scales``: margin scales (correct, wrong) per ``robust`` flag, default :data:`NORMAL_SCALE` /
     :data:`ROBUST_SCALE`; equal scales and accuracies make twins that differ by noise only.
     """
     scales = {False: NORMAL_SCALE, True: ROBUST_SCALE} if scales is None else scales
-    run_dir = Path(run_dir)
+    out = Path(out)
     perturbations = DEFAULT_PERTURBATIONS if perturbations is None else perturbations
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, n_classes, size=n)
@@ -73,15 +73,15 @@ def make_synthetic_run(run_dir: Path, *, pairs: Sequence[str] = ("relu-maxpool",
                     wrong_scale *= 2.0
                 logits = synthetic_logits(rng, labels, accuracy, scale, n_classes, wrong_scale)
                 target = np.full(n, -1) if family == "ood" else labels
-                write_records(run_dir, make_records(info, label, family, index, target, logits))
+                write_records(out, make_records(info, label, family, index, target, logits))
             models.append({"model": name, "pair": pair, "robust": robust, "dataset": dataset,
                            "checkpoint": f"checkpoints/{name}.safetensors", "sha256": f"{k:02d}" * 32,
                            "config": config})
-    write_manifest(run_dir, {
+    write_manifest(out, {
         "command": "synthetic (tests/report/synthetic_run.py)", "created": "2026-01-01T00:00:00+00:00",
         "config": {"n": n, "n_classes": n_classes, "pairs": list(pairs)}, "seed": seed,
         "versions": environment_versions(),
         "data": {"name": dataset, "sha256": "ab" * 32, "path": "<synthetic>"},
         "models": models, "perturbations": list(perturbations),
     })
-    return run_dir
+    return out

@@ -15,33 +15,33 @@ from overconf.report.load import load_run
 
 
 def test_report_of_a_clean_only_run_with_a_perfect_model(tmp_path: Path) -> None:
-    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=60, perturbations={"clean": ("clean", 1.0, 0.8)})
-    page = build_report(run_dir, n_resamples=50).read_text()
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=60, perturbations={"clean": ("clean", 1.0, 0.8)})
+    page = build_report(out, n_resamples=50).read_text()
     assert "not testable" in page  # no attack, no corruption
-    names = sorted(p.stem for p in (run_dir / "report" / "figures").glob("*.png"))
+    names = sorted(p.stem for p in (out / "report" / "figures").glob("*.png"))
     assert "fig4_detection_roc" not in names and "fig1_confidence_scatter" in names
     # the perfect normal model has no wrong prediction: o(f) is undefined, so only the robust model is plotted
-    fig = scatter.figure_confidence_scatter(load_run(run_dir))
+    fig = scatter.figure_confidence_scatter(load_run(out))
     assert [c.get_label() for c in fig.axes[0].collections[1:]] == ["robust"]
     assert "not shown (no wrong prediction): relu-maxpool-normal" in fig.axes[0].get_title()
-    differences = pd.read_csv(run_dir / "report" / "tables" / "pair_differences.csv")
+    differences = pd.read_csv(out / "report" / "tables" / "pair_differences.csv")
     assert differences.loc[differences["metric"] == "overconfidence", "estimate"].isna().all()
 
 
 def test_report_of_a_run_without_robust_models(tmp_path: Path) -> None:
-    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=60,
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=60,
                                  perturbations={"clean": ("clean", 0.9, 0.8), "pgd": ("attack", 0.1, 0.5)})
-    shutil.rmtree(run_dir / "records" / "relu-maxpool-robust")
-    page = build_report(run_dir, n_resamples=50).read_text()
+    shutil.rmtree(out / "records" / "relu-maxpool-robust")
+    page = build_report(out, n_resamples=50).read_text()
     assert page.count('class="claim na"') >= 5  # every pair claim is not testable
-    assert not (run_dir / "report" / "figures" / "pair_differences.png").exists()
+    assert not (out / "report" / "figures" / "pair_differences.png").exists()
 
 
 def test_claims_json_names_a_missing_record_file(tmp_path: Path) -> None:
-    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc", "pssilu-maxpool"), n=300,
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc", "pssilu-maxpool"), n=300,
                                  perturbations={"clean": ("clean", 0.9, 0.8)})
-    (run_dir / "records" / "relu-flc-robust" / "clean.parquet").unlink()
-    build_report(run_dir, n_resamples=50)
-    claims = {c["id"]: c for c in json.loads((run_dir / "report" / "claims.json").read_text())}
+    (out / "records" / "relu-flc-robust" / "clean.parquet").unlink()
+    build_report(out, n_resamples=50)
+    claims = {c["id"]: c for c in json.loads((out / "report" / "claims.json").read_text())}
     assert claims["every-pair-clean"]["verdict"] == "partly supported"
     assert claims["every-pair-clean"]["pairs_missing"] == ["relu-flc"]

@@ -37,9 +37,9 @@ CONTRACT_KEYS = {"id", "statement", "verdict", "pairs_expected", "pairs_tested",
 THREE_PAIRS = ("relu-maxpool", "relu-flc", "pssilu-maxpool")
 
 
-def claims_of(run_dir: Path) -> dict[str, dict]:
+def claims_of(out: Path) -> dict[str, dict]:
     """The claims as claims.json holds them (without drawing the figures: keeps the tests fast)."""
-    return {c.id: c.to_json() for c in analyse(run_dir, n_resamples=100).claims}
+    return {c.id: c.to_json() for c in analyse(out, n_resamples=100).claims}
 
 
 def test_claims_json_contract_on_the_synthetic_run(report_html: Path) -> None:
@@ -74,10 +74,10 @@ def test_every_interval_contains_its_estimate(report_html: Path) -> None:
 
 
 def test_a_missing_record_file_is_named_not_dropped(tmp_path: Path) -> None:
-    run_dir = make_synthetic_run(tmp_path, pairs=THREE_PAIRS, n=200,
+    out = make_synthetic_run(tmp_path, pairs=THREE_PAIRS, n=200,
                                  perturbations={"clean": ("clean", 0.92, 0.8), "pgd": ("attack", 0.05, 0.45)})
-    records_path(run_dir, "relu-flc-robust", "clean").unlink()
-    claims = claims_of(run_dir)
+    records_path(out, "relu-flc-robust", "clean").unlink()
+    claims = claims_of(out)
     clean = claims["every-pair-clean"]
     assert clean["pairs_expected"] == list(THREE_PAIRS)
     assert clean["pairs_missing"] == ["relu-flc"] and clean["pairs_tested"] == ["relu-maxpool", "pssilu-maxpool"]
@@ -88,23 +88,23 @@ def test_a_missing_record_file_is_named_not_dropped(tmp_path: Path) -> None:
 
 
 def test_a_pair_with_nan_overconfidence_is_missing(tmp_path: Path) -> None:
-    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=200,
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=200,
                                  perturbations={"clean": ("clean", 0.9, 0.8)})
     info = ModelInfo("relu-flc-normal", "relu-flc", False, "synthetic", {})
-    labels = pd.read_parquet(records_path(run_dir, "relu-flc-normal", "clean"))["label"].to_numpy()
+    labels = pd.read_parquet(records_path(out, "relu-flc-normal", "clean"))["label"].to_numpy()
     logits = synthetic_logits(np.random.default_rng(5), labels, 1.0, 6.0, 10)  # every prediction right
-    write_records(run_dir, make_records(info, "clean", "clean", np.arange(labels.size), labels, logits))
-    clean = claims_of(run_dir)["every-pair-clean"]
+    write_records(out, make_records(info, "clean", "clean", np.arange(labels.size), labels, logits))
+    clean = claims_of(out)["every-pair-clean"]
     assert clean["pairs_missing"] == ["relu-flc"] and clean["verdict"] == PARTLY
     assert "no wrong prediction on the normal model" in " ".join(clean["failed"])
 
 
 def test_a_random_weight_pair_gets_no_supported_verdict(tmp_path: Path) -> None:
     same = {False: (1.0, 1.0), True: (1.0, 1.0)}
-    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=100, scales=same,
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=100, scales=same,
                                  perturbations={"clean": ("clean", 0.1, 0.1), "pgd": ("attack", 0.09, 0.09),
                                                 "square": ("attack", 0.1, 0.1)})
-    claims = claims_of(run_dir)
+    claims = claims_of(out)
     assert not [c["id"] for c in claims.values() if c["verdict"] == SUPPORTED]
     chance = claims["chance-accuracy"]
     assert chance["verdict"] == WARNING and len(chance["evidence"]) == 2
@@ -115,12 +115,12 @@ def test_a_random_weight_pair_gets_no_supported_verdict(tmp_path: Path) -> None:
 def test_a_corruption_cell_against_the_claim_is_named(tmp_path: Path) -> None:
     perturbations = {**DEFAULT_PERTURBATIONS, "fog:severity=5": ("corruption", 0.5, 0.55),
                      "noise:severity=1": ("corruption", 0.8, 0.75)}
-    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=400, perturbations=perturbations)
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=400, perturbations=perturbations)
     info = ModelInfo("relu-flc-robust", "relu-flc", True, "synthetic", {})
-    labels = pd.read_parquet(records_path(run_dir, "relu-flc-robust", "fog:severity=5"))["label"].to_numpy()
+    labels = pd.read_parquet(records_path(out, "relu-flc-robust", "fog:severity=5"))["label"].to_numpy()
     logits = synthetic_logits(np.random.default_rng(7), labels, 0.55, 8.0, 10, wrong_scale=12.0)  # confidently wrong
-    write_records(run_dir, make_records(info, "fog:severity=5", "corruption", np.arange(labels.size), labels, logits))
-    corruptions = claims_of(run_dir)["corruptions"]
+    write_records(out, make_records(info, "fog:severity=5", "corruption", np.arange(labels.size), labels, logits))
+    corruptions = claims_of(out)["corruptions"]
     assert corruptions["cells_against"] == ["relu-flc · fog:severity=5"]
     assert corruptions["verdict"] == PARTLY and len(corruptions["cells_tested"]) == 2 * 3
     assert any(f.startswith("sign: 1 of 6") for f in corruptions["failed"])
@@ -180,13 +180,13 @@ def test_pgd_rise_judges_pgd_only_and_explains_squares(report_html: Path) -> Non
 
 
 def test_a_perturbation_listed_in_run_json_but_without_records_is_missing(tmp_path: Path) -> None:
-    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=300,
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=300,
                                  perturbations={"clean": ("clean", 0.9, 0.8), "fog:severity=3": ("corruption", 0.6, 0.65)})
-    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest = json.loads((out / "run.json").read_text())
     manifest["cells"] = [{"model": m["model"], "perturbation": "contrast:severity=5",
                           "config": {"perturbation": {"label": "contrast:severity=5", "family": "corruption"}}}
                          for m in manifest["models"]]
-    (run_dir / "run.json").write_text(json.dumps(manifest))
-    corruptions = claims_of(run_dir)["corruptions"]
+    (out / "run.json").write_text(json.dumps(manifest))
+    corruptions = claims_of(out)["corruptions"]
     assert corruptions["verdict"] != SUPPORTED and set(corruptions["pairs_missing"]) == {"relu-maxpool", "relu-flc"}
     assert any("contrast:severity=5" in f for f in corruptions["failed"])

@@ -1,4 +1,4 @@
-"""`overconf report RUN_DIR`: calls build_report and prints the page's path; user errors are one line + hint."""
+"""`overconf report RUN`: calls build_report and prints the page's path; user errors are one line + hint."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from overconf.report.load import load_run
 def test_report_command_calls_build_report(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
                                            tmp_path: Path) -> None:
     calls = []
-    monkeypatch.setattr(overconf.report, "build_report", lambda run_dir, n_resamples: calls.append(
-        (run_dir, n_resamples)) or run_dir / "report" / "report.html")
+    monkeypatch.setattr(overconf.report, "build_report", lambda out, n_resamples: calls.append(
+        (out, n_resamples)) or out / "report" / "report.html")
     monkeypatch.setattr(sys, "argv", ["overconf", "report", str(tmp_path), "--n-resamples", "50"])
     with pytest.raises(SystemExit) as exit_info:
         cli.app()

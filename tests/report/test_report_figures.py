@@ -33,8 +33,8 @@ TITLES = ["Clean", "PGD", "Squares", "Corruptions"]
 
 
 @pytest.fixture(scope="module")
-def records(run_dir: Path) -> pd.DataFrame:
-    return read_records(run_dir, ["model", "robust", "perturbation", "family", "index", "confidence", "correct"])
+def records(out: Path) -> pd.DataFrame:
+    return read_records(out, ["model", "robust", "perturbation", "family", "index", "confidence", "correct"])
 
 
 def panel_arrays(records: pd.DataFrame, model: str, panel: str) -> tuple[np.ndarray, np.ndarray]:
@@ -110,9 +110,9 @@ def test_fig3_legend_carries_mean_and_std_of_misclassification_auroc(run: RunDat
         assert sum(isinstance(c, PolyCollection) for c in ax.collections) == 2  # the ± std bands
 
 
-def test_fig4_mean_and_std_over_robust_and_over_normal(run: RunData, run_dir: Path) -> None:
+def test_fig4_mean_and_std_over_robust_and_over_normal(run: RunData, out: Path) -> None:
     fig = roc.figure_detection_roc(run)
-    summary = summary_table(read_records(run_dir))
+    summary = summary_table(read_records(out))
     axes = visible_axes(fig)
     assert [ax.get_title() for ax in axes] == ["PGD", "Squares"]
     for ax, attack in zip(axes, ["pgd", "square"]):
@@ -219,8 +219,8 @@ def test_figures_are_readable_at_their_saved_size(run: RunData) -> None:
 
 
 def test_missing_models_are_named_in_the_panel(tmp_path: Path) -> None:
-    run_dir = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=60, perturbations={"clean": ("clean", 1.0, 0.8)})
-    run = load_run(run_dir)
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=60, perturbations={"clean": ("clean", 1.0, 0.8)})
+    run = load_run(out)
     for fig in (scatter.figure_confidence_scatter(run), bars.figure_overconfidence_bars(run),
                 roc.figure_misclassification_roc(run)):
         title = visible_axes(fig)[0].get_title()

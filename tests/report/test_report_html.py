@@ -12,7 +12,7 @@ from overconf.report.claims import SUPPORTED, Claim
 from overconf.report.html import claim_html, provenance_html, table_html
 
 
-def test_page_is_self_contained_and_complete(report_html: Path, run_dir: Path) -> None:
+def test_page_is_self_contained_and_complete(report_html: Path, out: Path) -> None:
     page = report_html.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
@@ -26,7 +26,7 @@ def test_page_is_self_contained_and_complete(report_html: Path, run_dir: Path) -
         "pair_differences", "reliability_synthetic"]
     assert sorted(p.stem for p in (report_html.parent / "figures").glob("*.svg")) == [p.stem for p in pngs]
     assert page.count('src="data:image/png;base64,') == len(pngs)
-    manifest = json.loads((run_dir / "run.json").read_text())
+    manifest = json.loads((out / "run.json").read_text())
     for model in manifest["models"]:
         assert model["sha256"] in page and model["checkpoint"] in page
     assert manifest["data"]["sha256"] in page

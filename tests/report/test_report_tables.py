@@ -15,14 +15,14 @@ from overconf.store.parquet import read_records
 
 
 @pytest.fixture(scope="module")
-def summary(run_dir: Path) -> pd.DataFrame:
-    return summary_table(read_records(run_dir))
+def summary(out: Path) -> pd.DataFrame:
+    return summary_table(read_records(out))
 
 
-def test_write_summary_csv_equals_summary_table(run_dir: Path, summary: pd.DataFrame) -> None:
-    written = write_summary(run_dir)
+def test_write_summary_csv_equals_summary_table(out: Path, summary: pd.DataFrame) -> None:
+    written = write_summary(out)
     pd.testing.assert_frame_equal(written, summary)
-    on_disk = pd.read_csv(run_dir / SUMMARY_CSV)
+    on_disk = pd.read_csv(out / SUMMARY_CSV)
     pd.testing.assert_frame_equal(on_disk, summary, check_dtype=False, rtol=1e-12)
     assert len(summary) == 4 * 6  # 4 models × 6 perturbations (OOD included: it has ood_auroc)
 

@@ -1,6 +1,6 @@
-"""``build_report(run_dir)``: every figure, table and the HTML page of a run, from its records and run.json.
+"""``build_report(out)``: every figure, table and the HTML page of a run, from its records and run.json.
 
-Writes ``<run_dir>/summary.csv`` and, under ``<run_dir>/report/``: ``figures/*.png|*.svg``,
+Writes ``<out>/summary.csv`` and, under ``<out>/report/``: ``figures/*.png|*.svg``,
 ``tables/*.csv|*.md|*.tex`` and ``report.html``. No model is loaded.
 """
 
@@ -58,19 +58,19 @@ class Analysis:
     claims: list[Claim]
 
 
-def analyse(run_dir: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | None = None,
+def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | None = None,
             manifest: dict[str, Any] | None = None) -> Analysis:
-    """Read a run's records and compute its numbers and claims (no figure; writes ``<run_dir>/summary.csv``).
+    """Read a run's records and compute its numbers and claims (no figure; writes ``<out>/summary.csv``).
 
-    ``records`` / ``manifest``: use these instead of reading ``run_dir``'s (several runs combined)."""
-    run_dir = Path(run_dir)
+    ``records`` / ``manifest``: use these instead of reading ``out``'s (several runs combined)."""
+    out = Path(out)
     if records is None:
         with _timed("reading records"):
-            records = read_records(run_dir)
+            records = read_records(out)
     with _timed("summary table"):
-        summary = write_summary(run_dir, summary_table(records))
+        summary = write_summary(out, summary_table(records))
     with _timed("grouping records"):
-        run = load_run(run_dir, records, manifest)
+        run = load_run(out, records, manifest)
         expected = expected_pairs(run.manifest, run.models)
         classes = n_classes(records)
         scaled = scaled_clean_records(records, summary)
@@ -85,33 +85,33 @@ def analyse(run_dir: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame
     return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
 
 
-def build_report(run_dir: Path, n_resamples: int = N_RESAMPLES) -> Path:
-    """Build the report of ``run_dir`` and return the path of ``report.html``.
+def build_report(out: Path, n_resamples: int = N_RESAMPLES) -> Path:
+    """Build the report of ``out`` and return the path of ``report.html``.
 
     ``n_resamples`` is the number of bootstrap resamples behind the robust-minus-normal intervals.
     """
-    run_dir = Path(run_dir)
-    return render_report(analyse(run_dir, n_resamples), run_dir / REPORT_DIR, str(run_dir), n_resamples)
+    out = Path(out)
+    return render_report(analyse(out, n_resamples), out / REPORT_DIR, str(out), n_resamples)
 
 
-def build_combined_report(run_dirs: list[Path], out: Path, n_resamples: int = N_RESAMPLES) -> Path:
+def build_combined_report(runs: list[Path], out: Path, n_resamples: int = N_RESAMPLES) -> Path:
     """One report of several runs (e.g. a CIFAR-10 and a CIFAR-100 run: the rows of Fig. 1) under ``out``.
 
     The runs' records and ``run.json`` are combined (:func:`overconf.report.combine.combine_runs`); writes
     ``out/summary.csv``, ``out/report.html``, ``out/claims.json``, ``out/figures`` and ``out/tables``.
     """
     out = Path(out)
-    records, manifest = combine_runs([Path(d) for d in run_dirs], command=f"overconf report {' '.join(map(str, run_dirs))} --out {out}")
+    records, manifest = combine_runs([Path(d) for d in runs], command=f"overconf report {' '.join(map(str, runs))} --out {out}")
     analysis = analyse(out, n_resamples, records=records, manifest=manifest)
-    return render_report(analysis, out, ", ".join(str(d) for d in run_dirs), n_resamples)
+    return render_report(analysis, out, ", ".join(str(d) for d in runs), n_resamples)
 
 
-def render_report(analysis: Analysis, out: Path, run_label: str, n_resamples: int) -> Path:
-    """Write claims.json, every figure and table and report.html of ``analysis`` under ``out``."""
-    figures_dir, tables_dir = out / "figures", out / "tables"
+def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamples: int) -> Path:
+    """Write claims.json, every figure and table and report.html of ``analysis`` under ``report_dir``."""
+    figures_dir, tables_dir = report_dir / "figures", report_dir / "tables"
     summary, run, pairs, tests = analysis.summary, analysis.run, analysis.pairs, analysis.tests
     cells, differences, claims = analysis.cells, analysis.differences, analysis.claims
-    write_claims(claims, out / CLAIMS_JSON)
+    write_claims(claims, report_dir / CLAIMS_JSON)
 
     for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg")]:  # figures of pairs no longer in the run
         stale.unlink()
@@ -164,8 +164,8 @@ def render_report(analysis: Analysis, out: Path, run_label: str, n_resamples: in
         TableEntry("Summary (model × perturbation)", "The main columns; all columns in the CSV (also .md and .tex).",
                    shown, collapsed=True, csv=tables_dir / "summary.csv"),
     ]
-    page = render_page(title="overconf report", run_dir=run_label, manifest=run.manifest, claims=claims,
-                       figures=entries, tables=tables, base=out)
-    html_path = out / REPORT_HTML
+    page = render_page(title="overconf report", run_label=run_label, manifest=run.manifest, claims=claims,
+                       figures=entries, tables=tables, base=report_dir)
+    html_path = report_dir / REPORT_HTML
     write_atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return html_path

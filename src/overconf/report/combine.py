@@ -19,20 +19,20 @@ from overconf.run.manifest import read_manifest
 from overconf.store.parquet import read_records
 
 
-def _run_names(run_dirs: list[Path]) -> list[str]:
-    names = [d.resolve().name or str(d) for d in run_dirs]
+def _run_names(runs: list[Path]) -> list[str]:
+    names = [d.resolve().name or str(d) for d in runs]
     return [n if names.count(n) == 1 else f"{n}-{k}" for k, n in enumerate(names, start=1)]
 
 
-def combine_runs(run_dirs: list[Path], command: str = "") -> tuple[pd.DataFrame, dict[str, Any]]:
-    """``(records, manifest)`` of ``run_dirs`` combined (see the module docstring)."""
-    if not run_dirs:
+def combine_runs(runs: list[Path], command: str = "") -> tuple[pd.DataFrame, dict[str, Any]]:
+    """``(records, manifest)`` of ``runs`` combined (see the module docstring)."""
+    if not runs:
         raise ConfigError("no run folder given", hint="pass one or more run folders: overconf report RUN1 RUN2 --out DIR")
-    if len({d.resolve() for d in run_dirs}) != len(run_dirs):
-        raise ConfigError(f"a run folder is given twice: {', '.join(map(str, run_dirs))}", hint="name each run once")
-    names = _run_names(run_dirs)
-    frames = [read_records(d) for d in run_dirs]
-    manifests = [read_manifest(d) for d in run_dirs]
+    if len({d.resolve() for d in runs}) != len(runs):
+        raise ConfigError(f"a run folder is given twice: {', '.join(map(str, runs))}", hint="name each run once")
+    names = _run_names(runs)
+    frames = [read_records(d) for d in runs]
+    manifests = [read_manifest(d) for d in runs]
     counts = Counter(m for f in frames for m in f["model"].astype(str).unique())
     shared = {m for m, n in counts.items() if n > 1}
     parts, models, cells, data, perturbations = [], [], [], [], []
@@ -58,7 +58,7 @@ def combine_runs(run_dirs: list[Path], command: str = "") -> tuple[pd.DataFrame,
     combined = {
         "command": command,
         "created": first.get("created"),
-        "config": {"runs": {name: str(d) for name, d in zip(names, run_dirs)}},
+        "config": {"runs": {name: str(d) for name, d in zip(names, runs)}},
         "seed": first.get("seed"),
         "versions": first.get("versions", {}),
         "data": data,

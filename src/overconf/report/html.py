@@ -222,7 +222,7 @@ def verdict_table_html(claims: list[Claim]) -> str:
     return f'<div class="scroll"><table class="verdicts"><tbody>{rows}</tbody></table></div>'
 
 
-def render_page(*, title: str, run_dir: Path | str, manifest: dict[str, Any], claims: list[Claim],
+def render_page(*, title: str, run_label: str, manifest: dict[str, Any], claims: list[Claim],
                 figures: list[FigureEntry], tables: list[TableEntry], base: Path) -> str:
     """The whole page, top-down: verdicts at a glance, each claim, the figures, compact tables (long ones
     collapsed, their CSV linked), the run's configuration (collapsed). ``base``: the folder the page is in."""
@@ -241,7 +241,7 @@ def render_page(*, title: str, run_dir: Path | str, manifest: dict[str, Any], cl
 <body>
 <main>
 <h1>{escape(title)}</h1>
-<p class="lead">Run <code>{escape(str(run_dir))}</code>. Claims of Grabinski et al., “Robust Models are less
+<p class="lead">Run <code>{escape(run_label)}</code>. Claims of Grabinski et al., “Robust Models are less
 Over-Confident” (NeurIPS 2022), checked on this run's records: {tally}. Every claim and its numbers are also in
 <a href="claims.json">claims.json</a>.</p>
 <nav><ul><li><a href="#claims">Claims</a></li>{nav}<li><a href="#tables">Tables</a></li>

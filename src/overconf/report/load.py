@@ -59,7 +59,7 @@ class RunData:
     model's ``config`` dict from ``run.json`` (empty when the manifest has none).
     """
 
-    run_dir: Path
+    out: Path
     manifest: dict[str, Any]
     records: pd.DataFrame
     models: pd.DataFrame
@@ -151,12 +151,12 @@ def _perturbation_order(manifest: dict[str, Any], records: pd.DataFrame) -> list
     return panels
 
 
-def load_run(run_dir: Path, records: pd.DataFrame | None = None, manifest: dict[str, Any] | None = None) -> RunData:
+def load_run(out: Path, records: pd.DataFrame | None = None, manifest: dict[str, Any] | None = None) -> RunData:
     """Read a run's records and ``run.json`` into a :class:`RunData` (``records`` / ``manifest``: already read
     ones, if any, e.g. several runs combined)."""
-    run_dir = Path(run_dir)
-    manifest = read_manifest(run_dir) if manifest is None else manifest
-    records = read_records(run_dir, RECORD_COLUMNS) if records is None else records[RECORD_COLUMNS]
+    out = Path(out)
+    manifest = read_manifest(out) if manifest is None else manifest
+    records = read_records(out, RECORD_COLUMNS) if records is None else records[RECORD_COLUMNS]
     records = records.reset_index(drop=True)
     for column in ("model", "pair", "dataset", "perturbation", "family"):
         records[column] = records[column].astype("category")
@@ -169,7 +169,7 @@ def load_run(run_dir: Path, records: pd.DataFrame | None = None, manifest: dict[
     models = models.astype({"model": str, "pair": str, "dataset": str, "robust": bool})
     models["config"] = [configs.get(str(m), {}) for m in models["model"]]
     datasets = list(dict.fromkeys(models["dataset"].astype(str)))
-    return RunData(run_dir, manifest, records, models, datasets, _perturbation_order(manifest, records))
+    return RunData(out, manifest, records, models, datasets, _perturbation_order(manifest, records))
 
 
 def block_groups(models: pd.DataFrame) -> list[tuple[str, str, list[str]]]:

@@ -25,15 +25,15 @@ PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_co
 TESTED_METRICS = ("overconfidence", "underconfidence", "ece", "auroc", "detection_auroc", "overconfidence_ts")
 
 
-def compute_summary(run_dir: Path) -> pd.DataFrame:
+def compute_summary(out: Path) -> pd.DataFrame:
     """:func:`overconf.metrics.summary_table` of all records of a run (one row per model × perturbation)."""
-    return summary_table(read_records(Path(run_dir)))
+    return summary_table(read_records(Path(out)))
 
 
-def write_summary(run_dir: Path, summary: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Write ``<run_dir>/summary.csv`` (computing the summary unless given) and return the table."""
-    summary = compute_summary(run_dir) if summary is None else summary
-    write_atomic(Path(run_dir) / SUMMARY_CSV, lambda tmp: summary.to_csv(tmp, index=False))
+def write_summary(out: Path, summary: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Write ``<out>/summary.csv`` (computing the summary unless given) and return the table."""
+    summary = compute_summary(out) if summary is None else summary
+    write_atomic(Path(out) / SUMMARY_CSV, lambda tmp: summary.to_csv(tmp, index=False))
     return summary
 
 

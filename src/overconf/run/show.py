@@ -39,16 +39,16 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def print_summary(run: Path, console: Console | None = None) -> pd.DataFrame:
+def print_summary(out: Path, console: Console | None = None) -> pd.DataFrame:
     """Print the run's provenance line and compact table (from ``summary.csv``, computed if absent)."""
     from overconf.report.tables import SUMMARY_CSV, write_summary
 
-    path = Path(run) / SUMMARY_CSV
-    summary = pd.read_csv(path) if path.is_file() else write_summary(run)
+    path = Path(out) / SUMMARY_CSV
+    summary = pd.read_csv(path) if path.is_file() else write_summary(out)
     table_rows = compact_summary(summary)
-    manifest = read_manifest(run)
+    manifest = read_manifest(out)
     console = console or Console(width=160)
-    title = f"{run}" + (f" · {manifest.get('command')}" if manifest.get("command") else "")
+    title = f"{out}" + (f" · {manifest.get('command')}" if manifest.get("command") else "")
     if manifest.get("overconf_version"):
         title += f" · overconf {manifest['overconf_version']}" + (f" ({manifest['git_commit'][:10]})" if manifest.get("git_commit") else "")
     table = Table(title=title, title_justify="left")

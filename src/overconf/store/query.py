@@ -4,10 +4,10 @@ the run folder as given).
 >>> import tempfile, pyarrow as pa, numpy as np
 >>> from overconf.evaluation.records import ModelInfo, make_records
 >>> from overconf.store.parquet import write_records
->>> run = Path(tempfile.mkdtemp())
->>> _ = write_records(run, make_records(ModelInfo("m", "p", False, "d"), "clean", "clean", np.arange(3),
+>>> out = Path(tempfile.mkdtemp())
+>>> _ = write_records(out, make_records(ModelInfo("m", "p", False, "d"), "clean", "clean", np.arange(3),
 ...                                     np.array([0, 1, 1]), np.array([[2.0, 0.0]] * 3)))
->>> query_records([run], "SELECT model, avg(correct::int) AS accuracy FROM records GROUP BY model").round(3).to_dict("records")
+>>> query_records([out], "SELECT model, avg(correct::int) AS accuracy FROM records GROUP BY model").round(3).to_dict("records")
 [{'model': 'm', 'accuracy': 0.333}]
 """
 
@@ -22,13 +22,13 @@ import pandas as pd
 from overconf.errors import ConfigError, MissingFileError
 
 
-def record_files(run: Path) -> list[Path]:
+def record_files(out: Path) -> list[Path]:
     """The run's record files, each checked (:func:`overconf.store.validation.check_run_records`)."""
     from overconf.store.validation import check_run_records
 
-    files = sorted((Path(run) / "records").glob("*/*.parquet"))
+    files = sorted((Path(out) / "records").glob("*/*.parquet"))
     if not files:
-        raise MissingFileError(f"no records under {Path(run) / 'records'}",
+        raise MissingFileError(f"no records under {Path(out) / 'records'}",
                                hint="give run folders written by overconf run / demo / evaluate")
     check_run_records(files)
     return files
