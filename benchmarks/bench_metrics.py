@@ -114,7 +114,6 @@ def ours(d: dict[str, np.ndarray]) -> dict[str, Callable[[], object]]:
         "overconfidence": lambda: M.overconfidence(conf, ok),
         "underconfidence": lambda: M.underconfidence(conf, ok),
         "mean_confidence_correct": lambda: M.mean_confidence_correct(conf, ok),
-        "mean_confidence_incorrect": lambda: M.mean_confidence_incorrect(conf, ok),
         "reliability_diagram": lambda: M.reliability_diagram(conf, ok),
         "nll": lambda: M.nll(d["probs"], d["labels"]),
         "brier_score": lambda: M.brier_score(d["probs"], d["labels"]),

@@ -20,7 +20,6 @@ from overconf.metrics import (
     brier_score,
     expected_calibration_error,
     mean_confidence_correct,
-    mean_confidence_incorrect,
     nll,
     overconfidence,
     reliability_diagram,
@@ -61,7 +60,6 @@ def test_conditional_means_closed_form() -> None:
     assert overconfidence(conf, ok) == pytest.approx(0.5)  # (0.8 + 0.2) / 2
     assert underconfidence(conf, ok) == pytest.approx(0.25)  # (0.1 + 0.4) / 2
     assert mean_confidence_correct(conf, ok) == pytest.approx(0.75)
-    assert mean_confidence_incorrect(conf, ok) == pytest.approx(0.5)
 
 
 def test_ece_closed_form_all_norms() -> None:
@@ -134,7 +132,7 @@ def test_mass_bins_split_sizes_and_ties() -> None:
 
 def test_no_wrong_or_no_right_prediction_gives_nan_conditional_means() -> None:
     conf = np.array([0.7, 0.9])
-    assert np.isnan(overconfidence(conf, [True, True])) and np.isnan(mean_confidence_incorrect(conf, [1, 1]))
+    assert np.isnan(overconfidence(conf, [True, True])) and np.isnan(overconfidence(conf, [1, 1]))
     assert np.isnan(underconfidence(conf, [False, False])) and np.isnan(mean_confidence_correct(conf, [0, 0]))
     assert overconfidence(conf, [False, False]) == pytest.approx(0.8)
     assert underconfidence(conf, [True, True]) == pytest.approx(0.2)

@@ -119,7 +119,6 @@ METRICS: dict[str, Metric] = {
     "overconfidence": metric(lambda d: M.overconfidence(d.conf, d.correct), *CONF, "unit_interval"),
     "underconfidence": metric(lambda d: M.underconfidence(d.conf, d.correct), *CONF, "unit_interval"),
     "mean_confidence_correct": metric(lambda d: M.mean_confidence_correct(d.conf, d.correct), *CONF, "unit_interval"),
-    "mean_confidence_incorrect": metric(lambda d: M.mean_confidence_incorrect(d.conf, d.correct), *CONF, "unit_interval"),
     "mean_confidence": metric(lambda d: M.mean_confidence(d.conf), "aggregate", "scalar", "unit_interval"),
     "reliability_diagram": metric(lambda d: M.reliability_diagram(d.conf, d.correct), "aggregate", "takes_correct"),
     "assign_bins": metric(lambda d: M.assign_bins(d.conf, d.correct), "per_sample", "takes_correct"),
@@ -184,6 +183,21 @@ ORDER = np.random.default_rng(1).permutation(N)
 
 def test_every_public_metric_is_listed():
     assert set(METRICS) == set(M.__all__) - RESULT_TYPES
+
+
+#: a generic function and its named use, equal on (confidence, correct) by definition
+GENERIC_AND_NAMED_USE = {frozenset({"auroc", "misclassification_auroc"}),
+                         frozenset({"average_precision", "misclassification_aupr"})}
+
+
+def test_no_two_public_names_for_one_value():
+    """One name per metric: no function is exported twice, and no two scalar metrics agree on the data."""
+    functions = [getattr(M, name) for name in METRICS]
+    assert len({id(f) for f in functions}) == len(functions)
+    values = {name: METRICS[name].call(DATA) for name in having("scalar")}
+    equal = {frozenset({a, b}) for a in values for b in values
+             if a < b and np.isclose(values[a], values[b], rtol=RTOL, atol=1e-12)}
+    assert equal == GENERIC_AND_NAMED_USE
 
 
 def test_the_data_exercise_both_outcomes():

@@ -16,7 +16,6 @@ from synthetic_run import make_synthetic_run
 from overconf.metrics import (
     attack_detection_auroc,
     mean_confidence_correct,
-    mean_confidence_incorrect,
     misclassification_auroc,
     overconfidence,
     reliability_diagram,
@@ -71,7 +70,7 @@ def test_fig1_one_point_per_model_at_its_mean_confidences(run: RunData, records:
         for label, collection in groups.items():
             models = run.models.loc[run.models["robust"] == (label == "robust"), "model"]
             expected = sorted((mean_confidence_correct(*panel_arrays(records, m, panel)),
-                               mean_confidence_incorrect(*panel_arrays(records, m, panel))) for m in models)
+                               overconfidence(*panel_arrays(records, m, panel))) for m in models)
             np.testing.assert_allclose(sorted(map(tuple, collection.get_offsets())), expected)
             assert all(is_green(c) == (label == "robust") for c in collection.get_facecolors())
         star = [line for line in ax.lines if line.get_marker() == "*"]

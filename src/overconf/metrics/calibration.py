@@ -61,25 +61,15 @@ def mean_confidence_correct(confidence: ArrayLike, correct: ArrayLike) -> float:
     return float(conf[ok].mean()) if ok.any() else float("nan")
 
 
-def mean_confidence_incorrect(confidence: ArrayLike, correct: ArrayLike) -> float:
-    """Mean confidence on wrong predictions, ``E[ẑ | ŷ ≠ y]``; NaN if no prediction is wrong.
-
-    >>> mean_confidence_incorrect([0.9, 0.7, 0.6], [True, True, False])
-    0.6
-    """
-    conf, ok = check_confidence_correct(confidence, correct)
-    return float(conf[~ok].mean()) if not ok.all() else float("nan")
-
-
 def overconfidence(confidence: ArrayLike, correct: ArrayLike) -> float:
-    """Over-confidence ``o(f) = E[ẑ | ŷ ≠ y]`` (lower is better); NaN if no prediction is wrong.
-
-    The same number as :func:`mean_confidence_incorrect`, under the paper's name.
+    """Over-confidence ``o(f) = E[ẑ | ŷ ≠ y]``, the mean confidence on wrong predictions (lower is better);
+    NaN if no prediction is wrong.
 
     >>> overconfidence([0.9, 0.8, 0.6, 0.2], [True, False, True, False])
     0.5
     """
-    return mean_confidence_incorrect(confidence, correct)
+    conf, ok = check_confidence_correct(confidence, correct)
+    return float(conf[~ok].mean()) if not ok.all() else float("nan")
 
 
 def underconfidence(confidence: ArrayLike, correct: ArrayLike) -> float:

@@ -13,7 +13,7 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import ListedColormap, Normalize
 from matplotlib.figure import Figure
 
-from overconf.metrics import accuracy, mean_confidence_correct, mean_confidence_incorrect
+from overconf.metrics import accuracy, mean_confidence_correct, overconfidence
 from overconf.report.figures.common import (
     NORMAL_MARKER,
     ROBUST_MARKER,
@@ -57,7 +57,7 @@ def figure_confidence_scatter(run: RunData) -> Figure:
             for model in run.model_names(dataset, robust):
                 conf, correct = run.arrays(model, panel, dataset)
                 x = safe(mean_confidence_correct, conf, correct)
-                y = safe(mean_confidence_incorrect, conf, correct)
+                y = safe(overconfidence, conf, correct)
                 if np.isfinite(x) and np.isfinite(y):
                     xs.append(x)
                     ys.append(y)
