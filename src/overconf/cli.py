@@ -239,7 +239,9 @@ def zoo_verify(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: Ca
 
 @app.command("evaluate")
 def evaluate_command(
-    zoo: Annotated[str, typer.Option("--zoo", help="data set whose zoo pairs to evaluate: cifar10, cifar100, imagenet")],
+    dataset: Annotated[str, typer.Option("--zoo", "--dataset", metavar="DATASET",
+                                         help="data set whose zoo pairs to evaluate: cifar10, cifar100, imagenet "
+                                         "(--dataset: the same option, named as in zoo list|fetch|verify)")],
     out: Annotated[Path, typer.Option("--out", help="run folder (records/, run.json, report/)")],
     pairs: PairsOpt = None, catalogue: CatalogueOpt = None, add: AddOpt = None, models_dir: ModelsDirOpt = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder holding the data set")] = None,
@@ -272,7 +274,7 @@ def evaluate_command(
 
     names = [p.strip() for p in pairs.split(",") if p.strip()] if pairs else None
     result = evaluate_zoo(
-        zoo, out, pairs=names, catalogue=catalogue, extra_catalogues=add or (), models_dir=models_dir,
+        dataset, out, pairs=names, catalogue=catalogue, extra_catalogues=add or (), models_dir=models_dir,
         data_dir=data_dir, n_examples=n_examples, perturbations=perturbations.split(","),
         attack_examples=attack_examples, eps=eps, batch_size=batch_size, device=device, seed=seed, report=report,
         imagenet_order=imagenet_order, command=" ".join(["overconf", *sys.argv[1:]]), overwrite=overwrite,

@@ -140,3 +140,16 @@ def test_cli_list_and_verify(zoo):
     robust.write_bytes(robust.read_bytes()[:-10])  # truncated: hash differs from the record
     failed = runner.invoke(app, ["zoo", "verify", "--pairs", MODEL_ID, "--models-dir", str(models)])
     assert failed.exit_code != 0 and "differs from the recorded" in failed.output
+
+
+@pytest.mark.parametrize("flag", ["--zoo", "--dataset"])
+def test_evaluate_takes_the_data_set_as_zoo_or_dataset(flag, monkeypatch, tmp_path):
+    """``--zoo DATASET`` (the contract spelling) and ``--dataset DATASET`` (as in ``zoo list``) are one option."""
+    import overconf.run.zoo
+
+    calls = []
+    monkeypatch.setattr(overconf.run.zoo, "evaluate_zoo", lambda dataset, out, **kw: calls.append((dataset, out))
+                        or overconf.run.zoo.RunResult(out=out, models=[], skipped=[], report=None))
+    result = CliRunner().invoke(app, ["evaluate", flag, "cifar100", "--out", str(tmp_path / "run"), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert calls == [("cifar100", tmp_path / "run")]
