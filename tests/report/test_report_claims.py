@@ -132,19 +132,31 @@ def cells_frame(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
                           "note": "" if np.isfinite(e) else "undefined"} for p, e, lo, hi in rows])
 
 
-@pytest.mark.parametrize(("rows", "verdict", "failed"), [
-    ([("a", -0.2, -0.3, -0.1), ("b", -0.1, -0.15, -0.05)], SUPPORTED, []),
-    ([("a", -0.2, -0.3, -0.1), ("b", -0.01, -0.05, 0.03)], INCONCLUSIVE, ["interval"]),
-    ([("a", -0.2, -0.3, -0.1), ("b", -0.1, float("nan"), float("nan"))], INCONCLUSIVE, ["interval"]),
-    ([("a", -0.2, -0.3, -0.1), ("b", float("nan"), float("nan"), float("nan"))], PARTLY, ["complete"]),
-    ([("a", -0.2, -0.3, -0.1)], PARTLY, ["complete"]),  # pair b has no row at all
-    ([("a", -0.2, -0.3, -0.1), ("b", 0.1, 0.05, 0.15)], PARTLY, ["sign"]),
-    ([("a", 0.2, 0.1, 0.3), ("b", 0.1, -0.05, 0.15)], NOT_SUPPORTED, ["sign"]),
-    ([("a", float("nan"), float("nan"), float("nan"))], NOT_TESTABLE, ["complete"]),
+NAN = float("nan")
+
+
+# Constructed cells (pair, estimate, low, high) with the verdict and failed sub-conditions written out by hand:
+# the expected values are constants, never recomputed by a copy of the rule.
+@pytest.mark.parametrize(("rows", "side", "verdict", "failed"), [
+    ([("a", -0.2, -0.3, -0.1), ("b", -0.1, -0.15, -0.05)], "<", SUPPORTED, []),
+    ([("a", 0.2, 0.1, 0.3), ("b", 0.1, 0.05, 0.15)], ">", SUPPORTED, []),
+    ([("a", -0.2, -0.3, -0.1), ("b", -0.01, -0.05, 0.03)], "<", INCONCLUSIVE, ["interval"]),
+    ([("a", -0.2, -0.3, -0.1), ("b", -0.1, -0.2, 0.0)], "<", INCONCLUSIVE, ["interval"]),  # touches zero
+    ([("a", 0.2, 0.0, 0.3), ("b", 0.1, 0.05, 0.15)], ">", INCONCLUSIVE, ["interval"]),  # touches zero
+    ([("a", -0.2, -0.3, -0.1), ("b", -0.1, NAN, NAN)], "<", INCONCLUSIVE, ["interval"]),
+    ([("a", -0.2, -0.3, -0.1), ("b", NAN, NAN, NAN)], "<", PARTLY, ["complete"]),
+    ([("a", -0.2, -0.3, -0.1)], "<", PARTLY, ["complete"]),  # pair b has no row at all
+    ([("a", -0.2, -0.3, 0.01)], "<", INCONCLUSIVE, ["complete", "interval"]),  # b missing, a reaches zero
+    ([("a", -0.2, -0.3, -0.1), ("b", 0.1, 0.05, 0.15)], "<", PARTLY, ["sign"]),
+    ([("a", 0.2, 0.1, 0.3)], "<", NOT_SUPPORTED, ["complete", "sign"]),  # b missing, a against
+    ([("a", 0.2, 0.1, 0.3), ("b", 0.1, -0.05, 0.15)], "<", NOT_SUPPORTED, ["sign"]),
+    ([("a", -0.2, -0.3, -0.1), ("b", -0.1, -0.15, -0.05)], ">", NOT_SUPPORTED, ["sign"]),
+    ([("a", 0.0, -0.1, 0.1), ("b", -0.1, -0.15, -0.05)], "<", PARTLY, ["sign"]),  # an estimate of 0 is against
+    ([("a", NAN, NAN, NAN)], "<", NOT_TESTABLE, ["complete"]),
 ])
-def test_judge_every_needs_complete_data_and_intervals(rows, verdict: str, failed: list[str]) -> None:
+def test_judge_every_needs_complete_data_and_intervals(rows, side: str, verdict: str, failed: list[str]) -> None:
     pairs = [Pair("d", "a", "a-r", "a-n"), Pair("d", "b", "b-r", "b-n")]
-    claim = judge_every("x", "s", "ours", cells_frame(rows), pairs, "<", lambda r: "", "pairs")
+    claim = judge_every("x", "s", "ours", cells_frame(rows), pairs, side, lambda r: "", "pairs")
     assert claim.verdict == verdict
     assert [f.split(":")[0] for f in claim.failed] == failed
 
