@@ -32,7 +32,7 @@ from overconf.report.intervals import (
     percentile_interval,
     underconfidence_linear,
 )
-from overconf.report.load import RunData
+from overconf.report.load import CORRUPTIONS_PANEL, RunData
 
 #: metric of a cell → what its ``estimate`` is
 CELL_METRICS = {
@@ -218,7 +218,7 @@ def _pooled_rows(pair: Pair, parts: list[Sums]) -> list[dict[str, Any]]:
     for metric in LINEAR:
         point_r, point_n, boot_r, boot_n = (functools.reduce(operator.add, (p[metric][k] for p in parts))
                                             for k in range(4))
-        rows.append(_linear_row(pair, "corruptions", "corruption", metric, finish[metric], point_r, point_n,
+        rows.append(_linear_row(pair, CORRUPTIONS_PANEL, "corruption", metric, finish[metric], point_r, point_n,
                                 boot_r, boot_n, n))
     return rows
 

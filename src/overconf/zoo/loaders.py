@@ -2,7 +2,7 @@
 
 Every loader returns an ``nn.Module`` in eval mode that takes N×3×H×W inputs in [0, 1] (normalisation,
 where the model needs it, is inside the module). Layout under the models folder (``--models-dir``,
-``$OVERCONF_MODELS`` or ``~/.cache/overconf/models``):
+``$OVERCONF_MODELS`` or ``<cache root>/models``, :func:`resolve_models_dir`):
 
 ``<dataset>/Linf/<id>.pt``                                        robust, RobustBench's layout
 ``<dataset>/Linf/<id>.pt_m<i>.pt``                                robust ensembles (one file per member)

@@ -21,6 +21,8 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 from matplotlib.typing import RcKeyType
 
+from overconf.report.load import CORRUPTIONS_PANEL
+
 P = ParamSpec("P")
 
 ROBUST_COLOR = "#1b7837"  # green
@@ -94,7 +96,7 @@ def panel_title(panel: str, dataset: str | None = None) -> str:
     """
     if panel == "clean":
         return "Clean"
-    if panel == "corruptions":
+    if panel == CORRUPTIONS_PANEL:
         return f"{CORRUPTED_NAMES[dataset]} (corruptions)" if dataset in CORRUPTED_NAMES else "Corruptions"
     name, _, _ = panel.partition(":")
     return ATTACK_NAMES.get(name, name)
