@@ -16,6 +16,8 @@ d. PGD-10 through the engine vs a textbook PGD loop vs pyautoattack's APGD-CE (1
 e. the metric set vs netcal / torchmetrics / scikit-learn (``bench_metrics.py``)
 f. achieved TFLOP/s of the forward pass and of forward + input-gradient, against this machine's own
    matmul peak measured in the same run (FLOPs counted by ``torch.utils.flop_counter``)
+g. reproducibility on this device: WRN-28-10 records at batch 500 twice and at 500 vs 128 (share of equal
+   predictions, largest |Δ confidence| and |Δ logit|); ``batch_size="auto"``: the size it resolves, its speed
 
 Every timing is the best of ``repeat`` runs after a warm-up, the two sides of a ratio alternating. Nothing
 here is a test: nothing is asserted.
@@ -170,6 +172,41 @@ def bench_engine(device: torch.device, size: dict[str, Any], threads: int) -> li
     return rows
 
 
+def agreement(a: Any, b: Any) -> dict[str, float]:
+    """How far two record tables of the same cells are apart: share of equal predictions, largest |Δ confidence|
+    and |Δ logit|."""
+    la, lb = (np.stack(t.column("logits").to_numpy(zero_copy_only=False)) for t in (a, b))
+    ca, cb = (t.column("confidence").to_numpy() for t in (a, b))
+    return {"same_prediction": float(np.mean(la.argmax(1) == lb.argmax(1))),
+            "max_abs_confidence_diff": float(np.abs(ca - cb).max()), "max_abs_logit_diff": float(np.abs(la - lb).max())}
+
+
+def bench_reproducibility(device: torch.device, size: dict[str, Any], threads: int) -> list[dict[str, Any]]:
+    """(g) WRN-28-10 (random weights), fp32: records at batch sizes 500 and 128 and on a second call compared
+    (kernels are chosen per batch shape, so on CUDA the last bits can differ); ``batch_size="auto"``: the size it
+    resolves and its throughput against batch 500."""
+    torch.manual_seed(0)
+    model = wrn_28_10().eval().to(device)
+    n = min(size["wrn_n"], 2000)
+    data = random_set(n, (3, 32, 32))
+    run = {b: engine_call(model, data, "clean", device, batch_size=b, threads=threads) for b in (500, 128)}
+    first, again, small = run[500](), run[500](), run[128]()
+    auto = engine_call(model, data, "clean", device, batch_size="auto", threads=threads)
+    from overconf.evaluation.engine import engine_settings
+
+    auto_size = (engine_settings(auto()) or {}).get("batch_size", 0)
+    t = best_times({"auto": auto, "fixed": run[500]}, device, size["repeat"])
+    ips = {k: n / v for k, v in t.items()}
+    return [
+        row("g", "WRN-28-10 fp32 records: batch 500 twice", {"same_prediction": agreement(first, again)["same_prediction"]},
+            1.0, unit="share", n=n, agreement=agreement(first, again)),
+        row("g", "WRN-28-10 fp32 records: batch 500 vs 128", {"same_prediction": agreement(first, small)["same_prediction"]},
+            1.0, unit="share", n=n, agreement=agreement(first, small)),
+        row("g", f"batch_size=auto (resolved {auto_size}) vs 500, WRN-28-10 fp32", {"auto": ips["auto"], "fixed": ips["fixed"]},
+            ips["auto"] / ips["fixed"], n=n, auto_batch_size=auto_size),
+    ]
+
+
 def jpeg_folder(root: Path, n: int) -> list[tuple[Path, int]]:
     from PIL import Image
 
@@ -217,6 +254,9 @@ def bench_folder(device: torch.device, size: dict[str, Any], threads: int, worke
             fns["engine_folder_gpu_decode"] = engine_call(model, folder, "clean", device, batch_size=batch,
                                                           workers=workers, threads=threads, decode="gpu")
         t = best_times(fns, device, size["repeat"])
+        tables = {"cpu": fns["engine_folder"]()}
+        if device.type == "cuda":
+            tables["gpu"] = fns["engine_folder_gpu_decode"]()
     ips = {k: n / v for k, v in t.items()}
     common = {"model": size["folder_model"], "n": n, "batch_size": batch, "workers": workers}
     rows.append(row("c", f"image folder via engine vs bare DataLoader ({workers} workers), {size['folder_model']}",
@@ -228,7 +268,8 @@ def bench_folder(device: torch.device, size: dict[str, Any], threads: int, worke
     if "engine_folder_gpu_decode" in ips:
         rows.append(row("c", f"image folder, decode on GPU vs CPU workers, {size['folder_model']}",
                         {"gpu_decode": ips["engine_folder_gpu_decode"], "cpu_decode": ips["engine_folder"]},
-                        ips["engine_folder_gpu_decode"] / ips["engine_folder"], **common))
+                        ips["engine_folder_gpu_decode"] / ips["engine_folder"], **common,
+                        agreement=agreement(tables["cpu"], tables["gpu"])))
     cnn = small_cnn().eval().to(device)
     cn = size["corruption_n"]
     data = random_set(cn, (1, 28, 28))
@@ -412,6 +453,9 @@ def markdown(report: dict[str, Any]) -> str:
         figures = ", ".join(f"{k} {v:,.3g}" for k, v in r["figures"].items())
         extra = f" (robust acc. {', '.join(f'{k} {v:.3f}' for k, v in r['robust_accuracy'].items())})" \
             if "robust_accuracy" in r else ""
+        if "agreement" in r:
+            extra += (f" (same prediction {r['agreement']['same_prediction']:.2%}, max |Δ confidence| "
+                      f"{r['agreement']['max_abs_confidence_diff']:.2g}, max |Δ logit| {r['agreement']['max_abs_logit_diff']:.2g})")
         lines.append(f"| {r['item']} | {r['what']} | {figures} {r['unit']}{extra} | {r['ratio']:.2f}× |")
     return "\n".join(lines) + "\n"
 
@@ -420,7 +464,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--size", choices=("tiny", "full"), default=None)
-    parser.add_argument("--only", default="a,c,d,e,f", help="comma-separated items (a includes b)")
+    parser.add_argument("--only", default="a,c,d,e,f,g", help="comma-separated items (a includes b)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all cores)")
     parser.add_argument("--workers", type=int, default=None, help="data-loading workers (default: the engine's)")
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -429,7 +473,7 @@ def main() -> None:
     size_name = args.size or ("full" if device.type == "cuda" else "tiny")
     size = SIZES[size_name]
     threads = args.threads or available_cores()
-    workers = default_workers() if args.workers is None else args.workers
+    workers = (default_workers(device) or available_cores()) if args.workers is None else args.workers  # bench workers
     torch.set_num_threads(threads)
     only = set(args.only.split(","))
     name = device_name(device)
@@ -444,6 +488,7 @@ def main() -> None:
         ("d", lambda: bench_pgd(device, size, threads)),
         ("e", lambda: bench_metrics_ratios(size)),
         ("f", lambda: bench_flops(device, size)),
+        ("g", lambda: bench_reproducibility(device, size, threads)),
     ]
     started = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)

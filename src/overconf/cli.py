@@ -251,7 +251,17 @@ def evaluate_command(
     perturbations: Annotated[str, typer.Option("--perturbations", help="comma-separated specs, e.g. "
                                                "clean,pgd,square,corruptions")] = "clean,pgd,square",
     eps: Annotated[float | None, typer.Option("--eps", help="L∞ budget (default 8/255 CIFAR, 4/255 ImageNet)")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size")] = 200,
+    batch_size: Annotated[str, typer.Option("--batch-size", help="images per batch, or auto (on CUDA the largest "
+                                            "that fits; 256 on the CPU)")] = "200",
+    precision: Annotated[str, typer.Option("--precision", help="fp32 | tf32 | bf16 | fp16: clean, corrupted and "
+                                           "OOD forward passes")] = "fp32",
+    attack_precision: Annotated[str, typer.Option("--attack-precision", help="precision of the attacks")] = "fp32",
+    channels_last: Annotated[bool, typer.Option("--channels-last", help="NHWC layout for model and inputs")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", help="data-loading worker processes (default: from "
+                                                "the core count)")] = None,
+    threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default: $OMP_NUM_THREADS, "
+                                                "else the free cores)")] = None,
+    decode: Annotated[str, typer.Option("--decode", help="cpu | gpu: where image files are decoded")] = "cpu",
     device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps")] = "auto",
     seed: Annotated[int, typer.Option("--seed")] = 0,
     report: Annotated[bool, typer.Option("--report/--no-report", help="build the report at the end")] = True,
@@ -266,7 +276,18 @@ def evaluate_command(
     for name, value in (("--n-examples", n_examples), ("--attack-examples", attack_examples)):
         if value is not None:
             check_int(name, value)
-    check_int("--batch-size", batch_size)
+    from overconf.run.spec import DECODES, PRECISIONS
+
+    if batch_size != "auto" and not batch_size.strip().isdigit():
+        raise ConfigError(f"--batch-size={batch_size!r}: must be a positive integer or auto")
+    size: int | str = batch_size if batch_size == "auto" else check_int("--batch-size", int(batch_size))
+    check_name("precision", precision, PRECISIONS)
+    check_name("attack precision", attack_precision, PRECISIONS)
+    check_name("decode", decode, DECODES)
+    if workers is not None:
+        check_int("--workers", workers, minimum=0)
+    if threads is not None:
+        check_int("--threads", threads)
     check_int("--seed", seed, minimum=0)
     if eps is not None:
         check_positive("--eps", eps)
@@ -276,7 +297,9 @@ def evaluate_command(
     result = evaluate_zoo(
         dataset, out, pairs=names, catalogue=catalogue, extra_catalogues=add or (), models_dir=models_dir,
         data_dir=data_dir, n_examples=n_examples, perturbations=perturbations.split(","),
-        attack_examples=attack_examples, eps=eps, batch_size=batch_size, device=device, seed=seed, report=report,
+        attack_examples=attack_examples, eps=eps, batch_size=size, device=device, seed=seed, report=report,
+        engine={"precision": precision, "attack_precision": attack_precision, "channels_last": channels_last,
+                "workers": workers, "threads": threads, "decode": decode},
         imagenet_order=imagenet_order, command=" ".join(["overconf", *sys.argv[1:]]), overwrite=overwrite,
         dry_run=dry_run, backend=backend, address=address,
     )

@@ -84,9 +84,14 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def default_workers() -> int:
-    """Data-loading worker processes when the user names none: one per core, at most 16."""
-    return min(16, available_cores())
+def default_workers(device: torch.device | str = "cuda") -> int:
+    """Data-loading worker processes when the user names none. Feeding an accelerator: one per core, at most 16.
+    On the CPU the workers compete with the model for the same cores: half of them, none on two cores or fewer
+    (measured on 2 cores: on-the-fly corruptions 0.5–0.9× as fast with 2 workers as with none)."""
+    cores = available_cores()
+    if torch.device(device).type == "cpu":
+        return 0 if cores <= 2 else min(16, cores // 2)
+    return min(16, cores)
 
 
 def default_threads(busy_workers: int = 0) -> int:
@@ -330,7 +335,7 @@ def evaluate(
             size = batch_size
         # worker processes where they have work (files to decode, corruptions to compute) and more than one batch
         n_batches = (len(dataset) + size - 1) // size
-        wanted = default_workers() if workers is None else workers
+        wanted = default_workers(device) if workers is None else workers
         n_workers = 0 if (in_memory and seeded is None) or n_batches < 2 else min(wanted, n_batches)
         n_threads = threads if threads is not None else default_threads(n_workers if device.type == "cpu" else 0)
         settings = EngineSettings(str(device), precision, attack_precision, channels_last, size, n_workers,

@@ -10,7 +10,6 @@ concurrent processes apart, and a killed process's claims are released by the ke
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -77,24 +76,18 @@ def check_cells(plan: Plan, out: Path, overwrite: bool) -> tuple[list[Cell], lis
     return done, pending, differing
 
 
-def _evaluate_kwargs(plan: Plan, progress: bool) -> dict[str, Any]:
-    from overconf.evaluation.engine import evaluate
-
-    accepted = inspect.signature(evaluate).parameters
-    options = {**plan.engine, "seed": plan.seed, "progress": progress}
-    return {k: v for k, v in options.items() if k in accepted}
-
-
 def compute_cell(model: Any, cell: Cell, out: Path, plan: Plan, progress: bool) -> Path:
-    """Evaluate one cell and write its records with its configuration and provenance (atomically)."""
-    from overconf.evaluation.engine import evaluate
+    """Evaluate one cell and write its records with its configuration and provenance (atomically); the
+    provenance holds the engine settings actually used (threads, workers, the resolved batch size, ...)."""
+    from overconf.evaluation.engine import engine_settings, evaluate
 
     data = cell.data()
     start = time.perf_counter()
-    table = evaluate(model, cell.model.info, data, cell.perturbation.perturbation, **_evaluate_kwargs(plan, progress))
+    table = evaluate(model, cell.model.info, data, cell.perturbation.perturbation, **plan.engine, seed=plan.seed,
+                     progress=progress)
     seconds = time.perf_counter() - start
     device = str(plan.engine["device"])
-    path = write_records(out, table, {"config": cell.config, "provenance": provenance(device, plan.engine["batch_size"])})
+    path = write_records(out, table, {"config": cell.config, "provenance": provenance(engine_settings(table) or {})})
     record_rate(rate_key(cell.config["data"]["dataset"], cell.perturbation.label, device), len(data), seconds)
     return path
 
@@ -137,6 +130,18 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
     return written
 
 
+def _engine_used(cell: Cell, out: Path) -> dict[str, Any] | None:
+    """The engine settings a cell's record file was computed with (``None`` while it is not computed)."""
+    path = cell.path(out)
+    if not path.is_file():
+        return None
+    try:
+        engine: dict[str, Any] | None = ((read_cell(path) or {}).get("provenance") or {}).get("engine")
+    except (OSError, ValueError):  # an unreadable file is reported where records are read
+        return None
+    return engine
+
+
 def build_manifest(plan: Plan, out: Path, command: str) -> dict[str, Any]:
     """``run.json``: the run's command, configuration, versions, data, models and every cell's configuration."""
     previous = read_manifest(out)
@@ -147,7 +152,8 @@ def build_manifest(plan: Plan, out: Path, command: str) -> dict[str, Any]:
         old = old_models.get(model.info.model, {})
         models.append({**old, **{k: v for k, v in entry.items() if v is not None or k not in old}})
     cells = [{"model": c.model.info.model, "perturbation": c.perturbation.label,
-              "file": str(c.path(out).relative_to(out)), "config": c.config} for c in plan.cells]
+              "file": str(c.path(out).relative_to(out)), "config": c.config, "engine": _engine_used(c, out)}
+             for c in plan.cells]
     versions = {**environment_versions(), "overconf": overconf_version(), "git_commit": git_commit() or "unknown"}
     return {
         "command": command,

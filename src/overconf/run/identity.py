@@ -74,7 +74,9 @@ def _versions() -> tuple[tuple[str, str], ...]:
     return tuple(environment_versions().items())
 
 
-def provenance(device: str, batch_size: int | str) -> dict[str, Any]:
-    """What produced a cell but does not define it: versions, commit, device, batch size."""
+def provenance(engine: dict[str, Any]) -> dict[str, Any]:
+    """What produced a cell but does not define it: versions, commit, and the engine settings used
+    (:class:`overconf.evaluation.engine.EngineSettings`: device, resolved batch size, workers, threads, ...);
+    ``device`` and ``batch_size`` also at the top level, as before."""
     return {"overconf": overconf_version(), "git_commit": git_commit(), "versions": dict(_versions()),
-            "device": device, "batch_size": batch_size}
+            "device": engine.get("device"), "batch_size": engine.get("batch_size"), "engine": engine}

@@ -17,6 +17,7 @@ from overconf.run.data import expand_perturbations, fingerprint
 from overconf.run.execute import execute
 from overconf.run.identity import canonical
 from overconf.run.plan import Plan, PlanModel, build_cells
+from overconf.run.spec import ENGINE_DEFAULTS
 
 
 @dataclass
@@ -60,7 +61,7 @@ def run_grid(
         entry = {"model": m.info.model, "pair": m.info.pair, "robust": m.info.robust, "dataset": m.info.dataset,
                  "config": dict(m.info.meta)}
         plan_models.append(PlanModel(m.info, m.load, identity, partial(dict, entry)))
-    engine = {"batch_size": batch_size, "device": torch.device(device), "precision": "fp32"}
+    engine = {**ENGINE_DEFAULTS, "batch_size": batch_size, "device": torch.device(device)}
     data_identity = {"dataset": dataset.name, "fingerprint": fingerprint(dataset), "size": len(dataset),
                      "n_examples": len(dataset)}
     cells = build_cells(plan_models, dataset, data_identity, planned, {k: v for k, v in (n_per_family or {}).items() if v is not None}, engine, seed)

@@ -23,7 +23,7 @@ from overconf.evaluation.records import ModelInfo
 from overconf.run.data import PerturbationPlan, expand_perturbations, fingerprint, first_n, load_test_set
 from overconf.run.identity import canonical
 from overconf.run.manifest import sha256_file
-from overconf.run.spec import ModelSpec, Spec
+from overconf.run.spec import ENGINE_KEYS, ModelSpec, Spec
 from overconf.store.parquet import records_path
 
 console = Console(stderr=True)
@@ -104,6 +104,8 @@ def build_cells(models: list[PlanModel], test_set: ImageSet, data_identity: dict
         for model in models:
             config = {"model": model.identity, "data": data_config, "perturbation": pert_config, "seed": seed,
                       "precision": engine["precision"]}
+            if perturbation.family == "attack" and engine["attack_precision"] != "fp32":  # fp32 cells keep their identity
+                config["attack_precision"] = engine["attack_precision"]
             cells.append(Cell(model, perturbation, data, canonical(config)))
     return cells
 
@@ -218,20 +220,8 @@ def _zoo_models(spec: Spec, device: torch.device) -> tuple[list[PlanModel], list
 
 
 def engine_options(spec: Spec, device: torch.device) -> dict[str, Any]:
-    """The engine's keyword arguments; ``precision``/``workers`` other than the defaults need an engine that takes them."""
-    import inspect
-
-    from overconf.evaluation.engine import evaluate
-
-    accepted = inspect.signature(evaluate).parameters
-    options: dict[str, Any] = {"batch_size": spec.batch_size, "device": device, "precision": spec.precision}
-    for key, default in (("precision", "fp32"), ("workers", 0)):
-        value = getattr(spec, key)
-        if value != default and key not in accepted:
-            raise ConfigError(f"{key} = {value!r} is not supported by this version's engine", hint=f"use {key} = {default!r}")
-    if "workers" in accepted:
-        options["workers"] = spec.workers
-    return options
+    """The engine's keyword arguments (:func:`overconf.evaluation.engine.evaluate`) from the spec's engine keys."""
+    return {"device": device, **{key: getattr(spec, key) for key in ENGINE_KEYS}}
 
 
 def resolve(spec: Spec, *, progress: bool = True) -> Plan:

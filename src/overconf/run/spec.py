@@ -4,9 +4,13 @@
 out = "runs/mine"                 # run folder
 seed = 0
 device = "auto"                   # auto | cpu | cuda | cuda:N | mps
-batch_size = 256
-precision = "fp32"                # part of every cell's identity
-workers = 0                       # data-loading worker processes
+batch_size = 256                  # or "auto": the largest that fits on CUDA (256 on the CPU)
+precision = "fp32"                # fp32 | tf32 | bf16 | fp16: forward passes; part of every cell's identity
+attack_precision = "fp32"         # attacks' precision (part of attack cells' identity when not fp32)
+channels_last = false             # NHWC layout for model and inputs
+workers = 2                       # data-loading worker processes (default: from the core count)
+threads = 2                       # torch threads (default: $OMP_NUM_THREADS, else the cores left)
+decode = "cpu"                    # cpu | gpu: where image files are decoded
 
 [data]
 dataset = "imagefolder"           # fashion-mnist | cifar10 | cifar100 | imagenet | imagefolder | npz
@@ -48,10 +52,11 @@ from overconf.validate import closest
 
 DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 PRECISIONS = ("fp32", "tf32", "bf16", "fp16")  # as overconf.evaluation.engine.PRECISIONS (kept torch-free here)
+DECODES = ("cpu", "gpu")  # as overconf.data.decode.DECODES
 FAMILY_LIMITS = ("clean", "attack", "corruption", "ood")
 
-TOP_KEYS = ("out", "seed", "device", "batch_size", "precision", "workers", "name", "cache_dir", "data", "pair",
-            "zoo", "perturbations")
+ENGINE_KEYS = ("batch_size", "precision", "attack_precision", "channels_last", "workers", "threads", "decode")
+TOP_KEYS = ("out", "seed", "device", *ENGINE_KEYS, "name", "cache_dir", "data", "pair", "zoo", "perturbations")
 DATA_KEYS = ("dataset", "path", "num_classes", "image_size", "n_examples", "split", "order")
 PAIR_KEYS = ("name", "robust", "normal", "architecture")
 MODEL_KEYS = ("entry_point", "checkpoint", "mean", "std", "name", "train", "config")
@@ -118,13 +123,21 @@ class Spec:
     eps: float | None = None
     seed: int = 0
     device: str = "auto"
-    batch_size: int = 256
+    batch_size: int | str = 256
     precision: str = "fp32"
-    workers: int = 0
+    attack_precision: str = "fp32"
+    channels_last: bool = False
+    workers: int | None = None
+    threads: int | None = None
+    decode: str = "cpu"
     name: str = "spec"
     cache_dir: Path | None = None
     folder: Path = Path(".")
     source: str = "<spec>"
+
+
+#: the engine keys' defaults (what a spec that names none of them runs with)
+ENGINE_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Spec) if f.name in ENGINE_KEYS}
 
 
 class _Checker:
@@ -164,6 +177,14 @@ class _Checker:
     def string(self, value: Any, key: str, table: str | None = None) -> str:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(f"{key} must be a non-empty string, got {value!r}", key, table)
+        return value
+
+    def choice(self, value: Any, key: str, choices: tuple[str, ...], table: str | None = None) -> str:
+        value = self.string(value, key, table)
+        if value not in choices:
+            close = closest(value, choices, n=1)
+            raise self.fail(f"unknown {key} {value!r}", key, table,
+                            hint=f"did you mean {close[0]!r}?" if close else f"choose one of {', '.join(choices)}")
         return value
 
     def number(self, value: Any, key: str, table: str | None = None) -> float:
@@ -322,17 +343,26 @@ def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path("."))
     device = check.string(raw.get("device", "auto"), "device")
     if not DEVICE_PATTERN.match(device):
         raise check.fail(f"unknown device {device!r}", "device", hint="use auto, cpu, cuda, cuda:N or mps")
-    precision = check.string(raw.get("precision", "fp32"), "precision")
-    if precision not in PRECISIONS:
-        raise check.fail(f"unknown precision {precision!r}", "precision", hint=f"choose one of {', '.join(PRECISIONS)}")
+    precision, attack_precision, decode = (check.choice(raw.get(key, default), key, choices) for key, default, choices in (
+        ("precision", "fp32", PRECISIONS), ("attack_precision", "fp32", PRECISIONS), ("decode", "cpu", DECODES)))
+    batch_size = raw.get("batch_size", 256)
+    if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
+        raise check.fail(f"batch_size must be an integer ≥ 1 or \"auto\", got {batch_size!r}", "batch_size")
+    channels_last = raw.get("channels_last", False)
+    if not isinstance(channels_last, bool):
+        raise check.fail(f"channels_last must be true or false, got {channels_last!r}", "channels_last")
     return Spec(
         out=Path(check.string(raw.get("out", "runs/run"), "out")).expanduser(),
         data=data, pairs=tuple(pairs), zoo=zoo, specs=specs, n_examples=limits, eps=eps,
         seed=check.integer(raw.get("seed", 0), "seed"),
         device=device,
-        batch_size=check.integer(raw.get("batch_size", 256), "batch_size", None, 1),
+        batch_size=batch_size,
         precision=precision,
-        workers=check.integer(raw.get("workers", 0), "workers"),
+        attack_precision=attack_precision,
+        channels_last=channels_last,
+        workers=check.integer(raw["workers"], "workers") if "workers" in raw else None,
+        threads=check.integer(raw["threads"], "threads", None, 1) if "threads" in raw else None,
+        decode=decode,
         name=check.string(raw.get("name", "spec"), "name"),
         cache_dir=_path(check.string(raw["cache_dir"], "cache_dir"), folder) if "cache_dir" in raw else None,
         folder=folder, source=source,

@@ -8,7 +8,7 @@ model's identity is the SHA-256 of its files.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,9 +80,11 @@ def zoo_models(zoo: ZooSpec, device: torch.device) -> tuple[list[PlanModel], lis
 def zoo_spec(dataset: str, out: Path, *, pairs: Sequence[str] | None = None, catalogue: Path | None = None,
              extra_catalogues: Sequence[Path] = (), models_dir: Path | None = None, data_dir: Path | None = None,
              n_examples: int | None = None, perturbations: Sequence[str] = ("clean",),
-             attack_examples: int | None = None, eps: float | None = None, batch_size: int = 200,
-             device: str = "auto", seed: int = 0, imagenet_order: str = "robustbench") -> Spec:
-    """The spec ``overconf evaluate --zoo`` runs."""
+             attack_examples: int | None = None, eps: float | None = None, batch_size: int | str = 200,
+             device: str = "auto", seed: int = 0, imagenet_order: str = "robustbench",
+             engine: Mapping[str, Any] | None = None) -> Spec:
+    """The spec ``overconf evaluate --zoo`` runs; ``engine``: the spec's other engine keys (``precision``,
+    ``attack_precision``, ``channels_last``, ``workers``, ``threads``, ``decode``)."""
     specs = tuple(s.strip() for s in perturbations if s.strip())
     if not specs:
         raise ConfigError("no perturbations given", hint="e.g. --perturbations clean,pgd,square,corruptions")
@@ -92,6 +94,7 @@ def zoo_spec(dataset: str, out: Path, *, pairs: Sequence[str] | None = None, cat
                                      order=imagenet_order if dataset == "imagenet" else None),
         zoo=ZooSpec(dataset, tuple(pairs or ()), catalogue, tuple(extra_catalogues), models_dir),
         specs=specs, n_examples=limits, eps=eps, seed=seed, device=device, batch_size=batch_size, name="zoo",
+        **dict(engine or {}),
     )
 
 
