@@ -26,7 +26,9 @@ here is a test: nothing is asserted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import platform
 import re
 import subprocess
@@ -47,7 +49,13 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from overconf.data.base import TensorImageSet
-from overconf.evaluation.engine import available_cores, default_workers, evaluate, resolve_device
+from overconf.evaluation.engine import (
+    available_cores,
+    default_workers,
+    evaluate,
+    precision_context,
+    resolve_device,
+)
 from overconf.evaluation.records import ModelInfo
 from overconf.models.cnn import small_cnn
 from overconf.perturb import create_perturbation
@@ -59,7 +67,7 @@ SIZES = {
              "folder_batch": 16, "corruption_n": 400, "pgd_n": 100, "pgd_batch": 50, "train_subset": 2000, "metrics_n": 200_000,
              "matmul": 1024, "repeat": 2, "flop_batch": 4},
     "full": {"cnn_n": 10_000, "cnn_batch": 500, "wrn_n": 10_000, "wrn_batch": 500, "folder_n": 2000,
-             "folder_model": "resnet50", "folder_batch": 250, "corruption_n": 2000, "pgd_n": 2000, "pgd_batch": 500, "train_subset": 6000,
+             "folder_model": "resnet50", "folder_batch": 250, "corruption_n": 10_000, "pgd_n": 2000, "pgd_batch": 500, "train_subset": 6000,
              "metrics_n": 1_000_000, "matmul": 8192, "repeat": 3, "flop_batch": 256},
 }
 
@@ -105,6 +113,9 @@ def versions() -> dict[str, str]:
             out[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             out[package] = "not installed"
+    if os.environ.get("OVERCONF_GIT_COMMIT"):  # a copy of the tree without its history (e.g. on a lent machine)
+        out["git"] = os.environ["OVERCONF_GIT_COMMIT"]
+        return out
     try:
         out["git"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                     cwd=Path(__file__).parent, check=True).stdout.strip()
@@ -130,10 +141,12 @@ def wrn_28_10() -> nn.Module:
     return WideResNet(depth=28, widen_factor=10)
 
 
-def bare_loop(model: nn.Module, x: torch.Tensor, batch: int) -> Callable[[], Any]:
-    """What one writes by hand: ``model(x)`` batch by batch over tensors already on the device, logits to the host."""
+def bare_loop(model: nn.Module, x: torch.Tensor, batch: int, precision: str | None = "fp32") -> Callable[[], Any]:
+    """What one writes by hand: ``model(x)`` batch by batch over tensors already on the device, logits to the host;
+    at the engine's ``precision`` (fp32: no TF32 anywhere), or with ``None`` at torch's defaults (on CUDA that is
+    TF32 convolutions and fp32 matmuls)."""
     def run() -> list[torch.Tensor]:
-        with torch.no_grad():
+        with torch.no_grad(), precision_context(precision, x.device) if precision else contextlib.nullcontext():
             return [model(x[i:i + batch]).float().cpu() for i in range(0, len(x), batch)]
     return run
 
@@ -157,18 +170,32 @@ def bench_engine(device: torch.device, size: dict[str, Any], threads: int) -> li
         model = build().eval().to(device)
         data = random_set(n, shape)
         x = data.float_images().to(device)
-        t = best_times({
+        fns = {
             "bare": bare_loop(model, x, batch),
             "engine": engine_call(model, data, "clean", device, batch_size=batch, threads=threads),
             "engine_bf16_cl": engine_call(model, data, "clean", device, batch_size=batch, threads=threads,
                                           precision="bf16", channels_last=True),
-        }, device, size["repeat"])
+        }
+        if device.type == "cuda":  # torch's default on CUDA is TF32 convolutions: compare that with the engine's tf32
+            fns["bare_torch_defaults"] = bare_loop(model, x, batch, None)
+            fns["engine_tf32"] = engine_call(model, data, "clean", device, batch_size=batch, threads=threads,
+                                             precision="tf32")
+        t = best_times(fns, device, size["repeat"])
         ips = {k: n / v for k, v in t.items()}
+        common = {"model": name, "n": n, "batch_size": batch}
         rows.append(row("a", f"engine vs bare loop, fp32, {name}", {"engine": ips["engine"], "bare": ips["bare"]},
-                        ips["engine"] / ips["bare"], model=name, n=n, batch_size=batch))
+                        ips["engine"] / ips["bare"], **common))
+        if device.type == "cuda":
+            rows.append(row("a", f"engine tf32 vs bare loop at torch's defaults (TF32 convolutions), {name}",
+                            {"engine_tf32": ips["engine_tf32"], "bare_torch_defaults": ips["bare_torch_defaults"]},
+                            ips["engine_tf32"] / ips["bare_torch_defaults"], **common))
         rows.append(row("b", f"engine bf16 + channels-last vs engine fp32, {name}",
                         {"bf16_channels_last": ips["engine_bf16_cl"], "fp32": ips["engine"]},
-                        ips["engine_bf16_cl"] / ips["engine"], model=name, n=n, batch_size=batch))
+                        ips["engine_bf16_cl"] / ips["engine"], **common))
+        if device.type == "cuda":
+            rows.append(row("b", f"engine bf16 + channels-last vs engine tf32, {name}",
+                            {"bf16_channels_last": ips["engine_bf16_cl"], "tf32": ips["engine_tf32"]},
+                            ips["engine_bf16_cl"] / ips["engine_tf32"], **common))
     return rows
 
 
@@ -241,7 +268,7 @@ def bench_folder(device: torch.device, size: dict[str, Any], threads: int, worke
 
         def bare_loader() -> None:
             loader = DataLoader(folder, batch_size=batch, num_workers=workers, pin_memory=device.type == "cuda")
-            with torch.no_grad():
+            with torch.no_grad(), precision_context("fp32", device):
                 for x, _, _ in loader:
                     model(x.to(device, non_blocking=True)).float().cpu()
 
@@ -339,17 +366,19 @@ def bench_pgd(device: torch.device, size: dict[str, Any], threads: int) -> list[
         results["engine"] = float(np.mean(table.column("correct").to_numpy()))
 
     def textbook() -> None:
-        pred = textbook_pgd(model, x, y, eps, steps, batch, torch.Generator().manual_seed(0))
+        with precision_context("fp32", device):  # the engine attacks at attack_precision fp32: no TF32
+            pred = textbook_pgd(model, x, y, eps, steps, batch, torch.Generator().manual_seed(0))
         results["textbook"] = float((pred == y.cpu()).float().mean())
 
     def apgd() -> None:
         attack = aa.autopgd_base.APGDAttack(model, n_iter=steps, norm="Linf", n_restarts=1, eps=eps, seed=0,
                                             loss="ce", eot_iter=1, rho=0.75, device=device)
         correct = []
-        for i in range(0, n, batch):
-            x_adv = attack.perturb(x[i:i + batch], y[i:i + batch])
-            with torch.no_grad():
-                correct.append((model(x_adv).argmax(1) == y[i:i + batch]).cpu())
+        with precision_context("fp32", device):
+            for i in range(0, n, batch):
+                x_adv = attack.perturb(x[i:i + batch], y[i:i + batch])
+                with torch.no_grad():
+                    correct.append((model(x_adv).argmax(1) == y[i:i + batch]).cpu())
         results["apgd-ce"] = float(torch.cat(correct).float().mean())
 
     torch.set_num_threads(threads)

@@ -131,3 +131,18 @@ def test_auto_batch_size_threads_and_settings_are_recorded(cnn: nn.Module) -> No
 def test_bad_engine_options_are_one_clear_error(cnn: nn.Module, option: str, value: object) -> None:
     with pytest.raises(ConfigError, match=option):
         evaluate(cnn, INFO, fashion_like(4), create_perturbation("clean", 0.1), progress=False, **{option: value})
+
+
+def test_decode_batch_resizes_each_size_group_as_single_images_would(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    paths = []
+    for i, (w, h) in enumerate([(300, 260), (280, 300), (300, 260), (257, 400), (280, 300)]):
+        paths.append(tmp_path / f"{i}.jpg")
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8)).save(paths[-1], quality=90)
+    encoded = [read_encoded(p) for p in paths]
+    together = decode_batch(encoded, "Res256Crop224", "cpu")
+    alone = torch.cat([decode_batch([e], "Res256Crop224", "cpu") for e in encoded])
+    assert together.shape == (5, 3, 224, 224)
+    assert torch.equal(together, alone)  # grouping by size changes nothing, not even the last bit

@@ -63,11 +63,16 @@ def decode_batch(encoded: Sequence[torch.Tensor], preprocessing: str, device: to
         except RuntimeError as exc:
             raise DataError(f"a file of this batch is not a decodable JPEG ({exc})",
                             hint="use --decode cpu (PIL reads PNG and other formats)") from None
-    out = []
-    for image in images:
+    by_shape: dict[tuple[int, ...], list[int]] = {}  # images of one size are resized together: one kernel per size
+    for i, image in enumerate(images):
+        by_shape.setdefault(tuple(image.shape), []).append(i)
+    out: list[torch.Tensor] = [torch.empty(0)] * len(images)
+    for rows in by_shape.values():
+        group = torch.stack([images[i] for i in rows])
         if resize is not None:
-            image = TF.resize(image, [resize], interpolation=interpolation, antialias=True)
+            group = TF.resize(group, [resize], interpolation=interpolation, antialias=True)
         if crop is not None:
-            image = TF.center_crop(image, [crop])
-        out.append(image)
+            group = TF.center_crop(group, [crop])
+        for i, image in zip(rows, group, strict=True):
+            out[i] = image
     return torch.stack(out).float().div_(255.0)

@@ -86,12 +86,12 @@ def make_records(
     conf, pred = confidence_and_prediction(logits)
     label = np.asarray(label, dtype=np.int64)
     columns = {
-        "model": pa.array([info.model] * n, pa.string()),
-        "pair": pa.array([info.pair] * n, pa.string()),
-        "robust": pa.array([info.robust] * n, pa.bool_()),
-        "dataset": pa.array([info.dataset] * n, pa.string()),
-        "perturbation": pa.array([perturbation] * n, pa.string()),
-        "family": pa.array([family] * n, pa.string()),
+        "model": pa.repeat(pa.scalar(info.model, pa.string()), n),
+        "pair": pa.repeat(pa.scalar(info.pair, pa.string()), n),
+        "robust": pa.repeat(pa.scalar(info.robust, pa.bool_()), n),
+        "dataset": pa.repeat(pa.scalar(info.dataset, pa.string()), n),
+        "perturbation": pa.repeat(pa.scalar(perturbation, pa.string()), n),
+        "family": pa.repeat(pa.scalar(family, pa.string()), n),
         "index": pa.array(np.asarray(index, dtype=np.int64)),
         "label": pa.array(label),
         "prediction": pa.array(pred.astype(np.int64)),
