@@ -12,10 +12,11 @@ c. an image folder of JPEGs (500×375) through the engine vs the same images fed
    ``DataLoader`` with the same workers (and, on CUDA, ``decode="gpu"``); on-the-fly corruptions with
    worker processes vs without
 d. PGD-10 through the engine vs a textbook PGD loop vs pyautoattack's APGD-CE (10 iterations), with the
-   robust accuracy each reaches, on a demo CNN briefly trained with FGSM-RS (Fashion-MNIST when present)
+   robust accuracy each reaches, on a demo CNN briefly trained with FGSM-RS (Fashion-MNIST when present); and
+   engine vs textbook PGD-10 on WRN-28-10 (random weights), where the attack's compute dominates
 e. the metric set vs netcal / torchmetrics / scikit-learn (``bench_metrics.py``)
 f. achieved TFLOP/s of the forward pass and of forward + input-gradient, against this machine's own
-   matmul peak measured in the same run (FLOPs counted by ``torch.utils.flop_counter``)
+   matmul peak at the same precision measured in the same run (FLOPs counted by ``torch.utils.flop_counter``)
 g. reproducibility on this device: WRN-28-10 records at batch 500 twice and at 500 vs 128 (share of equal
    predictions, largest |Δ confidence| and |Δ logit|); ``batch_size="auto"``: the size it resolves, its speed
 
@@ -64,10 +65,10 @@ RESULTS = Path(__file__).resolve().parent / "results"
 INFO = ModelInfo("bench", "bench", False, "bench")
 SIZES = {
     "tiny": {"cnn_n": 1000, "cnn_batch": 250, "wrn_n": 4, "wrn_batch": 4, "folder_n": 32, "folder_model": "resnet18",
-             "folder_batch": 16, "corruption_n": 400, "pgd_n": 100, "pgd_batch": 50, "train_subset": 2000, "metrics_n": 200_000,
+             "folder_batch": 16, "corruption_n": 400, "pgd_n": 100, "pgd_batch": 50, "pgd_wrn_n": 4, "train_subset": 2000, "metrics_n": 200_000,
              "matmul": 1024, "repeat": 2, "flop_batch": 4},
     "full": {"cnn_n": 10_000, "cnn_batch": 500, "wrn_n": 10_000, "wrn_batch": 500, "folder_n": 2000,
-             "folder_model": "resnet50", "folder_batch": 250, "corruption_n": 10_000, "pgd_n": 2000, "pgd_batch": 500, "train_subset": 6000,
+             "folder_model": "resnet50", "folder_batch": 250, "corruption_n": 10_000, "pgd_n": 2000, "pgd_batch": 500, "pgd_wrn_n": 1000, "train_subset": 6000,
              "metrics_n": 1_000_000, "matmul": 8192, "repeat": 3, "flop_batch": 256},
 }
 
@@ -386,12 +387,38 @@ def bench_pgd(device: torch.device, size: dict[str, Any], threads: int) -> list[
     ips = {k: n / v for k, v in t.items()}
     common = {"model": f"demo CNN ({how})", "n": n, "batch_size": batch, "eps": eps, "steps": steps,
               "robust_accuracy": {k: round(v, 4) for k, v in results.items()}}
-    return [
+    rows = [
         row("d", "PGD-10 via engine vs textbook PGD loop", {"engine": ips["engine"], "textbook": ips["textbook"]},
             ips["engine"] / ips["textbook"], **common),
         row("d", "PGD-10 via engine vs pyautoattack APGD-CE (10 iterations)",
             {"engine": ips["engine"], "apgd-ce": ips["apgd-ce"]}, ips["engine"] / ips["apgd-ce"], **common),
     ]
+    return rows + bench_pgd_wrn(device, size, threads)
+
+
+def bench_pgd_wrn(device: torch.device, size: dict[str, Any], threads: int) -> list[dict[str, Any]]:
+    """(d) PGD-10 on WRN-28-10 (random weights: speed only), where the attack's compute dominates its overheads;
+    on CUDA both sides at tf32 (the engine's ``attack_precision="tf32"``), else fp32."""
+    precision = "tf32" if device.type == "cuda" else "fp32"
+    n, batch, eps, steps = size["pgd_wrn_n"], size["wrn_batch"], 8 / 255, 10
+    torch.manual_seed(0)
+    model = wrn_28_10().eval().to(device)
+    data = random_set(n, (3, 32, 32))
+    x, y = data.float_images().to(device), data.labels.to(device)
+
+    def engine() -> None:
+        evaluate(model, INFO, data, create_perturbation(f"pgd:steps={steps}", eps), batch_size=batch, device=device,
+                 threads=threads, progress=False, attack_precision=precision, precision=precision)  # type: ignore[arg-type]
+
+    def textbook() -> None:
+        with precision_context(precision, device):
+            textbook_pgd(model, x, y, eps, steps, batch, torch.Generator().manual_seed(0))
+
+    t = best_times({"engine": engine, "textbook": textbook}, device, size["repeat"])
+    ips = {k: n / v for k, v in t.items()}
+    return [row("d", f"PGD-10 via engine vs textbook PGD loop, WRN-28-10 ({precision})",
+                {"engine": ips["engine"], "textbook": ips["textbook"]}, ips["engine"] / ips["textbook"],
+                model="WRN-28-10 (random weights)", n=n, batch_size=batch, eps=round(eps, 5), steps=steps)]
 
 
 def bench_metrics_ratios(size: dict[str, Any]) -> list[dict[str, Any]]:
@@ -410,11 +437,17 @@ def bench_metrics_ratios(size: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
-def matmul_peak(device: torch.device, dtype: torch.dtype, n: int, repeat: int) -> float:
-    """TFLOP/s of an n×n by n×n matmul (2n³ FLOPs) in ``dtype``: this machine's own peak."""
+def matmul_peak(device: torch.device, precision: str, n: int, repeat: int) -> float:
+    """TFLOP/s of an n×n by n×n matmul (2n³ FLOPs) at the engine's ``precision`` (bf16: bfloat16 operands):
+    this machine's own peak."""
+    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     a = torch.randn(n, n, device=device, dtype=dtype)
     b = torch.randn(n, n, device=device, dtype=dtype)
-    t = best_times({"mm": lambda: a @ b}, device, repeat)["mm"]
+
+    def mm() -> None:
+        with precision_context("fp32" if precision == "bf16" else precision, device):
+            a @ b
+    t = best_times({"mm": mm}, device, repeat)["mm"]
     return 2 * n**3 / t / 1e12
 
 
@@ -426,11 +459,12 @@ def count_flops(fn: Callable[[], Any]) -> int:
     return int(counter.get_total_flops())
 
 
-def model_passes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, autocast: bool,
+def model_passes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, precision: str,
                  device: torch.device) -> dict[str, Callable[[], Any]]:
-    """The forward pass, and forward + gradient with respect to the input (one attack step), of ``model`` on ``x``."""
+    """The forward pass, and forward + gradient with respect to the input (one attack step), of ``model`` on ``x``,
+    at the engine's ``precision``."""
     def forward() -> None:
-        with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        with torch.no_grad(), precision_context(precision, device):
             model(x)
 
     for parameter in model.parameters():  # the gradient of the input only, as an attack step
@@ -438,7 +472,7 @@ def model_passes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, autocast: b
 
     def forward_backward() -> None:
         xg = x.clone().requires_grad_(True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        with precision_context(precision, device):
             loss = F.cross_entropy(model(xg).float(), y)
         loss.backward()  # (FlopCounterMode cannot follow torch.autograd.grad)
 
@@ -446,26 +480,27 @@ def model_passes(model: nn.Module, x: torch.Tensor, y: torch.Tensor, autocast: b
 
 
 def bench_flops(device: torch.device, size: dict[str, Any]) -> list[dict[str, Any]]:
-    """(f) achieved TFLOP/s, forward and forward + input gradient, fp32 and bf16 + channels-last, vs the peak."""
-    peaks = {"fp32": matmul_peak(device, torch.float32, size["matmul"], size["repeat"]),
-             "bf16": matmul_peak(device, torch.bfloat16, size["matmul"], size["repeat"])}
+    """(f) achieved TFLOP/s, forward and forward + input gradient, at fp32 (no TF32), tf32 (CUDA only) and bf16 +
+    channels-last, each against the matmul peak at the same precision."""
+    precisions = ["fp32", "tf32", "bf16"] if device.type == "cuda" else ["fp32", "bf16"]
+    peaks = {p: matmul_peak(device, p, size["matmul"], size["repeat"]) for p in precisions}
     rows = []
     for name, build, shape in (("demo CNN", small_cnn, (1, 28, 28)), ("WRN-28-10", wrn_28_10, (3, 32, 32))):
         torch.manual_seed(0)
         model = build().eval().to(device)
         x = torch.rand((size["flop_batch"], *shape), device=device)
         y = torch.zeros(len(x), dtype=torch.int64, device=device)
-        for precision in ("fp32", "bf16"):
-            autocast = precision == "bf16"
-            xp = x.contiguous(memory_format=torch.channels_last) if autocast else x
-            if autocast:
+        for precision in precisions:
+            bf16 = precision == "bf16"
+            xp = x.contiguous(memory_format=torch.channels_last) if bf16 else x
+            if bf16:
                 model.to(memory_format=torch.channels_last)
-            passes = model_passes(model, xp, y, autocast, device)
+            passes = model_passes(model, xp, y, precision, device)
             flops = {kind: count_flops(fn) for kind, fn in passes.items()}
             t = best_times(passes, device, size["repeat"])
             for kind, n_flops in flops.items():
                 achieved = n_flops / t[kind] / 1e12
-                rows.append(row("f", f"{kind} {precision}{' + channels-last' if autocast else ''}, {name}: "
+                rows.append(row("f", f"{kind} {precision}{' + channels-last' if bf16 else ''}, {name}: "
                                 "achieved vs matmul peak", {"achieved_tflops": achieved, "peak_tflops": peaks[precision]},
                                 achieved / peaks[precision], unit="TFLOP/s", model=name, batch_size=len(x),
                                 gflop_per_image=round(n_flops / len(x) / 1e9, 4)))
