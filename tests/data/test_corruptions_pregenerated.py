@@ -98,4 +98,4 @@ def test_imagenet_c_classes_order_and_lazy_decoding(tmp_path: Path) -> None:
     with pytest.raises(MissingFileError):
         load_imagenet_c("snow", 3, tmp_path)
     with pytest.raises(ConfigError):
-        load_imagenet_c("snow", 2, tmp_path, preprocessing="Crop1000")
+        load_imagenet_c("snow", 2, tmp_path, preprocessing="Res256")

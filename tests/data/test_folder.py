@@ -68,3 +68,75 @@ def test_npz_layouts_and_checks(tmp_path: Path) -> None:
         np.savez(tmp_path / f"{name}.npz", **arrays)
         with pytest.raises(DataError, match=message):
             load_npz(path=tmp_path / f"{name}.npz", num_classes=3)
+
+
+def _jpeg_folder(root: Path, mode: str = "RGB", suffix: str = ".jpg") -> Path:
+    rng = np.random.default_rng(1)
+    for k, cls in enumerate(("cat", "dog")):
+        (root / cls).mkdir(parents=True)
+        for j in range(2):
+            shape = (20 + 3 * j, 26) if mode == "L" else (20 + 3 * j, 26, 3)
+            Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(root / cls / f"{k}{j}{suffix}", quality=95)
+    return root
+
+
+def test_one_image_file_class_for_every_folder_set(tmp_path: Path) -> None:
+    from overconf.data.folder import ImageFolderSet
+    from overconf.data.imagenet import ImageFolderSet as ImageNetSet
+
+    assert ImageNetSet is ImageFolderSet
+    data = load_image_folder(path=_jpeg_folder(tmp_path / "f"), num_classes=2, image_size=8)
+    assert isinstance(data, ImageFolderSet) and (data.preprocessing, data.mode, data.channels) == ("Res8Crop8", "RGB", 3)
+    assert load_image_folder(path=tmp_path / "f", num_classes=2).preprocessing == "none"
+    for n in (0, -1):  # the n ≥ 1 check FolderImageSet.subset used to lack
+        with pytest.raises(ConfigError, match=f"n_examples={n}: must be an integer >= 1"):
+            data.subset(n)
+    part = data.subset(3)
+    assert isinstance(part, ImageFolderSet) and len(part) == 3 and len(data) == 4
+    assert (part.preprocessing, part.mode, part.samples) == (data.preprocessing, data.mode, data.samples[:3])
+    with pytest.raises(ConfigError, match="unknown preprocessing 'Res8'"):
+        ImageFolderSet("x", data.samples, 2, "Res8")
+    (tmp_path / "f" / "cat" / "00.jpg").write_bytes(b"not an image")
+    with pytest.raises(DataError, match="00.jpg: not a readable image"):
+        data[0]
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_user_folder_decodes_on_the_device_path_like_pil(tmp_path: Path, mode: str) -> None:
+    """The tensor pipeline of ``decode="gpu"`` (libjpeg on the CPU here) on a user folder with ``image_size``
+    gives PIL's images up to rounding, in the folder's mode (1 channel for grayscale files)."""
+    from overconf.data.decode import decode_batch, read_encoded
+
+    data = load_image_folder(path=_jpeg_folder(tmp_path, mode), num_classes=2, image_size=16)
+    assert data.mode == mode
+    pil = torch.stack([data[i][0] for i in range(len(data))])
+    tensor = decode_batch([read_encoded(p) for p, _ in data.samples], data.preprocessing, "cpu", data.mode)
+    assert tensor.shape == pil.shape == (4, data.channels, 16, 16)
+    levels = ((tensor - pil).abs() * 255).round()
+    assert float(levels.max()) <= 2 and float(levels.mean()) < 0.1
+
+
+def test_engine_accepts_user_jpeg_folders_for_gpu_decode(tmp_path: Path) -> None:
+    """The engine's decode=gpu check: a user JPEG folder passes the data set check (on a machine without
+    CUDA the device check then refuses); PNG files and in-memory sets are refused with their reason."""
+    from torch import nn
+
+    from overconf.data.base import TensorImageSet
+    from overconf.data.decode import check_gpu_decodable
+    from overconf.evaluation.engine import evaluate
+    from overconf.evaluation.records import ModelInfo
+    from overconf.perturb import create_perturbation
+
+    model = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 2))
+    info = ModelInfo("m", "p", False, "imagefolder")
+    clean = create_perturbation("clean", 0.1)
+    jpegs = load_image_folder(path=_jpeg_folder(tmp_path / "jpeg"), num_classes=2, image_size=16)
+    check_gpu_decodable(jpegs)
+    with pytest.raises(ConfigError, match="decode=gpu needs a CUDA device, but the run uses cpu"):
+        evaluate(model, info, jpegs, clean, decode="gpu", progress=False)
+    pngs = load_image_folder(path=_jpeg_folder(tmp_path / "png", suffix=".png"), num_classes=2)
+    with pytest.raises(ConfigError, match=r"decode=gpu decodes JPEG files only, but png: .*\(e.g. 00.png\)"):
+        evaluate(model, info, pngs, clean, decode="gpu", progress=False)
+    memory = TensorImageSet("toy", torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.int64), 2)
+    with pytest.raises(ConfigError, match="decode=gpu needs a data set of image files, which toy is not"):
+        evaluate(model, info, memory, clean, decode="gpu", progress=False)

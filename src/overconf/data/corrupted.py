@@ -20,14 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision import transforms
 
 from overconf.data.base import TensorImageSet
 from overconf.data.cifar import candidate_roots
 from overconf.data.corruptions import SEVERITIES
-from overconf.data.imagenet import EXTENSIONS, PREPROCESSINGS, ImageFolderSet, class_index
+from overconf.data.folder import ImageFolderSet
+from overconf.data.imagenet import EXTENSIONS, class_index
 from overconf.errors import ConfigError, DataError, MissingFileError
-from overconf.validate import check_int
 
 CIFAR_C = {"cifar10": ("CIFAR-10-C", 10), "cifar100": ("CIFAR-100-C", 100)}
 IMAGENET_C = "ImageNet-C"
@@ -87,26 +86,9 @@ def load_cifar_c(dataset: str, corruption: str, severity: int, data_dir: Path | 
     return TensorImageSet(f"{dataset}-c", x, torch.from_numpy(y), num_classes)
 
 
-class ImageNetCSet(ImageFolderSet):
-    """ImageNet-C images, decoded on access: as stored (224×224) with ``preprocessing="none"``, else one
-    of :data:`overconf.data.imagenet.PREPROCESSINGS`."""
-
-    def __init__(self, name: str, samples: list[tuple[Path, int]], num_classes: int, preprocessing: str = "none") -> None:
-        if preprocessing != "none" and preprocessing not in PREPROCESSINGS:
-            raise ConfigError(f"unknown preprocessing {preprocessing!r}", hint=f"choose none or one of {', '.join(PREPROCESSINGS)}")
-        self.name, self.samples, self.num_classes, self.preprocessing = name, samples, num_classes, preprocessing
-        self.transform = transforms.ToTensor() if preprocessing == "none" else PREPROCESSINGS[preprocessing]()
-
-    def subset(self, n: int | None) -> ImageNetCSet:
-        if n is not None:
-            check_int("n_examples", n)
-        if n is None or n >= len(self):
-            return self
-        return ImageNetCSet(self.name, self.samples[:n], self.num_classes, self.preprocessing)
-
-
-def load_imagenet_c(corruption: str, severity: int, data_dir: Path | None = None, preprocessing: str = "none") -> ImageNetCSet:
-    """ImageNet-C images of one corruption at one severity (see the module doc), decoded lazily."""
+def load_imagenet_c(corruption: str, severity: int, data_dir: Path | None = None, preprocessing: str = "none") -> ImageFolderSet:
+    """ImageNet-C images of one corruption at one severity (see the module doc), decoded lazily: as stored
+    (224×224) with ``preprocessing="none"``, else resized / cropped as named (:mod:`overconf.data.folder`)."""
     severity = _check_severity(severity)
     folder = find_corrupted_folder(IMAGENET_C, data_dir) / corruption / str(severity)
     if not folder.is_dir():
@@ -121,4 +103,4 @@ def load_imagenet_c(corruption: str, severity: int, data_dir: Path | None = None
     ]
     if not samples:
         raise DataError(f"{folder}: no images found", hint=f"expected files ending in {', '.join(EXTENSIONS)}")
-    return ImageNetCSet("imagenet-c", samples, 1000, preprocessing)
+    return ImageFolderSet("imagenet-c", samples, 1000, preprocessing)

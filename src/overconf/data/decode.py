@@ -2,7 +2,10 @@
 the main process decodes a whole batch with nvJPEG (``torchvision.io.decode_jpeg(device="cuda")``) and
 resizes / crops on the device.
 
-The result differs from the PIL path (:class:`overconf.data.imagenet.ImageFolderSet`) by rounding: libjpeg
+Any :class:`overconf.data.folder.ImageFolderSet` of JPEG files can be decoded so (``imagefolder``,
+``imagenet``, ImageNet-C): its preprocessing names are parsed by the same
+:func:`overconf.data.folder.preprocessing_steps` for both paths, and its mode (RGB or L) is kept.
+The result differs from the PIL path (:class:`overconf.data.folder.ImageFolderSet`) by rounding: libjpeg
 and nvJPEG upsample chroma differently, and PIL resizes in 8-bit integer arithmetic while torchvision resizes
 in float (both antialiased). :func:`decode_batch` with ``device="cpu"`` runs the same tensor pipeline with
 libjpeg, which is how the tests measure the preprocessing part of the difference on a machine without GPU.
@@ -17,17 +20,11 @@ from pathlib import Path
 import torch
 from torchvision.transforms.v2 import functional as TF
 
+from overconf.data.base import ImageSet
+from overconf.data.folder import ImageFolderSet, preprocessing_steps
 from overconf.errors import ConfigError, DataError
 
 DECODES = ("cpu", "gpu")
-#: preprocessing name → (resize short side or None, interpolation, centre crop or None); see
-#: :data:`overconf.data.imagenet.PREPROCESSINGS` (the PIL versions) and ``none`` (ImageNet-C: as stored).
-TENSOR_PREPROCESSINGS: dict[str, tuple[int | None, TF.InterpolationMode, int | None]] = {
-    "Res256Crop224": (256, TF.InterpolationMode.BILINEAR, 224),
-    "BicubicRes256Crop224": (256, TF.InterpolationMode.BICUBIC, 224),
-    "Crop288": (None, TF.InterpolationMode.BILINEAR, 288),
-    "none": (None, TF.InterpolationMode.BILINEAR, None),
-}
 
 
 def read_encoded(path: Path) -> torch.Tensor:
@@ -38,8 +35,21 @@ def read_encoded(path: Path) -> torch.Tensor:
         raise DataError(f"{path}: cannot be read ({exc.strerror or exc})", hint="replace the file or drop it") from None
 
 
-def check_gpu_decode(device: torch.device) -> None:
-    """:class:`ConfigError` unless JPEGs can be decoded on ``device`` (CUDA with torchvision's nvJPEG)."""
+def check_gpu_decodable(dataset: ImageSet) -> None:
+    """:class:`ConfigError` unless ``dataset`` is a set of JPEG files (an :class:`ImageFolderSet`)."""
+    if not isinstance(dataset, ImageFolderSet):
+        raise ConfigError(f"decode=gpu needs a data set of image files, which {dataset.name} is not "
+                          "(it is held in memory)", hint="use --decode cpu")
+    problem = dataset.gpu_decode_problem()
+    if problem is not None:
+        raise ConfigError(f"decode=gpu decodes JPEG files only, but {dataset.name}: {problem}", hint="use --decode cpu")
+
+
+def check_gpu_decode(device: torch.device, dataset: ImageSet | None = None) -> None:
+    """:class:`ConfigError` unless ``dataset`` (when given, :func:`check_gpu_decodable`) can be decoded on
+    ``device`` (CUDA with torchvision's nvJPEG)."""
+    if dataset is not None:
+        check_gpu_decodable(dataset)
     if device.type != "cuda":
         raise ConfigError(f"decode=gpu needs a CUDA device, but the run uses {device}", hint="use --decode cpu")
     try:
@@ -48,18 +58,21 @@ def check_gpu_decode(device: torch.device) -> None:
         raise ConfigError("this torchvision cannot decode JPEGs", hint="use --decode cpu") from None
 
 
-def decode_batch(encoded: Sequence[torch.Tensor], preprocessing: str, device: torch.device | str) -> torch.Tensor:
-    """Decode JPEG bytes to RGB on ``device`` (nvJPEG on CUDA, libjpeg on the CPU), preprocess each image
-    (resize the short side with antialiasing, centre-crop) and return N×3×H×W float32 in [0, 1] on ``device``."""
+def decode_batch(encoded: Sequence[torch.Tensor], preprocessing: str, device: torch.device | str,
+                 mode: str = "RGB") -> torch.Tensor:
+    """Decode JPEG bytes to ``mode`` (RGB or L) on ``device`` (nvJPEG on CUDA, libjpeg on the CPU), preprocess
+    each image (resize the short side with antialiasing, centre-crop) and return N×C×H×W float32 in [0, 1]
+    on ``device``."""
     from torchvision.io import ImageReadMode, decode_jpeg
 
-    if preprocessing not in TENSOR_PREPROCESSINGS:
-        raise ConfigError(f"unknown preprocessing {preprocessing!r}", hint=f"choose one of {', '.join(TENSOR_PREPROCESSINGS)}")
-    resize, interpolation, crop = TENSOR_PREPROCESSINGS[preprocessing]
+    resize, interpolation, crop = preprocessing_steps(preprocessing)
+    if mode not in ("RGB", "L"):
+        raise ConfigError(f"unknown image mode {mode!r}", hint="choose RGB or L")
+    read_mode = ImageReadMode.RGB if mode == "RGB" else ImageReadMode.GRAY
     with warnings.catch_warnings():  # torchvision 0.29 deprecates its image I/O in favour of torchcodec
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="torchvision")
         try:
-            images = decode_jpeg(list(encoded), mode=ImageReadMode.RGB, device=device)
+            images = decode_jpeg(list(encoded), mode=read_mode, device=device)
         except RuntimeError as exc:
             raise DataError(f"a file of this batch is not a decodable JPEG ({exc})",
                             hint="use --decode cpu (PIL reads PNG and other formats)") from None

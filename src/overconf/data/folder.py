@@ -1,10 +1,17 @@
-"""User data sets from files: an image folder (``<path>/<class>/*.png|jpg``) or an ``.npz`` array file.
+"""Data sets from files: image files decoded on access (:class:`ImageFolderSet`, the one class behind the
+``imagefolder``, ``imagenet`` and ImageNet-C sets), and an ``.npz`` array file.
 
 Both give ``(x, y, index)`` with ``x`` a C×H×W float32 tensor in [0, 1], like every loader
 (:mod:`overconf.data.base`). Classes of a folder are the sub-folder names in sorted order mapped to
 0..K−1 (torchvision's ``ImageFolder`` rule); ``num_classes`` is required and must be ≥ K, so a folder
 that lacks some classes still gets the model's class indices. ``image_size`` (optional) resizes the
-shorter side to ``image_size`` and centre-crops a square of that side.
+shorter side to ``image_size`` and centre-crops a square of that side (preprocessing ``Res<N>Crop<N>``).
+
+Preprocessing names (RobustBench's, generalised): ``none`` (as stored), ``Crop<C>`` (centre crop),
+``Res<R>Crop<C>`` (resize the short side to R, bilinear, antialiased, then centre-crop C) and
+``BicubicRes<R>Crop<C>``; :func:`preprocessing_steps` parses them for both the PIL path here and the
+tensor path of :mod:`overconf.data.decode` (``decode="gpu"``), so every image-file set can be decoded on
+the device.
 
 ``npz``: arrays ``x`` — N×H×W×C ``uint8`` (0..255) or N×C×H×W floating point in [0, 1] — and ``y``
 (N integers in 0..num_classes−1).
@@ -12,7 +19,9 @@ shorter side to ``image_size`` and centre-crops a square of that side.
 
 from __future__ import annotations
 
+import copy
 import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +32,42 @@ from torchvision import transforms
 
 from overconf.data.base import DATASETS, ImageSet, TensorImageSet
 from overconf.errors import ConfigError, DataError, MissingFileError
+from overconf.validate import check_int
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+JPEG_EXTENSIONS = (".jpg", ".jpeg")
+MODES = ("RGB", "L")
+_PREPROCESSING = re.compile(r"none|Crop(?P<crop>[1-9][0-9]*)|(?P<bicubic>Bicubic)?Res(?P<resize>[1-9][0-9]*)Crop(?P<crop2>[1-9][0-9]*)")
+PREPROCESSING_FORMS = "none, Crop<C>, Res<R>Crop<C> or BicubicRes<R>Crop<C> (e.g. Res256Crop224)"
+
+
+def preprocessing_steps(name: str) -> tuple[int | None, transforms.InterpolationMode, int | None]:
+    """``(resize short side or None, interpolation, centre crop or None)`` of a preprocessing name (see the
+    module docstring); :class:`ConfigError` for any other name.
+
+    >>> preprocessing_steps("Res256Crop224")
+    (256, <InterpolationMode.BILINEAR: 'bilinear'>, 224)
+    >>> preprocessing_steps("none")
+    (None, <InterpolationMode.BILINEAR: 'bilinear'>, None)
+    """
+    match = _PREPROCESSING.fullmatch(name) if isinstance(name, str) else None
+    if match is None:
+        raise ConfigError(f"unknown preprocessing {name!r}", hint=f"choose {PREPROCESSING_FORMS}")
+    mode = transforms.InterpolationMode.BICUBIC if match["bicubic"] else transforms.InterpolationMode.BILINEAR
+    resize = int(match["resize"]) if match["resize"] else None
+    crop = match["crop"] or match["crop2"]
+    return resize, mode, int(crop) if crop else None
+
+
+def pil_transform(preprocessing: str) -> transforms.Compose:
+    """The PIL pipeline of a preprocessing name: resize, centre crop, then a float tensor in [0, 1]."""
+    resize, interpolation, crop = preprocessing_steps(preprocessing)
+    steps: list[object] = []
+    if resize is not None:
+        steps.append(transforms.Resize(resize, interpolation=interpolation))
+    if crop is not None:
+        steps.append(transforms.CenterCrop(crop))
+    return transforms.Compose([*steps, transforms.ToTensor()])
 
 
 def _check_classes(num_classes: object, where: str) -> int:
@@ -42,15 +85,23 @@ def _check_size(image_size: object) -> int | None:
     return image_size
 
 
-class FolderImageSet(ImageSet):
-    """Images decoded from ``samples[i] = (path, label)`` on access, converted to ``mode`` (RGB or L)."""
+class ImageFolderSet(ImageSet):
+    """Items ``(x, y, index)`` decoded from the image file ``samples[index] = (path, label)`` on access
+    (nothing is held in memory), converted to ``mode`` (``RGB`` or ``L``: 3 or 1 channels) and preprocessed
+    by name (see the module docstring). ``transform`` is the PIL pipeline; :mod:`overconf.data.decode`
+    reproduces it on the device for JPEG files (``decode="gpu"``, :meth:`gpu_decode_problem`)."""
 
-    def __init__(self, name: str, samples: list[tuple[Path, int]], num_classes: int, image_size: int | None = None,
+    def __init__(self, name: str, samples: list[tuple[Path, int]], num_classes: int, preprocessing: str = "none",
                  mode: str = "RGB") -> None:
+        if mode not in MODES:
+            raise ConfigError(f"unknown image mode {mode!r}", hint=f"choose one of {', '.join(MODES)}")
         self.name, self.samples, self.num_classes = name, samples, num_classes
-        self.image_size, self.mode = image_size, mode
-        steps = [transforms.Resize(image_size), transforms.CenterCrop(image_size)] if image_size else []
-        self.transform = transforms.Compose([*steps, transforms.ToTensor()])
+        self.preprocessing, self.mode = preprocessing, mode
+        self.transform = pil_transform(preprocessing)
+
+    @property
+    def channels(self) -> int:
+        return 3 if self.mode == "RGB" else 1
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -61,13 +112,18 @@ class FolderImageSet(ImageSet):
             with Image.open(path) as image:
                 x = self.transform(image.convert(self.mode))
         except (OSError, UnidentifiedImageError) as exc:
-            raise DataError(f"{path}: not a readable image ({exc})", hint="replace the file or remove it") from None
+            raise DataError(f"{path}: not a readable image ({exc})",
+                            hint="replace the file or remove it from the folder") from None
         return x, label, i
 
-    def subset(self, n: int | None) -> FolderImageSet:
+    def subset(self, n: int | None) -> ImageFolderSet:
+        if n is not None:
+            check_int("n_examples", n)
         if n is None or n >= len(self):
             return self
-        return FolderImageSet(self.name, self.samples[:n], self.num_classes, self.image_size, self.mode)
+        part = copy.copy(self)
+        part.samples = self.samples[:n]
+        return part
 
     def fingerprint(self) -> str:
         """SHA-256 over each file's class folder, name, size and label (not the pixel bytes: cheap for 50k files)."""
@@ -76,10 +132,15 @@ class FolderImageSet(ImageSet):
             digest.update(f"{path.parent.name}/{path.name}\t{path.stat().st_size}\t{label}\n".encode())
         return digest.hexdigest()
 
+    def gpu_decode_problem(self) -> str | None:
+        """Why these files cannot be decoded on the device (``decode="gpu"``: nvJPEG reads JPEG only), or None."""
+        other = next((p for p, _ in self.samples if p.suffix.lower() not in JPEG_EXTENSIONS), None)
+        return None if other is None else f"it holds files other than JPEG (e.g. {other.name})"
+
 
 @DATASETS.register("imagefolder")
 def load_image_folder(split: str = "test", data_dir: Path | None = None, *, path: Path | str | None = None,
-                      num_classes: int | None = None, image_size: int | None = None) -> FolderImageSet:
+                      num_classes: int | None = None, image_size: int | None = None) -> ImageFolderSet:
     """``<path>/<class>/<image>``: classes in sorted folder order, images sorted by name within a class."""
     root = Path(path if path is not None else data_dir or "")
     if path is None and data_dir is None:
@@ -99,7 +160,8 @@ def load_image_folder(split: str = "test", data_dir: Path | None = None, *, path
         raise DataError(f"{root}: no images found", hint=f"expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
     with Image.open(samples[0][0]) as first:
         mode = "L" if first.mode in ("L", "1", "I;16", "I") else "RGB"
-    return FolderImageSet(root.name, samples, classes, _check_size(image_size), mode)
+    size = _check_size(image_size)
+    return ImageFolderSet(root.name, samples, classes, f"Res{size}Crop{size}" if size else "none", mode)
 
 
 @DATASETS.register("npz")

@@ -10,7 +10,9 @@ importing it), the order its ``load_imagenet`` uses; ``sorted`` is every image f
 name (torchvision's ``ImageFolder`` order). ``n_examples`` takes the first ``n`` in that order.
 
 Preprocessing (RobustBench's names): ``Res256Crop224`` (resize the short side to 256, centre-crop 224),
-``BicubicRes256Crop224``, ``Crop288`` (centre crop 288, no resize); the result is a float tensor in [0, 1].
+``BicubicRes256Crop224``, ``Crop288`` (centre crop 288, no resize), or any other name of the same forms
+(:func:`overconf.data.folder.preprocessing_steps`); the result is a float tensor in [0, 1]. The set is an
+:class:`overconf.data.folder.ImageFolderSet`, as every image-file set is.
 """
 
 from __future__ import annotations
@@ -21,29 +23,18 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-import torch
-from PIL import Image, UnidentifiedImageError
-from torchvision import transforms
-
-from overconf.data.base import DATASETS, ImageSet
+from overconf.data.base import DATASETS
+from overconf.data.folder import ImageFolderSet
 from overconf.errors import ConfigError, DataError, MissingFileError
 from overconf.paths import explicit_data_dir
-from overconf.validate import check_int
+
+__all__ = ["EXTENSIONS", "NAME", "NUM_CLASSES", "ORDERS", "ImageFolderSet", "class_index", "find_root",
+           "load_imagenet", "robustbench_image_ids"]
 
 NAME = "imagenet"
 NUM_CLASSES = 1000
 EXTENSIONS = (".jpeg", ".jpg", ".png")
 ORDERS = ("robustbench", "sorted")
-PREPROCESSINGS = {
-    "Res256Crop224": lambda: transforms.Compose(
-        [transforms.Resize(256), transforms.CenterCrop(224), transforms.ToTensor()]),
-    "BicubicRes256Crop224": lambda: transforms.Compose(
-        [transforms.Resize(256, interpolation=transforms.InterpolationMode.BICUBIC), transforms.CenterCrop(224),
-         transforms.ToTensor()]),
-    "Crop288": lambda: transforms.Compose([transforms.CenterCrop(288), transforms.ToTensor()]),
-}
-
-
 def _robustbench_helper(name: str) -> Path | None:
     try:
         path = Path(str(metadata.distribution("robustbench").locate_file(f"robustbench/helper_files/{name}")))
@@ -82,38 +73,6 @@ def find_root(data_dir: Path | None = None) -> Path:
         f"no ImageNet validation folder found (looked in: {', '.join(map(str, candidates)) or 'nothing: no --data-dir'})",
         hint="pass --data-dir pointing at a folder with val/<wnid>/*.JPEG (the validation set sorted into class folders)",
     )
-
-
-class ImageFolderSet(ImageSet):
-    """Items ``(x, y, index)`` decoded from ``samples[index]`` on access; nothing is held in memory."""
-
-    def __init__(self, name: str, samples: list[tuple[Path, int]], num_classes: int, preprocessing: str) -> None:
-        if preprocessing not in PREPROCESSINGS:
-            raise ConfigError(f"unknown preprocessing {preprocessing!r}", hint=f"choose one of {', '.join(PREPROCESSINGS)}")
-        self.name = name
-        self.samples = samples
-        self.num_classes = num_classes
-        self.preprocessing = preprocessing
-        self.transform = PREPROCESSINGS[preprocessing]()
-
-    def __len__(self) -> int:
-        return len(self.samples)
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
-        path, label = self.samples[i]
-        try:
-            with Image.open(path) as image:
-                x = self.transform(image.convert("RGB"))
-        except (OSError, UnidentifiedImageError) as exc:
-            raise DataError(f"{path}: not a readable image ({exc})", hint="replace the file or drop it from the folder") from None
-        return x, label, i
-
-    def subset(self, n: int | None) -> ImageFolderSet:
-        if n is not None:
-            check_int("n_examples", n)
-        if n is None or n >= len(self):
-            return self
-        return ImageFolderSet(self.name, self.samples[:n], self.num_classes, self.preprocessing)
 
 
 @DATASETS.register(NAME)

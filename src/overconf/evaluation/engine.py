@@ -315,10 +315,7 @@ def evaluate(
         raise ConfigError(f"{dataset.name}: no samples to evaluate", hint="check n_examples and the data folder")
     encoded = decode == "gpu"
     if encoded:
-        check_gpu_decode(device)
-        if not hasattr(dataset, "samples") or not hasattr(dataset, "preprocessing"):
-            raise ConfigError(f"decode=gpu needs image files with an ImageNet preprocessing, which {dataset.name} "
-                              "does not have", hint="use --decode cpu")
+        check_gpu_decode(device, dataset)  # an ImageFolderSet of JPEGs, on CUDA
     seeded = perturbation if isinstance(perturbation, SeededPerImage) else None
     in_memory = isinstance(dataset, TensorImageSet) and not encoded
     was_training = model.training
@@ -327,7 +324,7 @@ def evaluate(
         model.to(memory_format=torch.channels_last)
     try:
         if batch_size == "auto":
-            shape = tuple(dataset[0][0].shape) if not encoded else (3, 224, 224)
+            shape = tuple(dataset[0][0].shape)  # decode=gpu gives the same shape as PIL
             needs_grad = perturbation.family == "attack"
             size = auto_batch_size(model, shape, device, precision=attack_precision if needs_grad else precision,
                                    channels_last=channels_last, needs_grad=needs_grad, limit=max(1, len(dataset)))
@@ -400,7 +397,7 @@ def _run(model: nn.Module, info: ModelInfo, dataset: ImageSet, perturbation: Per
                desc=f"{info.model} · {perturbation.label}", disable=None if progress else True, leave=False)
     for x, y, index in bar:
         if encoded:
-            x = decode_batch(x, dataset.preprocessing, device)  # type: ignore[attr-defined]
+            x = decode_batch(x, dataset.preprocessing, device, dataset.mode)  # type: ignore[attr-defined]
         else:
             x = x.to(device, non_blocking=True)
         y_device = y.to(device, non_blocking=True)
