@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.markup import escape
 
 from overconf.errors import ConfigError, OverconfError, describe_os_error
 from overconf.validate import check_int, check_name, check_positive
+
+if TYPE_CHECKING:
+    from overconf.run.execute import RunResult
 
 app = typer.Typer(
     help="Measure how over-confident image classifiers are: robust models vs their normally trained twins.",
@@ -101,6 +104,7 @@ def run_command(
                       backend=backend, address=address, dry_run=dry_run, report=report, table=True)
     if result.report is not None:
         print(f"report: {result.report}")
+    _exit_if_failed(result)
 
 
 @app.command()
@@ -117,10 +121,11 @@ def demo(
     (the spec examples/demo.toml; --quick: examples/demo-quick.toml)."""
     from overconf.run.demo import run_demo
 
-    run_demo(out, quick=quick, data_dir=data_dir, device=device, report=not no_report, overwrite=overwrite,
-             dry_run=dry_run, backend=backend, address=address)
+    result = run_demo(out, quick=quick, data_dir=data_dir, device=device, report=not no_report,
+                      overwrite=overwrite, dry_run=dry_run, backend=backend, address=address)
     if not dry_run:
         print(out / "summary.csv")
+    _exit_if_failed(result)
 
 
 @app.command("query")
@@ -313,6 +318,7 @@ def evaluate_command(
         print(f"{len(result.models)} models evaluated, {len(result.skipped)} pairs skipped; run: {result.out}")
     if result.report is not None:
         print(f"report: {result.report}")
+    _exit_if_failed(result)
 
 
 @app.command("perturbations")
@@ -338,6 +344,13 @@ def main() -> None:
         _fail(exc.message, exc.hint, exc.exit_code)
     except OSError as exc:  # a path the user named that cannot be created, read or written
         _fail(*describe_os_error(exc), 2)
+
+
+def _exit_if_failed(result: RunResult) -> None:
+    """Exit 1 with one line naming the failed models, after everything else ran and was written."""
+    summary = result.failure_summary()
+    if summary is not None:
+        _fail(summary, "fix those models (or drop them from the spec) and rerun: finished cells are kept", 1)
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:

@@ -150,3 +150,35 @@ def test_examples_parse() -> None:
     examples = Path(__file__).resolve().parents[2] / "examples"
     for path in sorted(examples.glob("**/*.toml")):
         load_spec(path)
+
+
+def test_a_model_with_wrong_outputs_fails_the_run_after_the_others_finish(
+        my_pair: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """One model gives 9 logits for 10 classes: its error is printed, the other model's cells and the summary
+    are written, and the command exits 1 with a last line naming the failed model."""
+    from overconf.cli import main
+
+    (my_pair.parent / "badmodels.py").write_text(
+        "from torch import nn\n\n\ndef nine_logits():\n"
+        "    return nn.Sequential(nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(12, 9))\n")
+    spec = my_pair.parent / "bad.toml"
+    spec.write_text(my_pair.read_text().replace(
+        'robust = { entry_point = "mymodels:robust_net", checkpoint = "ckpt/robust.pt" }',
+        'robust = { entry_point = "badmodels:nine_logits" }'))
+    out = tmp_path / "out"
+    for command in (["run", str(spec), "--out", str(out), "--no-report"],) * 2:  # a rerun fails the same way
+        monkeypatch.setattr(sys, "argv", ["overconf", *command])
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+        captured = capsys.readouterr()
+        assert exit_info.value.code == 1, captured.err
+        assert "Traceback" not in captured.err
+        errors = [line for line in captured.err.splitlines() if line.startswith("error: ")]
+        assert len(errors) == 2 and "mine-robust" in errors[0] and "remaining cells are skipped" in errors[0]
+        assert errors[1] == "error: 1 of 2 models failed and have cells missing: mine-robust (the error lines above say why)"
+        assert captured.err.rstrip().splitlines()[-1].startswith("hint: fix those models")
+        assert sorted(p.name for p in (out / "records" / "mine-normal").iterdir()) == [
+            "clean.parquet", "fog_severity=3.parquet", "ood-uniform.parquet", "pgd_steps=5.parquet"]
+        assert not (out / "records" / "mine-robust").exists() or not list((out / "records" / "mine-robust").glob("*.parquet"))
+        summary = (out / "summary.csv").read_text()
+        assert "mine-normal" in summary and "mine-robust" not in summary

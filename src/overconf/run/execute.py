@@ -34,7 +34,8 @@ BACKENDS = ("local", "ray")
 
 @dataclass
 class RunResult:
-    """What a run did: its folder, models, pairs skipped (with why), record files written, report."""
+    """What a run did: its folder, models, pairs skipped (with why), record files written, report, and the
+    models that failed (``(model, error)``: their output was unusable, their remaining cells not computed)."""
 
     out: Path
     models: list[str] = field(default_factory=list)
@@ -42,6 +43,16 @@ class RunResult:
     written: list[Path] = field(default_factory=list)
     done_before: int = 0
     report: Path | None = None
+    failed: list[tuple[str, str]] = field(default_factory=list)
+
+    def failure_summary(self) -> str | None:
+        """One line naming the failed models, or None when every model ran."""
+        if not self.failed:
+            return None
+        names = ", ".join(dict.fromkeys(model for model, _ in self.failed))
+        count = len(dict.fromkeys(model for model, _ in self.failed))
+        return (f"{count} of {len(self.models)} models failed and have cells missing: {names} "
+                "(the error lines above say why)")
 
 
 def cell_state(cell: Cell, out: Path) -> tuple[str, list[str]]:
@@ -97,8 +108,10 @@ def _finished(cell: Cell, out: Path) -> bool:
 
 
 def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Path,
-                    tracker: RunProgress | None = None, progress: bool = True) -> list[Path]:
+                    tracker: RunProgress | None = None, progress: bool = True,
+                    failed: list[tuple[str, str]] | None = None) -> list[Path]:
     """The resume loop for one model: claim each cell, skip it if done meanwhile, compute it otherwise.
+    A :class:`ModelOutputError` stops this model only: it is printed and appended to ``failed``.
 
     Cells claimed by another process are taken up again at the end (waiting for their claim): if that
     process finished them they are skipped, if it died they are computed here.
@@ -126,7 +139,10 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
                     if tracker is not None:
                         tracker.cell_done(cell.name, time.perf_counter() - start)
     except ModelOutputError as exc:  # this model's output is unusable: stop it, go on with the other models
-        console.print(f"[bold red]error:[/] {escape(exc.message)}; its remaining cells are skipped", highlight=False)
+        console.print(f"[bold red]error:[/] {escape(exc.message)}; its remaining cells are skipped", highlight=False,
+                      soft_wrap=True)
+        if failed is not None:
+            failed.append((model.info.model, exc.message))
     return written
 
 
@@ -225,14 +241,14 @@ def execute(plan: Plan, out: Path, *, command: str, overwrite: bool = False, bac
         if backend == "ray":
             from overconf.run.ray_backend import run_on_ray
 
-            result.written = run_on_ray(plan, pending, out, address=address, progress=progress)
+            result.written = run_on_ray(plan, pending, out, address=address, progress=progress, failed=result.failed)
         else:
             tracker = RunProgress(len(plan.cells), len(done), enabled=progress)
             try:
                 for model in plan.models:
                     cells = [c for c in pending if c.model is model]
                     if cells:
-                        result.written += run_model_cells(plan, model, cells, out, tracker, progress)
+                        result.written += run_model_cells(plan, model, cells, out, tracker, progress, result.failed)
             finally:
                 tracker.close()
     write_manifest(out, build_manifest(plan, out, command))

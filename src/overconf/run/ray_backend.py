@@ -25,15 +25,18 @@ from overconf.run.plan import Cell, Plan
 MAX_RETRIES = 3
 
 
-def model_task(spec: Any, model_name: str, labels: list[str], out: str) -> list[str]:
-    """Run on a Ray worker: resolve ``spec`` and compute ``model_name``'s cells ``labels`` (if still missing)."""
+def model_task(spec: Any, model_name: str, labels: list[str], out: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """Run on a Ray worker: resolve ``spec`` and compute ``model_name``'s cells ``labels`` (if still missing);
+    (record files written, failures as ``(model, error)``)."""
     from overconf.run.execute import run_model_cells
     from overconf.run.plan import resolve
 
     plan = resolve(spec, progress=False)
     model = next(m for m in plan.models if m.info.model == model_name)
     cells = [c for c in plan.cells if c.model is model and c.perturbation.label in labels]
-    return [str(p) for p in run_model_cells(plan, model, cells, Path(out), None, progress=False)]
+    failed: list[tuple[str, str]] = []
+    written = run_model_cells(plan, model, cells, Path(out), None, progress=False, failed=failed)
+    return [str(p) for p in written], failed
 
 
 def _worker_env() -> dict[str, str]:
@@ -43,8 +46,9 @@ def _worker_env() -> dict[str, str]:
 
 
 def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str | None = None,
-               progress: bool = True) -> list[Path]:
-    """Submit one task per model with pending cells; wait for all; return the record files written."""
+               progress: bool = True, failed: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Submit one task per model with pending cells; wait for all; return the record files written (failed
+    models are appended to ``failed``)."""
     if plan.spec is None:
         raise ConfigError("the ray back end runs specs (overconf run / demo / evaluate), not in-memory grids",
                           hint="use backend='local' for run_grid")
@@ -52,6 +56,9 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
         import ray
     except ImportError:
         raise ConfigError("--backend ray needs the ray package", hint="pip install ray") from None
+    from rich.markup import escape
+
+    from overconf.run.execute import console
     from overconf.run.progress import RunProgress
 
     started_here = not ray.is_initialized()
@@ -72,8 +79,13 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
         while waiting:
             ready, waiting = ray.wait(waiting, num_returns=1)
             for ref in ready:
-                paths = ray.get(ref)
+                paths, failures = ray.get(ref)
                 written += [Path(p) for p in paths]
+                for m, message in failures:  # the worker's own error line stays in its log
+                    console.print(f"[bold red]error:[/] {escape(message)}; its remaining cells are skipped",
+                                  highlight=False, soft_wrap=True)
+                if failed is not None:
+                    failed += [(m, message) for m, message in failures]
                 name, count = tasks[ref]
                 for _ in range(count):
                     tracker.cell_done(f"{name} (ray task)", 0.0)

@@ -30,6 +30,8 @@ def run_spec(spec: Spec | Path | str, *, out: Path | None = None, command: str =
                      dry_run=dry_run, progress=progress)
     if dry_run:
         return result
+    if result.failed and not any((spec.out / "records").glob("*/*.parquet")):
+        return result  # every model failed: nothing to summarise (the caller names the failed models)
     if report:
         from overconf.report import build_report
 
