@@ -229,3 +229,16 @@ def test_full_disk_names_the_file_and_is_not_a_permission_problem(
                 absent=["run/summary.csv"], output_has=["hint: the disk is full"], output_lacks=["permission"])
     code, out, err = _run(tmp_path, case, monkeypatch, capsys)
     _check(tmp_path, case, code, out, err)
+
+
+def test_third_party_import_warnings_do_not_reach_the_user(tmp_path: Path) -> None:
+    """RobustBench's `import pkg_resources` and torch's `torch.jit.interface` deprecation are silenced on import,
+    so a user error stays one line (plus its hint)."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-W", "default::UserWarning", "-W", "default::FutureWarning", "-c",
+                           "from overconf._compat import import_robustbench; import_robustbench()"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "pkg_resources" not in proc.stderr and "torch.jit.interface" not in proc.stderr
