@@ -3,7 +3,7 @@ from the cache), evaluated on clean, attacked, corrupted and out-of-distribution
 
 Each pair is a normally trained model and its adversarially trained twin with otherwise identical
 configuration (architecture, optimiser, epochs, seed); ``--quick`` shrinks training and test sets so the
-whole demo runs in about a minute (the tests use it). ``examples/demo.toml`` (and ``demo-quick.toml``)
+whole demo runs in a few minutes on 2 CPU cores (the tests run the same spec at smaller sizes). ``examples/demo.toml`` (and ``demo-quick.toml``)
 is this spec written out: ``overconf run examples/demo.toml`` computes the same cells as ``overconf demo``.
 """
 
