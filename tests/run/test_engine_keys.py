@@ -125,3 +125,9 @@ def test_parse_spec_text_without_engine_keys_uses_the_defaults(tmp_path: Path) -
     spec = parse_spec_text('[data]\ndataset = "fashion-mnist"\n[[pair]]\nname = "p"\n'
                            'robust = { entry_point = "m:f" }\nnormal = { entry_point = "m:f" }\n', "s.toml", tmp_path)
     assert {key: getattr(spec, key) for key in ENGINE_DEFAULTS} == ENGINE_DEFAULTS
+
+
+def test_decode_gpu_without_cuda_is_refused_before_any_work(my_pair: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="decode=gpu needs a CUDA device"):
+        run_spec(with_keys(my_pair, 'decode = "gpu"'), out=tmp_path / "run", progress=False, report=False)
+    assert not (tmp_path / "run").exists()

@@ -232,6 +232,10 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     data_dir = spec.data.path
     perturbations = expand_perturbations(spec.specs, spec.data.dataset, data_dir, eps)  # bad specs fail first
     device = resolve_device(spec.device)
+    if spec.decode == "gpu":  # before any model is loaded; the data set is checked by the engine
+        from overconf.data.decode import check_gpu_decode
+
+        check_gpu_decode(device)
     engine = engine_options(spec, device)
     options: dict[str, Any] = {}
     if spec.data.dataset in ("imagefolder", "npz"):
