@@ -35,7 +35,7 @@ REQUIRED_COLUMNS = ["model", "pair", "robust", "perturbation", "n", "accuracy", 
                     "underconfidence", "conf_correct", "auroc"]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: the demo at test sizes (``DemoConfig.quick()`` trains on 6,000 images and evaluates 1,000 / 100)
-SMALL = DemoConfig(epochs=1, train_subset=3_000, n_examples=500, n_attack=50, square_queries=50, pgd_steps=10)
+SMALL = DemoConfig(epochs=1, train_subset=3_000, n_examples=500, perturbation_examples=50, square_queries=50, pgd_steps=10)
 #: the cells of the killed-and-resumed run: the first pair, the cheap families first, Square (the slowest) last
 KILLED_SPECS = ("clean", "fog:severity=3", "ood-uniform", f"pgd:steps={SMALL.pgd_steps}",
                 f"square:n_queries={SMALL.square_queries}")
@@ -75,7 +75,7 @@ def demo_spec_file(path: Path, config: DemoConfig, pairs: tuple[str, ...] | None
                       f"normal = {member(members[(pair, False)])}"]
     chosen = specs if specs is not None else tuple(config.perturbations())
     lines += ["", "[perturbations]", "specs = [" + ", ".join(f'"{s}"' for s in chosen) + "]",
-              "n_examples = { " + ", ".join(f"{f} = {config.n_attack}" for f in ("attack", "corruption", "ood")) + " }"]
+              "n_examples = { " + ", ".join(f"{f} = {config.perturbation_examples}" for f in ("attack", "corruption", "ood")) + " }"]
     path.write_text("\n".join(lines) + "\n")
     return path
 
@@ -108,8 +108,8 @@ def test_summary_has_every_model_and_perturbation(quick_run: RunFixture) -> None
         assert group.groupby("robust")["model"].nunique().to_dict() == {False: 1, True: 1}, pair
     n = summary.set_index("perturbation")["n"]
     assert (n["clean"] == config.n_examples).all()
-    assert (n[perturbations[1]] == config.n_attack).all() and (n["fog:severity=3"] == config.n_attack).all()
-    assert (n["ood-digits"] == config.n_attack).all()
+    assert (n[perturbations[1]] == config.perturbation_examples).all() and (n["fog:severity=3"] == config.perturbation_examples).all()
+    assert (n["ood-digits"] == config.perturbation_examples).all()
 
 
 def test_records_match_summary(quick_run: RunFixture) -> None:

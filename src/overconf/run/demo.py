@@ -28,13 +28,15 @@ PAIRS: tuple[tuple[str, str, str], ...] = (
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """Sizes of the demo. ``n_examples``: clean samples; ``n_attack``: samples attacked, corrupted or replaced by OOD."""
+    """Sizes of the demo. ``n_examples``: clean samples; ``perturbation_examples``: samples attacked, corrupted
+    or replaced by OOD (the spec's ``[perturbations] n_examples`` of each family, as ``--attack-examples`` is
+    that of attacks)."""
 
     robust_training: str = "fgsm-rs"
     epochs: int = 1
     train_subset: int | None = None
     n_examples: int = 10_000
-    n_attack: int = 500
+    perturbation_examples: int = 500
     square_queries: int = 200
     pgd_steps: int = 20
     seed: int = 0
@@ -42,7 +44,7 @@ class DemoConfig:
 
     @classmethod
     def quick(cls) -> DemoConfig:
-        return cls(epochs=1, train_subset=6_000, n_examples=1_000, n_attack=100, square_queries=100, pgd_steps=10)
+        return cls(epochs=1, train_subset=6_000, n_examples=1_000, perturbation_examples=100, square_queries=100, pgd_steps=10)
 
     def perturbations(self) -> list[str]:
         """Clean, L∞ PGD (final iterate), Square, the 15 corruptions at their default severity, the OOD sets."""
@@ -67,7 +69,7 @@ def demo_spec(config: DemoConfig, out: Path = Path("runs/demo"), *, data_dir: Pa
     pairs = tuple(PairSpec(pair, members[(pair, True)], members[(pair, False)]) for pair, _, _ in PAIRS)
     return Spec(
         out=Path(out), data=DataSpec(fashion_mnist.NAME, data_dir, n_examples=config.n_examples), pairs=pairs,
-        specs=tuple(config.perturbations()), n_examples={f: config.n_attack for f in ("attack", "corruption", "ood")},
+        specs=tuple(config.perturbations()), n_examples={f: config.perturbation_examples for f in ("attack", "corruption", "ood")},
         seed=config.seed, device=device, batch_size=config.batch_size, name="demo", cache_dir=cache_dir,
     )
 
