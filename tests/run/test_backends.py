@@ -18,6 +18,13 @@ from overconf.run.runner import run_spec
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 
+@pytest.fixture(autouse=True)
+def one_thread_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every process of these tests (this one, Ray's workers, subprocesses) at one torch thread: the record files
+    hold the thread count the engine used (provenance.engine), so the bytes compare equal only at equal counts."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
 def record_bytes(out: Path) -> dict[str, bytes]:
     return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.glob("records/*/*.parquet"))}
 
@@ -29,7 +36,9 @@ def reference(tmp_path_factory: pytest.TempPathFactory, my_pair_factory) -> tupl
     spec = my_pair_factory(root)
     spec.write_text(spec.read_text().replace('"fog:severity=3", "ood-uniform"', "").replace("pgd:steps=5", "pgd:steps=2"))
     out = root / "single"
-    assert len(run_spec(spec, out=out, progress=False, report=False).written) == 4
+    with pytest.MonkeyPatch.context() as env:  # one torch thread everywhere: the files record the thread count
+        env.setenv("OMP_NUM_THREADS", "1")
+        assert len(run_spec(spec, out=out, progress=False, report=False).written) == 4
     return spec, out
 
 
