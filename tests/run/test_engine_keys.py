@@ -4,6 +4,7 @@ file's provenance and into run.json's cells; the CLI's `overconf evaluate` flags
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import sys
@@ -135,3 +136,13 @@ def test_decode_gpu_without_cuda_is_refused_before_any_work(my_pair: Path, tmp_p
     with pytest.raises(ConfigError, match="decode=gpu needs a CUDA device"):
         run_spec(with_keys(my_pair, 'decode = "gpu"'), out=tmp_path / "run", progress=False, report=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_spec_vocabularies_match_the_engine() -> None:
+    """spec.py keeps its own copies (it imports no torch): they must name exactly what the engine accepts."""
+    from overconf.data import decode
+    from overconf.evaluation import engine
+    from overconf.run import spec
+
+    assert spec.PRECISIONS == engine.PRECISIONS and spec.DECODES == decode.DECODES
+    assert set(spec.ENGINE_KEYS) | {"device"} <= set(inspect.signature(engine.evaluate).parameters)
