@@ -146,3 +146,23 @@ def test_decode_batch_resizes_each_size_group_as_single_images_would(tmp_path: P
     alone = torch.cat([decode_batch([e], "Res256Crop224", "cpu") for e in encoded])
     assert together.shape == (5, 3, 224, 224)
     assert torch.equal(together, alone)  # grouping by size changes nothing, not even the last bit
+
+
+def test_out_of_memory_is_one_clear_error_naming_cell_and_batch_size(cnn: nn.Module) -> None:
+    class Hungry(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+
+    with pytest.raises(ConfigError) as err:
+        evaluate(Hungry(), INFO, fashion_like(20), create_perturbation("clean", 0.1), batch_size=8, progress=False)
+    assert "model 'm' on fashion-mnist · clean: out of cpu memory at batch size 8" in err.value.message
+    assert "batch_size" in (err.value.hint or "")
+
+
+@pytest.mark.parametrize("key", ["workers", "threads"])
+def test_workers_and_threads_beyond_any_use_are_refused(cnn: nn.Module, key: str) -> None:
+    from overconf.evaluation.engine import OVERSUBSCRIPTION, available_cores
+
+    too_many = OVERSUBSCRIPTION * available_cores() + 1
+    with pytest.raises(ConfigError, match=f"{key} = {too_many} on a machine with"):
+        evaluate(cnn, INFO, fashion_like(20), create_perturbation("clean", 0.1), progress=False, **{key: too_many})

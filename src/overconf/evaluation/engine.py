@@ -55,6 +55,8 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 CPU_AUTO_BATCH = 256
 AUTO_BATCH_LIMIT = 4096
 METADATA_KEY = b"overconf.engine"
+#: ``workers`` and ``threads`` may each be at most this many times the cores (more only costs memory and switches)
+OVERSUBSCRIPTION = 4
 
 
 def resolve_device(device: str = "auto") -> torch.device:
@@ -311,6 +313,10 @@ def evaluate(
         raise ConfigError(f"workers must be a non-negative integer, not {workers!r}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads must be a positive integer, not {threads!r}")
+    for key, value in (("workers", workers), ("threads", threads)):  # processes / threads beyond any use
+        if value is not None and value > OVERSUBSCRIPTION * available_cores():
+            raise ConfigError(f"{key} = {value} on a machine with {available_cores()} cores",
+                              hint=f"use at most {OVERSUBSCRIPTION * available_cores()} (leave it out for the default)")
     if len(dataset) == 0:
         raise ConfigError(f"{dataset.name}: no samples to evaluate", hint="check n_examples and the data folder")
     encoded = decode == "gpu"
@@ -338,8 +344,13 @@ def evaluate(
         settings = EngineSettings(str(device), precision, attack_precision, channels_last, size, n_workers,
                                   n_threads, decode)
         with torch_threads(n_threads):
-            index, label, logits = _run(model, info, dataset, perturbation, device, seed, size, n_workers, settings,
-                                        seeded, in_memory, encoded, progress)
+            try:
+                index, label, logits = _run(model, info, dataset, perturbation, device, seed, size, n_workers,
+                                            settings, seeded, in_memory, encoded, progress)
+            except torch.OutOfMemoryError:
+                raise ConfigError(f"{_describe_cell(info, dataset, perturbation)}: out of {device} memory at batch "
+                                  f"size {size}; nothing of this cell was written",
+                                  hint='use a smaller batch_size, or batch_size = "auto" (--batch-size auto)') from None
     finally:
         if channels_last:
             model.to(memory_format=torch.contiguous_format)
