@@ -369,9 +369,10 @@ def _batches(dataset: ImageSet, device: torch.device, generator: torch.Generator
         assert isinstance(dataset, TensorImageSet)
         on_device = TensorImageSet(dataset.name, dataset.images.to(device, non_blocking=True), dataset.labels,
                                    dataset.num_classes)
+        labels = dataset.labels.pin_memory()  # slices of pinned memory: the labels' copies do not block either
         for start in range(0, len(dataset), size):
             stop = min(start + size, len(dataset))
-            yield on_device.float_images(slice(start, stop)), dataset.labels[start:stop], torch.arange(start, stop)
+            yield on_device.float_images(slice(start, stop)), labels[start:stop], torch.arange(start, stop)
         return
     seeds = image_seeds(len(dataset), generator) if seeded is not None else None
     source = BatchSource(dataset, size, seeded=seeded, seeds=seeds, encoded=encoded)
