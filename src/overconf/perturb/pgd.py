@@ -177,9 +177,6 @@ def _single_run(
     """One PGD run. Returns (x_out, wrong, loss) of what it keeps; with keep="worst" it updates ``best``.
     ``score=False`` (one run of keep="last", nothing to compare with) skips the final forward pass and
     returns (x_out, None, None)."""
-    # the start is drawn (on the host) before linf_bounds waits for the device: on CUDA the draw overlaps the
-    # device's work on the previous batch
-    noise = random_start_noise(x, eps, norm, generator) if random_start else None
     bounds = linf_bounds(x, eps) if norm == "linf" else None
 
     def project(x_adv: torch.Tensor) -> torch.Tensor:
@@ -187,7 +184,7 @@ def _single_run(
             return torch.minimum(torch.maximum(x_adv, bounds[0]), bounds[1])
         return project_l2(x, x_adv, eps)
 
-    x_adv = project(x + noise) if noise is not None else x.clone()
+    x_adv = project(x + random_start_noise(x, eps, norm, generator)) if random_start else x.clone()
     for _ in range(steps):
         x_adv.requires_grad_(True)
         logits = model(x_adv)
