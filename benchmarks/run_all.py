@@ -518,8 +518,9 @@ def markdown(report: dict[str, Any]) -> str:
         extra = f" (robust acc. {', '.join(f'{k} {v:.3f}' for k, v in r['robust_accuracy'].items())})" \
             if "robust_accuracy" in r else ""
         if "agreement" in r:
-            extra += (f" (same prediction {r['agreement']['same_prediction']:.2%}, max |Δ confidence| "
-                      f"{r['agreement']['max_abs_confidence_diff']:.2g}, max |Δ logit| {r['agreement']['max_abs_logit_diff']:.2g})")
+            extra += (f" (same prediction {r['agreement']['same_prediction']:.2%}, max \\|Δ confidence\\| "
+                      f"{r['agreement']['max_abs_confidence_diff']:.2g}, max \\|Δ logit\\| "
+                      f"{r['agreement']['max_abs_logit_diff']:.2g})")  # \\|: a literal bar inside a table cell
         lines.append(f"| {r['item']} | {r['what']} | {figures} {r['unit']}{extra} | {r['ratio']:.2f}× |")
     return "\n".join(lines) + "\n"
 
