@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 import torch
 
+#: Torch threads of the thread-pinned tests: 1 unless ``OVERCONF_TEST_THREADS`` says otherwise (``make test``
+#: reruns the reproducibility tests at 2 to take the kernels' multi-threaded paths).
+TEST_THREADS = int(os.environ.get("OVERCONF_TEST_THREADS", "1"))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``OVERCONF_TEST_MKLDNN=0`` turns oneDNN off for the whole session (another set of CPU kernels)."""
+    if os.environ.get("OVERCONF_TEST_MKLDNN") == "0":
+        torch.backends.mkldnn.enabled = False
+
 
 @pytest.fixture(scope="module")
-def one_torch_thread() -> Iterator[None]:
-    """Tiny models on a shared 2-core machine run ~30× faster on one thread than on an oversubscribed pool.
+def pinned_torch_threads() -> Iterator[None]:
+    """Tiny models on a shared 2-core machine run ~30× faster on one thread than on an oversubscribed pool, so
+    the tests that run models pin torch's thread count (``TEST_THREADS``, one by default).
 
-    ``$OMP_NUM_THREADS`` is set too: the engine takes its default thread count from it, and with more than one
-    CPU thread the kernels' blocking (hence the last bits of the logits) can depend on the batch size.
+    ``$OMP_NUM_THREADS`` is set to the same count: the engine takes its default thread count from it, and
+    subprocesses inherit it.
     """
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(TEST_THREADS)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OMP_NUM_THREADS", "1")
+        patch.setenv("OMP_NUM_THREADS", str(TEST_THREADS))
         yield
     torch.set_num_threads(before)

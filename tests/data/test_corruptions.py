@@ -19,7 +19,7 @@ from overconf.data.corruptions import (
 )
 from overconf.errors import ConfigError
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("pinned_torch_threads")
 
 
 RANDOM_FREE = {"defocus_blur", "zoom_blur", "brightness", "contrast", "pixelate", "jpeg_compression"}

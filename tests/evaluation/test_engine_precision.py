@@ -17,7 +17,7 @@ from overconf.perturb import create_perturbation
 from overconf.run.demo import PAIRS
 
 INFO = ModelInfo("m", "p", False, "fashion-mnist")
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
+pytestmark = pytest.mark.usefixtures("pinned_torch_threads")
 
 
 def class_patterns(n: int, seed: int) -> TensorImageSet:

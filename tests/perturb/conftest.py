@@ -6,5 +6,5 @@ import pytest
 
 
 @pytest.fixture(autouse=True, scope="module")
-def perturbation_tests_on_one_thread(one_torch_thread: None) -> None:
-    """Every perturbation test module runs on one torch thread (``one_torch_thread`` in tests/conftest.py)."""
+def perturbation_tests_on_pinned_threads(pinned_torch_threads: None) -> None:
+    """Every perturbation test module runs at the pinned torch thread count (``pinned_torch_threads``)."""
