@@ -9,7 +9,7 @@ TEST_STAMP := $(VENV)/.installed-test
 OUT ?= runs/demo
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: demo test lint data venv lock bench clean
+.PHONY: demo test lint data venv lock check-locks bench clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,16 +44,26 @@ lint: $(TEST_STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
-# Re-resolve both pinned sets (run by a developer, committed): the test set first, then the runtime set
-# constrained to the test set's versions, so the two locks agree on every package they share.
+# Re-resolve both pinned sets (run by a developer, committed) with uv's universal resolver: one lock for
+# every platform, with environment markers where platforms differ (torch's CUDA wheels: Linux only). The test
+# set first, then the runtime set constrained to it, so the two agree on every package they share. The
+# current locks are uv's preferences: versions move only where they must (`make lock LOCK_FLAGS=--upgrade`
+# moves all). Then run `make check-locks`.
 LOCK_VENV := /tmp/overconf-lock
+UV_VERSION := 0.13.9
+UV_COMPILE = $(LOCK_VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 --no-annotate \
+  --custom-compile-command 'make lock' -q $(LOCK_FLAGS)
 lock:
 	rm -rf $(LOCK_VENV) && $(PYTHON) -m venv $(LOCK_VENV)
-	$(LOCK_VENV)/bin/python -m pip install -q --dry-run --ignore-installed --report $(LOCK_VENV)/test.json -e '.[test]'
-	$(LOCK_VENV)/bin/python tools/pins.py $(LOCK_VENV)/test.json > requirements-test.lock
-	$(LOCK_VENV)/bin/python -m pip install -q --dry-run --ignore-installed --report $(LOCK_VENV)/runtime.json \
-	  -c requirements-test.lock -e .
-	$(LOCK_VENV)/bin/python tools/pins.py $(LOCK_VENV)/runtime.json > requirements.lock
+	$(LOCK_VENV)/bin/python -m pip install -q uv==$(UV_VERSION)
+	$(UV_COMPILE) --extra test -o requirements-test.lock
+	$(UV_COMPILE) -c requirements-test.lock -o requirements.lock
+
+# Every pin of both locks that applies to Linux x86-64 / aarch64 (glibc 2.28) or macOS 14 arm64, Python
+# 3.11-3.13, has a wheel for it on pip's index (tools/check_locks.py: reads the index's project pages, no
+# downloads; an unreachable index fails). `.ci/run` runs it before `make test`.
+check-locks: $(STAMP)
+	$(BIN)/python tools/check_locks.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
