@@ -31,6 +31,8 @@ from overconf.run.manifest import read_manifest, sha256_file
 from overconf.store.parquet import read_records
 from overconf.train.cache import train_or_load
 
+pytestmark = pytest.mark.slow
+
 REQUIRED_COLUMNS = ["model", "pair", "robust", "perturbation", "n", "accuracy", "ece", "overconfidence",
                     "underconfidence", "conf_correct", "auroc"]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

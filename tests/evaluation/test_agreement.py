@@ -6,7 +6,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from overconf.evaluation.agreement import LOGIT_RTOL, assert_records_agree, compare_records
+from overconf.evaluation.agreement import (
+    ATTACK_RTOL,
+    LOGIT_RTOL,
+    assert_records_agree,
+    compare_records,
+    contract_rtol,
+)
 from overconf.evaluation.records import ModelInfo, make_records
 
 INFO = ModelInfo("m", "p", False, "fashion-mnist")
@@ -40,9 +46,9 @@ def test_a_difference_beyond_the_tolerance_is_refused_naming_the_row() -> None:
     z = logits()
     moved = z.copy()
     moved[3, 0] += 1e-2 * np.abs(z[3]).max()
-    with pytest.raises(AssertionError, match=r"1 of 50 rows break the contract .* rows \[3\]"):
+    with pytest.raises(AssertionError, match=r"1 of 50 rows break the contract at rtol 0.0001: rows \[3\]"):
         assert_records_agree(table(z), table(moved))
-    assert_records_agree(table(z), table(moved), row_share=0.02)  # one row of 50 allowed
+    assert_records_agree(table(z), table(moved), rtol=2e-2)
 
 
 def test_a_prediction_may_flip_only_where_the_top_two_margin_is_within_rounding() -> None:
@@ -64,6 +70,16 @@ def test_non_float_columns_must_be_identical() -> None:
         assert_records_agree(table(z), table(z, labels=np.array([0, 0, 0, 1])))
     with pytest.raises(AssertionError, match="4 and 3 rows"):
         assert_records_agree(table(z), table(z[:3]))
+
+
+def test_attack_cells_get_the_attack_tolerance_from_their_family() -> None:
+    z = logits()
+    moved = z + (1e-2 * np.abs(z).max(axis=1, keepdims=True)).astype(np.float32)  # iterates that parted
+    attacked = [make_records(INFO, "pgd", "attack", np.arange(50), np.zeros(50, dtype=int), v) for v in (z, moved)]
+    assert contract_rtol("attack") == ATTACK_RTOL > 1e-2 and contract_rtol("clean") == LOGIT_RTOL
+    assert_records_agree(*attacked)
+    with pytest.raises(AssertionError, match="rtol 0.0001"):
+        assert_records_agree(table(z), table(moved))
 
 
 def test_small_logits_are_compared_with_a_floor_of_one_unit() -> None:

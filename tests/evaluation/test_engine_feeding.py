@@ -16,7 +16,7 @@ from overconf.data.corruptions import corrupt
 from overconf.data.decode import decode_batch, read_encoded
 from overconf.data.imagenet import ImageFolderSet
 from overconf.errors import ConfigError
-from overconf.evaluation.agreement import ATTACK_ROW_SHARE, assert_records_agree
+from overconf.evaluation.agreement import assert_records_agree
 from overconf.evaluation.engine import CPU_AUTO_BATCH, BatchSource, engine_settings, evaluate
 from overconf.evaluation.records import ModelInfo, make_records
 from overconf.models.cnn import small_cnn
@@ -44,9 +44,8 @@ def test_records_agree_across_batch_sizes_and_workers(cnn: nn.Module, spec: str)
     settings = ((7, 0), (500, 0), (7, 2), (500, 2))
     tables = [evaluate(cnn, INFO, data, create_perturbation(spec, 0.1), batch_size=b, workers=w, progress=False)
               for b, w in settings]
-    share = ATTACK_ROW_SHARE if spec.startswith("pgd") else 0.0
     for table in tables[1:]:
-        assert_records_agree(tables[0], table, row_share=share)
+        assert_records_agree(tables[0], table)
     expected_workers = [0, 0, 2, 2] if spec in ("gaussian_noise", "glass_blur:severity=2") else [0, 0, 0, 0]
     assert [engine_settings(t)["workers"] for t in tables] == expected_workers
     again = evaluate(cnn, INFO, data, create_perturbation(spec, 0.1), batch_size=7, workers=2, progress=False)
@@ -103,14 +102,16 @@ def test_folder_sets_decode_in_workers_with_identical_records(tmp_path: Path) ->
 @pytest.mark.parametrize("preprocessing,max_levels", [("Res256Crop224", 1), ("BicubicRes256Crop224", 2), ("Crop288", 0)])
 def test_tensor_decoding_differs_from_pil_by_rounding_only(tmp_path: Path, preprocessing: str, max_levels: int) -> None:
     """The ``decode="gpu"`` pipeline run with libjpeg on the CPU: resizing in float instead of PIL's 8-bit
-    integer arithmetic moves pixels by at most one or two gray levels (measured: mean 0.001–0.004 levels)."""
+    integer arithmetic moves pixels by at most one or two gray levels. On average by 0.001–0.004 levels with
+    torch's AVX2/AVX-512 uint8 resampling kernels, by up to 0.19 with its generic kernels
+    (``ATEN_CPU_CAPABILITY=default``), so the mean is bounded at a quarter level."""
     samples = jpeg_folder(tmp_path, 4)
     data = ImageFolderSet("imagenet", samples, 3, preprocessing)
     pil = torch.stack([data[i][0] for i in range(len(data))])
     tensor = decode_batch([read_encoded(path) for path, _ in samples], preprocessing, "cpu")
     assert tensor.shape == pil.shape
     levels = ((tensor - pil).abs() * 255).round()
-    assert float(levels.max()) <= max_levels and float(levels.mean()) < 0.05
+    assert float(levels.max()) <= max_levels and float(levels.mean()) < 0.25
 
 
 def test_gpu_decode_needs_cuda_and_files(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ def _arrays(table) -> tuple[np.ndarray, np.ndarray]:  # type: ignore[no-untyped-
     return table.column("prediction").to_numpy(), table.column("confidence").to_numpy()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("precision,max_conf_diff", [("bf16", 0.05), ("fp16", 0.01)])
 def test_low_precision_agrees_with_fp32_on_the_demo_models(
     demo_models: dict[str, nn.Module], precision: str, max_conf_diff: float, capsys: pytest.CaptureFixture[str],

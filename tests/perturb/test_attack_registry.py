@@ -102,6 +102,7 @@ def test_worst_mode_keeps_the_clean_input_where_the_library_failed() -> None:
     assert bool(((out_last - x).flatten(1).abs().amax(1) > 0)[robust].all())
 
 
+@pytest.mark.slow
 def test_autoattack_standard_runs_and_is_at_least_as_strong_as_apgd_ce() -> None:
     model = small_model()
     x, y = data(model)

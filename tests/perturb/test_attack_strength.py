@@ -17,6 +17,8 @@ from overconf.errors import MissingFileError
 from overconf.perturb import create_perturbation
 from overconf.perturb.pgd import fgsm
 
+pytestmark = pytest.mark.slow
+
 EPS = 0.1
 
 

@@ -15,6 +15,8 @@ import pytest
 
 from overconf.run.runner import run_spec
 
+pytestmark = pytest.mark.slow
+
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 

@@ -16,6 +16,8 @@ from overconf.train.cache import cache_key, train_or_load
 from overconf.train.config import TrainConfig
 from overconf.train.loop import train_model
 
+pytestmark = pytest.mark.usefixtures("pinned_torch_threads")
+
 
 @pytest.fixture(scope="module")
 def data() -> tuple[TensorImageSet, TensorImageSet]:
@@ -48,6 +50,7 @@ def normal_model(data: tuple[TensorImageSet, TensorImageSet]) -> torch.nn.Module
     return train_model(TrainConfig(training="standard", **KWARGS), data[0], progress=False)[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("robust_training", ["fgsm-rs", "pgd"])
 def test_adversarial_training_is_more_robust(data: tuple[TensorImageSet, TensorImageSet], normal_model: torch.nn.Module,
                                              robust_training: str) -> None:

@@ -13,10 +13,11 @@ moves the last bits of a float32 logit. What holds everywhere is :func:`compare_
 - ``prediction`` (and so ``correct``): identical, except on rows whose top-two logit margin is at most
   ``2 · LOGIT_RTOL · s`` in either table (each logit may move by ``LOGIT_RTOL · s``, so the margin by twice that).
 
-The contract covers every cell whose model input does not depend on the logits' last bits: clean data,
-corruptions and OOD sets (inputs identical to the bit), and gradient attacks up to the sign of a gradient
-component whose value is within rounding of zero (``ATTACK_RTOL`` then; see :data:`ATTACK_RTOL`).
-``benchmarks/reproducibility.py`` measures the actual differences (demo models, WRN-28-10) on a machine.
+Attack cells get a looser tolerance, ``ATTACK_RTOL``, for every row: a gradient attack's input is recomputed
+from gradients, and where a gradient component is within rounding of zero its sign (hence that pixel's step)
+can differ between kernel paths, so the iterates part. The family is read from the tables (``family``), so
+:func:`assert_records_agree` applies the right one. ``benchmarks/reproducibility.py`` measures the actual
+differences on a machine (``benchmarks/results/reproducibility-*.md``).
 """
 
 from __future__ import annotations
@@ -26,17 +27,19 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
-#: Logit tolerance relative to the row's scale, for cells whose inputs are the same across settings. The
-#: largest difference measured (``benchmarks/results/reproducibility-*.md``) is below 1e-5 on every path.
+#: Logit tolerance relative to the row's scale for clean, corruption and OOD cells (inputs identical to the
+#: bit across settings). Measured largest: 4.5e-7 on the demo CNNs, 7.8e-6 on WRN-28-10 (generic ATen kernels).
 LOGIT_RTOL = 1e-4
 
-#: The same for attack cells. A PGD step moves each pixel by the sign of its gradient; where a component is
-#: within rounding of zero, its sign can differ between kernel paths and the iterates part. Measured on the
-#: demo models: most rows agree to ``LOGIT_RTOL``; the rows that part are bounded by ``ATTACK_ROW_SHARE``.
-ATTACK_RTOL = LOGIT_RTOL
+#: The same for attack cells, whose iterates may part (see the module). Measured largest: 1.4e-2 (PGD-10 on the
+#: demo CNNs, PGD-2 on WRN-28-10; 0-4 % of rows above ``LOGIT_RTOL`` on the CNNs, no prediction changed).
+ATTACK_RTOL = 5e-2
 
-#: Share of an attack cell's rows allowed to exceed ``ATTACK_RTOL`` (their adversarial path parted).
-ATTACK_ROW_SHARE = 0.05
+
+def contract_rtol(family: str) -> float:
+    """The contract's relative logit tolerance for a cell of ``family``."""
+    return ATTACK_RTOL if family == "attack" else LOGIT_RTOL
+
 
 _EXACT_COLUMNS = ("model", "pair", "robust", "dataset", "perturbation", "family", "index", "label")
 
@@ -105,19 +108,20 @@ def compare_records(a: pa.Table, b: pa.Table) -> RecordComparison:
     return RecordComparison(logit_error, np.abs(conf_a - conf_b), scale, margin, flipped)
 
 
-def assert_records_agree(a: pa.Table, b: pa.Table, *, rtol: float = LOGIT_RTOL, row_share: float = 0.0) -> None:
-    """Raise ``AssertionError`` unless ``b`` reproduces ``a`` under the contract at ``rtol``, allowing at most
-    ``row_share`` of the rows (rounded down) to break it (0 for clean, corruption and OOD cells;
-    :data:`ATTACK_ROW_SHARE` for attack cells)."""
+def assert_records_agree(a: pa.Table, b: pa.Table, *, rtol: float | None = None) -> None:
+    """Raise ``AssertionError`` unless ``b`` reproduces ``a`` under the contract, at ``rtol`` or, by default, the
+    tolerance of the tables' family (:func:`contract_rtol`)."""
     try:
         comparison = compare_records(a, b)
     except ValueError as err:
         raise AssertionError(str(err)) from None
+    if rtol is None:
+        families = set(a.column("family").unique().to_pylist())
+        rtol = max((contract_rtol(f) for f in families), default=LOGIT_RTOL)
     bad = comparison.violations(rtol)
-    allowed = int(row_share * a.num_rows)
-    if int(bad.sum()) > allowed:
+    if bad.any():
         rows = np.flatnonzero(bad)[:5].tolist()
         raise AssertionError(
-            f"{int(bad.sum())} of {a.num_rows} rows break the contract (allowed {allowed}) at rtol {rtol:g}: "
+            f"{int(bad.sum())} of {a.num_rows} rows break the contract at rtol {rtol:g}: "
             f"rows {rows}, largest relative logit error {comparison.max_logit_error:.3g}, "
             f"{int(comparison.flipped.sum())} predictions differ")
