@@ -101,6 +101,7 @@ def test_one_image_file_class_for_every_folder_set(tmp_path: Path) -> None:
         data[0]
 
 
+@pytest.mark.reproducibility
 @pytest.mark.parametrize("mode", ["RGB", "L"])
 def test_user_folder_decodes_on_the_device_path_like_pil(tmp_path: Path, mode: str) -> None:
     """The tensor pipeline of ``decode="gpu"`` (libjpeg on the CPU here) on a user folder with ``image_size``
@@ -113,7 +114,7 @@ def test_user_folder_decodes_on_the_device_path_like_pil(tmp_path: Path, mode: s
     tensor = decode_batch([read_encoded(p) for p, _ in data.samples], data.preprocessing, "cpu", data.mode)
     assert tensor.shape == pil.shape == (4, data.channels, 16, 16)
     levels = ((tensor - pil).abs() * 255).round()
-    assert float(levels.max()) <= 2 and float(levels.mean()) < 0.1
+    assert float(levels.max()) <= 2 and float(levels.mean()) < 0.25  # generic kernels: see test_engine_feeding
 
 
 def test_engine_accepts_user_jpeg_folders_for_gpu_decode(tmp_path: Path) -> None:

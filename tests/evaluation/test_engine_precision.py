@@ -10,8 +10,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from overconf.data.base import TensorImageSet
+from overconf.evaluation.agreement import assert_records_agree
 from overconf.evaluation.engine import engine_settings, evaluate
-from overconf.evaluation.records import ModelInfo
+from overconf.evaluation.records import ModelInfo, make_records
 from overconf.models.cnn import small_cnn
 from overconf.perturb import create_perturbation
 from overconf.run.demo import PAIRS
@@ -79,7 +80,7 @@ def test_fp32_channels_last_and_tf32_keep_fp32_records_on_cpu(demo_models: dict[
     plain = evaluate(model, INFO, test, clean, progress=False)
     with torch.no_grad():
         expected = model(test.float_images()).numpy()
-    np.testing.assert_array_equal(np.array(plain.column("logits").to_pylist(), dtype=np.float32), expected)
+    assert_records_agree(make_records(INFO, "clean", "clean", np.arange(50), test.labels.numpy(), expected), plain)
     assert evaluate(model, INFO, test, clean, precision="tf32", progress=False).equals(plain)  # TF32 is CUDA-only
     layout = evaluate(model, INFO, test, clean, channels_last=True, progress=False)
     np.testing.assert_allclose(np.array(layout.column("logits").to_pylist()), expected, rtol=1e-4, atol=1e-5)
