@@ -18,11 +18,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from overconf.errors import ConfigError, MissingFileError
+from overconf.errors import ConfigError
 from overconf.evaluation.records import RECORD_SCHEMA
-from overconf.store.validation import check_run_records
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 
@@ -93,29 +93,38 @@ def read_cell(path: Path) -> dict[str, Any] | None:
     return json.loads(raw) if raw else None
 
 
+STRING_COLUMNS = ("model", "pair", "dataset", "perturbation", "family")
+"""Record columns returned as pandas categoricals by :func:`read_records` (few distinct values, many rows)."""
+
+
 def read_records(out: Path, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:
     """All records of a run as a DataFrame, optionally only some columns and rows (a DuckDB SQL predicate).
 
     ``read_records(run, ["model", "confidence", "correct"], "perturbation = 'pgd'")``
 
+    The string columns (:data:`STRING_COLUMNS`) come back as pandas categoricals, so their cost is one small
+    integer per row. This holds every selected record in memory: ask for the columns and rows you need (the
+    report and ``overconf query`` read the files in place instead).
+
     Every file is checked first (:mod:`overconf.store.validation`): a damaged or inconsistent file is a
     :class:`overconf.errors.RecordError` naming it and the rule it breaks.
     """
-    files = sorted((Path(out) / "records").glob("*/*.parquet"))
-    if not files:
-        raise MissingFileError(
-            f"no records under {Path(out) / 'records'}",
-            hint="run `overconf demo --out DIR` or `overconf evaluate` first, then point at that DIR",
-        )
-    check_run_records(files)
+    from overconf.store.query import record_files
+
+    files = record_files(Path(out))
     cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
     sql = f"SELECT {cols} FROM read_parquet(?, union_by_name=true)"
     if where:
         sql += f" WHERE {where}"
     try:
         with duckdb.connect() as con:
-            return con.execute(sql, [[str(f) for f in files]]).df()
+            table = con.sql(sql, params=[[str(f) for f in files]]).to_arrow_table()
     except duckdb.Error as exc:  # the files passed their checks: the columns or the predicate are wrong
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"records query failed: {first}",
                           hint=f"columns: {', '.join(RECORD_SCHEMA.names)}; `where` is a DuckDB SQL predicate") from None
+    for name in STRING_COLUMNS:
+        if name in table.column_names:
+            position = table.column_names.index(name)
+            table = table.set_column(position, name, pc.dictionary_encode(table.column(name)))
+    return table.to_pandas()
