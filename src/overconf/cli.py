@@ -74,19 +74,23 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="folder for the report of several runs combined "
                                              "(default with one run: RUN/report)")] = None,
     n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 1000,
+    workers: Annotated[int, typer.Option("--workers", help="processes computing the summary (per model) and the "
+                                         "intervals (per pair); about one per core")] = 1,
 ) -> None:
     """Write the figures, tables, claims.json and report.html of a run, or of several runs combined (from
-    their records; no model needed): `overconf report RUN1 RUN2 --out DIR`."""
+    their records, one cell at a time; no model needed): `overconf report RUN1 RUN2 --out DIR`."""
     import overconf.report
+    from overconf.report.parallel import check_workers
 
     check_int("--n-resamples", n_resamples)
+    check_workers(workers)
     if out is None and len(runs) > 1:
         raise ConfigError(f"{len(runs)} run folders need --out DIR for their combined report",
                           hint="overconf report RUN1 RUN2 --out DIR")
     if out is None:
-        print(overconf.report.build_report(runs[0], n_resamples=n_resamples))
+        print(overconf.report.build_report(runs[0], n_resamples=n_resamples, workers=workers))
     else:
-        print(overconf.report.build_combined_report(runs, out, n_resamples=n_resamples))
+        print(overconf.report.build_combined_report(runs, out, n_resamples=n_resamples, workers=workers))
 
 
 @app.command("run")

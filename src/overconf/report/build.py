@@ -138,8 +138,11 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
         label = "Fig. 5" if name.startswith("fig5") else "Fig. 6"
         add(density.figure_densities(run, models, title), name, f"{label} — Confidence densities, {title}", caption)
     for dataset in run.datasets:
-        add(reliability.figure_reliability(run, dataset), f"reliability_{dataset}",
-            f"Reliability diagrams, {dataset_title(dataset)}", reliability.CAPTION)
+        pages = reliability.reliability_pages(run, dataset)
+        for k, models in enumerate(pages, start=1):
+            suffix, page = ("", "") if len(pages) == 1 else (f"_p{k}", f" (page {k} of {len(pages)})")
+            add(reliability.figure_reliability(run, dataset, models), f"reliability_{dataset}{suffix}",
+                f"Reliability diagrams, {dataset_title(dataset)}{page}", reliability.CAPTION)
     add(difference.figure_differences(differences), "pair_differences",
         "Robust minus normal with bootstrap intervals", difference.CAPTION)
 

@@ -15,8 +15,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from overconf.store.parquet import write_atomic
-
 MANIFEST = "run.json"
 _PACKAGES = ("overconf", "torch", "torchvision", "numpy", "scipy", "scikit-learn", "pandas", "pyarrow",
              "duckdb", "matplotlib", "pyautoattack", "robustbench", "timm", "safetensors")
@@ -49,6 +47,8 @@ def read_manifest(out: Path) -> dict[str, Any]:
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
+    from overconf.store.parquet import write_atomic  # not at the top: `overconf --version` needs only the above
+
     path = Path(out) / MANIFEST
     text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
     write_atomic(path, lambda tmp: tmp.write_text(text))
