@@ -105,8 +105,9 @@ def main() -> None:
     folder = ROOT / "benchmarks" / "results"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"paper_scale-{tag}.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = [f"# Paper-scale rehearsal: {args.pairs} pairs ({models} models) × {len(cells)} cells × {args.n} samples "
-             f"= {records:,} records in {models * len(cells)} files ({results['machine']})", "",
+    title = (f"# Paper-scale rehearsal: {args.pairs} pairs ({models} models) × {len(cells)} cells × {args.n} samples "
+             f"= {records:,} records in {models * len(cells)} files ({results['machine']})")
+    lines = [title, "",
              "| stage | wall s | CPU s | peak RSS MB (main) | peak RSS MB (largest worker) |", "| :-- | --: | --: | --: | --: |"]
     for name, m in results["stages"].items():
         lines.append(f"| {name} | {m['wall_s']:.1f} | {m['cpu_s']:.1f} | {m['peak_rss_mb']:.0f} | {m['peak_rss_worker_mb']:.0f} |")

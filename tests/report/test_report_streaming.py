@@ -69,7 +69,7 @@ def test_reliability_figure_is_paged_and_bounded(tmp_path: Path) -> None:
     run = load_run(out)
     pages = reliability.reliability_pages(run, "synthetic")
     assert [len(p) for p in pages] == [12, 2]
-    assert sum(pages, []) == run.model_names("synthetic")
+    assert [m for page in pages for m in page] == run.model_names("synthetic")
     fig = reliability.figure_reliability(run, "synthetic", pages[0])
     assert fig.get_figheight() * PNG_DPI < 16_000
     assert len([ax for ax in fig.axes if ax.get_ylabel()]) == 12

@@ -47,7 +47,8 @@ def read_manifest(out: Path) -> dict[str, Any]:
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:
-    from overconf.store.parquet import write_atomic  # not at the top: `overconf --version` needs only the above
+    # imported here, not at the top: `overconf --version` needs only the functions above
+    from overconf.store.parquet import write_atomic
 
     path = Path(out) / MANIFEST
     text = json.dumps(manifest, indent=2, sort_keys=True, default=str)
