@@ -59,6 +59,22 @@ def sorted_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     return sorted(rows, key=lambda r: tuple(str(r[k]) if k != "robust" else bool(r[k]) for k in GROUP_KEYS))
 
 
+def summary_is_current(out: Path) -> bool:
+    """Whether ``<out>/summary.csv`` was written after every record file of the run changed and has one row per
+    file (so an all-done resume need not read the records again)."""
+    path = Path(out) / SUMMARY_CSV
+    files = list((Path(out) / "records").glob("*/*.parquet"))
+    try:
+        written = path.stat().st_mtime_ns
+        if not files or any(f.stat().st_mtime_ns > written for f in files):
+            return False
+        with open(path, "rb") as handle:
+            rows = sum(1 for _ in handle) - 1
+    except OSError:
+        return False
+    return rows == len(files)
+
+
 def write_summary(out: Path, summary: pd.DataFrame | None = None, run: RunData | None = None) -> pd.DataFrame:
     """Write ``<out>/summary.csv`` (computing the summary of ``run``, else of ``out``'s records, unless given) and
     return the table."""
