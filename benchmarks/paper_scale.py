@@ -29,7 +29,8 @@ CORRUPTIONS = ["gaussian_noise", "shot_noise", "impulse_noise", "defocus_blur", 
 STAGES = {
     "check": "from overconf.report.load import load_run; load_run(out)",
     "summary": "from overconf.report.tables import write_summary; write_summary(out)",
-    "report": "from overconf.report import build_report; build_report(out, n_resamples=200, workers=workers)",
+    "report": "from overconf.report import build_report; build_report(out, n_resamples=200, "
+              "**({'workers': workers} if workers > 1 else {}))",
     "show": "(out / 'summary.csv').unlink(missing_ok=True)\n"
             "from overconf.run.show import print_summary; print_summary(out)",
     "query": "from overconf.store.query import query_records; print(query_records([out], "
@@ -39,16 +40,20 @@ STAGES = {
                     "print(read_records(out, ['model', 'perturbation', 'confidence', 'correct']).shape)",
 }
 MEASURE = """
-import resource, time, json, sys
+import resource, time, json, sys, re
 from pathlib import Path
 out, workers = Path({out!r}), {workers}
 start, cpu = time.perf_counter(), time.process_time()
 {code}
 wall = time.perf_counter() - start
 own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+hwm = int(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
 print("MEASURE" + json.dumps({{"wall_s": wall, "cpu_s": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
-      "peak_rss_mb": own.ru_maxrss / 1024, "peak_rss_worker_mb": children.ru_maxrss / 1024}}), file=sys.stderr)
+      "peak_rss_mb": hwm / 1024, "peak_rss_worker_mb": children.ru_maxrss / 1024}}), file=sys.stderr)
 """
+#: ``peak_rss_mb``: the stage process's own high-water mark (VmHWM: ``ru_maxrss`` would also count the RSS of
+#: the process that forked it). ``peak_rss_worker_mb``: ``ru_maxrss`` of its largest worker, an upper bound
+#: (it includes what the stage process held when it started the worker).
 
 
 def paper_perturbations() -> dict[str, tuple[str, float, float]]:
@@ -60,10 +65,10 @@ def paper_perturbations() -> dict[str, tuple[str, float, float]]:
     return cells
 
 
-def measure(stage: str, out: Path, workers: int) -> dict[str, float]:
-    """Run one stage in a fresh interpreter and return its wall/CPU time and peak memory."""
+def measure(stage: str, out: Path, workers: int, src: Path) -> dict[str, float]:
+    """Run one stage in a fresh interpreter on the sources in ``src`` and return its wall/CPU time and peak memory."""
     code = MEASURE.format(out=str(out), workers=workers, code=STAGES[stage])
-    env = {"PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
+    env = {"PYTHONPATH": str(src), "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False)
     lines = [line for line in done.stderr.splitlines() if line.startswith("MEASURE")]
     if done.returncode != 0 or not lines:
@@ -79,6 +84,8 @@ def main() -> None:
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--out", type=Path, default=None, help="run folder (kept; default: a temporary one)")
     parser.add_argument("--tag", default=None, help="results file name part (default: from the size)")
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="overconf sources the stages run (e.g. another checkout's src, for a before/after)")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "tests" / "report"))
     sys.path.insert(0, str(ROOT / "src"))
@@ -95,11 +102,12 @@ def main() -> None:
         models, records = 2 * args.pairs, 2 * args.pairs * len(cells) * args.n
         results = {"machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores", "pairs": args.pairs,
                    "models": models, "cells_per_model": len(cells), "samples_per_cell": args.n,
-                   "record_files": models * len(cells), "records": records, "fabricate_s": made, "stages": {}}
+                   "record_files": models * len(cells), "records": records, "fabricate_s": made, "src": str(args.src),
+                   "stages": {}}
         for stage in args.stages.split(","):
             for workers in ([int(w) for w in args.workers.split(",")] if stage == "report" else [1]):
                 name = stage if stage != "report" else f"report (workers={workers})"
-                results["stages"][name] = measure(stage, out, workers)
+                results["stages"][name] = measure(stage, out, workers, args.src)
                 print(name, json.dumps(results["stages"][name]), flush=True)
     tag = args.tag or f"{args.pairs}pairs-{args.n}"
     folder = ROOT / "benchmarks" / "results"
