@@ -13,7 +13,7 @@ from synthetic_run import make_synthetic_run
 from overconf.errors import ConfigError
 from overconf.metrics import summary_table
 from overconf.report.build import analyse
-from overconf.report.figures import reliability
+from overconf.report.figures import density, reliability
 from overconf.report.figures.common import PNG_DPI
 from overconf.report.load import RunData, _CellCache, load_run
 from overconf.report.parallel import check_workers
@@ -73,6 +73,17 @@ def test_reliability_figure_is_paged_and_bounded(tmp_path: Path) -> None:
     fig = reliability.figure_reliability(run, "synthetic", pages[0])
     assert fig.get_figheight() * PNG_DPI < 16_000
     assert len([ax for ax in fig.axes if ax.get_ylabel()]) == 12
+    # the 7 normal models differ only in downsampling: Fig. 6 alone would have 7 rows; 12 per page at most
+    fig6 = [(name, models) for name, _, models in density.density_groups(run) if name.startswith("fig6")]
+    assert [len(models) for _, models in fig6] == [7] and fig6[0][0] == "fig6_density_synthetic_downsampling"
+
+
+def test_density_figure_of_many_models_is_paged(tmp_path: Path) -> None:
+    out = make_synthetic_run(tmp_path, pairs=[f"relu-p{k:02d}" for k in range(14)], n=20,
+                             perturbations={"clean": ("clean", 0.9, 0.8)}, accuracy_step=0.01)
+    fig6 = [(name, models) for name, _, models in density.density_groups(load_run(out)) if name.startswith("fig6")]
+    assert [len(models) for _, models in fig6] == [12, 2]
+    assert [name for name, _ in fig6] == ["fig6_density_synthetic_p1_downsampling", "fig6_density_synthetic_p2_downsampling"]
 
 
 def test_query_reads_files_in_place_even_with_quotes_in_the_path(out: Path, tmp_path: Path) -> None:

@@ -10,13 +10,17 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from overconf.metrics import accuracy, expected_calibration_error, reliability_diagram
-from overconf.report.figures.common import empty_note, group_color, new_figure, panel_title, styled
+from overconf.report.figures.common import (
+    MODELS_PER_PAGE,
+    empty_note,
+    group_color,
+    new_figure,
+    panel_title,
+    styled,
+)
 from overconf.report.load import RunData, safe
 
 N_BINS = 15
-MODELS_PER_PAGE = 12
-"""Most models (rows) of one reliability figure: a data set with more gets several pages, so no image grows
-with the zoo (12 rows × 2.7 in at the report's PNG resolution stay far below 16,000 px)."""
 CAPTION = (f"Reliability diagrams ({N_BINS} equal-width bins): accuracy per confidence bin (bars) vs the diagonal "
            "of perfect calibration; bars below it are over-confident. Title: ECE (L1) and accuracy. "
            "ECE is hard to interpret below 50% accuracy.")
