@@ -19,6 +19,7 @@ from overconf.validate import check_int, check_name, check_positive
 
 if TYPE_CHECKING:
     from overconf.run.execute import RunResult
+    from overconf.zoo.catalogue import ZooModel
 
 app = typer.Typer(
     help="Measure how over-confident image classifiers are: robust models vs their normally trained twins.",
@@ -74,19 +75,23 @@ def report(
     out: Annotated[Path | None, typer.Option("--out", help="folder for the report of several runs combined "
                                              "(default with one run: RUN/report)")] = None,
     n_resamples: Annotated[int, typer.Option("--n-resamples", help="bootstrap resamples for the intervals")] = 1000,
+    workers: Annotated[int, typer.Option("--workers", help="processes computing the summary (per model) and the "
+                                         "intervals (per pair); about one per core")] = 1,
 ) -> None:
     """Write the figures, tables, claims.json and report.html of a run, or of several runs combined (from
-    their records; no model needed): `overconf report RUN1 RUN2 --out DIR`."""
+    their records, one cell at a time; no model needed): `overconf report RUN1 RUN2 --out DIR`."""
     import overconf.report
+    from overconf.report.parallel import check_workers
 
     check_int("--n-resamples", n_resamples)
+    check_workers(workers)
     if out is None and len(runs) > 1:
         raise ConfigError(f"{len(runs)} run folders need --out DIR for their combined report",
                           hint="overconf report RUN1 RUN2 --out DIR")
     if out is None:
-        print(overconf.report.build_report(runs[0], n_resamples=n_resamples))
+        print(overconf.report.build_report(runs[0], n_resamples=n_resamples, workers=workers))
     else:
-        print(overconf.report.build_combined_report(runs, out, n_resamples=n_resamples))
+        print(overconf.report.build_combined_report(runs, out, n_resamples=n_resamples, workers=workers))
 
 
 @app.command("run")
@@ -226,21 +231,40 @@ def zoo_fetch(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: Cat
 @zoo_app.command("verify")
 def zoo_verify(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: CatalogueOpt = None,
                add: AddOpt = None, models_dir: ModelsDirOpt = None,
-               load: Annotated[bool, typer.Option("--load/--no-load", help="also build each model")] = True) -> None:
-    """Check presence, SHA-256 against checksums.json, and that each model loads."""
+               load: Annotated[bool, typer.Option("--load/--no-load", help="also build each model")] = True,
+               accuracy: Annotated[bool, typer.Option("--accuracy", help="also evaluate each present model's clean "
+                                                      "accuracy against its published figure")] = False,
+               n_examples: Annotated[int, typer.Option("--n-examples", help="first n test images for --accuracy")] = 500,
+               data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder holding the data set")] = None,
+               device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps")] = "auto") -> None:
+    """Check presence, SHA-256 against checksums.json, and that each model loads; with --accuracy, that its clean
+    accuracy on the first N test images is not below its published one (binomial test at 0.001)."""
     from overconf.zoo import resolve_models_dir
     from overconf.zoo.manage import verify
 
-    checks = verify(_zoo_selection(dataset, pairs, catalogue, add), resolve_models_dir(models_dir), load=load)
+    check_int("--n-examples", n_examples)
+    selection = _zoo_selection(dataset, pairs, catalogue, add)
+    folder = resolve_models_dir(models_dir)
+    checks = verify(selection, folder, load=load)
     for check in checks:
         mark = "[green]ok[/]" if check.ok else "[red]FAIL[/]"
         console.print(f"{mark} " + escape(f"{check.model.dataset}/{check.model.name}"
                                           + "".join(f"\n    {p}" for p in check.problems)),
                       highlight=False, soft_wrap=True)
-    bad = [c for c in checks if not c.ok]
+    bad = [c.model.name for c in checks if not c.ok]
+    if accuracy:
+        from overconf.zoo.accuracy import verify_accuracy
+
+        good = [c.model for c in checks if c.ok]
+        for result in verify_accuracy(good, folder, data_dir, n_examples, device=device):
+            mark = "[green]ok[/]" if result.ok else "[red]FAIL[/]"
+            console.print(f"{mark} " + escape(result.line()), highlight=False, soft_wrap=True)
+            bad += [] if result.ok else [result.model.name]
     if bad:
-        raise OverconfError(f"{len(bad)} of {len(checks)} models failed verification",
-                            hint="fetch missing files with `overconf zoo fetch`; delete corrupt ones first")
+        raise OverconfError(f"{len(bad)} of {len(checks)} models failed verification: {', '.join(bad[:5])}"
+                            + (" …" if len(bad) > 5 else ""),
+                            hint="fetch missing files with `overconf zoo fetch`; delete corrupt ones first; a model "
+                                 "below its published accuracy has wrong weights, normalisation or preprocessing")
 
 
 @app.command("evaluate")
@@ -317,6 +341,7 @@ def evaluate_command(
                       "config.skipped; `overconf zoo list` shows what is present)", highlight=False, soft_wrap=True)
     if not dry_run:
         print(f"{len(result.models)} models evaluated, {len(result.skipped)} pairs skipped; run: {result.out}")
+        _warn_below_published(result.out, _zoo_selection(dataset, pairs, catalogue, add).models())
     if result.report is not None:
         print(f"report: {result.report}")
     _exit_if_failed(result)
@@ -336,6 +361,22 @@ def perturbations_command(
     for e in entries:
         print(f"{e.name:<18} {e.family:<10} {e.parameters}")
         print(f"{'':<29} {e.summary}")
+
+
+def _warn_below_published(out: Path, models: list[ZooModel]) -> None:
+    """Warn about every model whose clean accuracy in ``out/summary.csv`` is below its published one."""
+    from overconf.report.tables import SUMMARY_CSV
+
+    path = out / SUMMARY_CSV
+    if not path.is_file():
+        return
+    import pandas as pd
+
+    from overconf.zoo.accuracy import summary_checks
+
+    for check in summary_checks(pd.read_csv(path), models):
+        if not check.ok:
+            console.print("[yellow]warning[/] " + escape(check.line()), highlight=False, soft_wrap=True)
 
 
 def main() -> None:

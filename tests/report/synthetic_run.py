@@ -45,12 +45,13 @@ def synthetic_logits(rng: np.random.Generator, labels: np.ndarray, accuracy: flo
 def make_synthetic_run(out: Path, *, pairs: Sequence[str] = ("relu-maxpool", "relu-flc"), n: int = 400,
                        perturbations: dict[str, tuple[str, float, float]] | None = None, n_classes: int = 10,
                        dataset: str = "synthetic", seed: int = 0,
-                       scales: dict[bool, tuple[float, float]] | None = None) -> Path:
+                       scales: dict[bool, tuple[float, float]] | None = None, accuracy_step: float = 0.03) -> Path:
     """Write records for every pair × {normal, robust} × perturbation and a run.json; return ``out``.
 
     A pair is named ``<activation>-<downsampling>``, which becomes its models' ``config`` in run.json.
     ``scales``: margin scales (correct, wrong) per ``robust`` flag, default :data:`NORMAL_SCALE` /
-    :data:`ROBUST_SCALE`; equal scales and accuracies make twins that differ by noise only.
+    :data:`ROBUST_SCALE`; equal scales and accuracies make twins that differ by noise only. Pair ``k`` (from 0)
+    has its accuracies lowered by ``k · accuracy_step``.
     """
     scales = {False: NORMAL_SCALE, True: ROBUST_SCALE} if scales is None else scales
     out = Path(out)
@@ -67,7 +68,7 @@ def make_synthetic_run(out: Path, *, pairs: Sequence[str] = ("relu-maxpool", "re
                       "training": "adversarial" if robust else "standard"}
             info = ModelInfo(name, pair, robust, dataset, config)
             for label, (family, acc_normal, acc_robust) in perturbations.items():
-                accuracy = (acc_robust if robust else acc_normal) - 0.03 * k
+                accuracy = (acc_robust if robust else acc_normal) - accuracy_step * k
                 scale, wrong_scale = scales[robust]
                 if family == "attack" and not robust and scales[False] != scales[True]:  # attacks push normal models to confident errors
                     wrong_scale *= 2.0

@@ -153,3 +153,14 @@ def test_evaluate_takes_the_data_set_as_zoo_or_dataset(flag, monkeypatch, tmp_pa
     result = CliRunner().invoke(app, ["evaluate", flag, "cifar100", "--out", str(tmp_path / "run"), "--dry-run"])
     assert result.exit_code == 0, result.output
     assert calls == [("cifar100", tmp_path / "run")]
+
+
+def test_zoo_verify_accuracy_compares_with_the_published_figure(zoo):
+    root, models, _, _ = zoo
+    result = CliRunner().invoke(app, ["zoo", "verify", "--dataset", "cifar10", "--pairs", MODEL_ID, "--models-dir",
+                                      str(models), "--accuracy", "--n-examples", "6", "--data-dir", str(root / "data"),
+                                      "--device", "cpu"])
+    lines = [line for line in result.output.splitlines() if "clean accuracy" in line]
+    assert len(lines) == 2, result.output
+    assert "published 79.84%" in "".join(lines) and "no published figure" in "".join(lines)
+    assert (result.exit_code != 0) == ("BELOW" in result.output)  # random weights: flagged only if 0 of 6 right

@@ -20,10 +20,13 @@ Columns (one name per thing, everywhere):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 FAMILIES = ("clean", "attack", "corruption", "ood")
 OOD_LABEL = -1
@@ -64,6 +67,8 @@ def confidence_and_prediction(logits: torch.Tensor | np.ndarray) -> tuple[np.nda
     >>> conf.round(4).tolist(), pred.tolist()
     ([0.5, 0.8808], [0, 0])
     """
+    import torch  # here, not at the top: reading records needs only the schema, not torch
+
     z = torch.as_tensor(logits).detach().to("cpu", torch.float64)
     probs = torch.softmax(z, dim=1)
     conf, pred = probs.max(dim=1)

@@ -146,26 +146,43 @@ def summary_table(records: pd.DataFrame | Any, n_bins: int = 15) -> pd.DataFrame
     if records.empty:
         raise MetricInputError("records are empty", hint="evaluate at least one model on one perturbation")
     has_logits = "logits" in records.columns
-    clean_by_model = {model: frame for model, frame in records[records["family"] == "clean"].groupby("model")}
+    clean_by_model = {model: frame for model, frame in
+                      records[records["family"] == "clean"].groupby("model", observed=True)}
     temperatures = {model: held_out_temperature(clean) for model, clean in clean_by_model.items()} if has_logits else {}
     rows = []
-    for key, group in records.groupby(GROUP_KEYS, sort=True):
-        row: dict[str, object] = dict(zip(GROUP_KEYS, key, strict=True))
-        family, clean = row["family"], clean_by_model.get(row["model"])
-        conf, ok = group["confidence"].to_numpy(np.float64), group["correct"].to_numpy(bool)
-        row["n"] = len(group)
-        row["mean_confidence"] = float(conf.mean())
-        if family == "ood":
-            row.update(_ood_metrics(group, clean, has_logits))
-        else:
-            row.update(_labelled_metrics(conf, ok, n_bins))
-            if has_logits:
-                probs, labels = softmax(_logits(group)), group["label"].to_numpy(np.int64)
-                row["nll"], row["brier"] = nll(probs, labels), brier_score(probs, labels)
-                row.update(_temperature_scaled(group, temperatures.get(row["model"], float("nan")), n_bins))
-        if family == "attack":
-            row.update(_attack_metrics(group, clean))
-        rows.append(row)
+    for key, group in records.groupby(GROUP_KEYS, sort=True, observed=True):
+        model = dict(zip(GROUP_KEYS, key, strict=True))["model"]
+        rows.append(summary_row(group, clean_by_model.get(model), temperatures.get(model, float("nan")), n_bins))
+    return summary_frame(rows, has_logits)
+
+
+def summary_row(group: pd.DataFrame, clean: pd.DataFrame | None, temperature: float = float("nan"),
+                n_bins: int = 15) -> dict[str, object]:
+    """The :func:`summary_table` row of one cell: ``group`` holds the records of one model × perturbation
+    (with ``logits`` if the metrics that need them are wanted), ``clean`` that model's clean records (or
+    ``None``), ``temperature`` its held-out temperature (:func:`held_out_temperature`; NaN without logits)."""
+    has_logits = "logits" in group.columns
+    first = group.iloc[0]
+    row: dict[str, object] = {key: first[key] for key in GROUP_KEYS}
+    family = row["family"]
+    conf, ok = group["confidence"].to_numpy(np.float64), group["correct"].to_numpy(bool)
+    row["n"] = len(group)
+    row["mean_confidence"] = float(conf.mean())
+    if family == "ood":
+        row.update(_ood_metrics(group, clean, has_logits and clean is not None and "logits" in clean.columns))
+    else:
+        row.update(_labelled_metrics(conf, ok, n_bins))
+        if has_logits:
+            probs, labels = softmax(_logits(group)), group["label"].to_numpy(np.int64)
+            row["nll"], row["brier"] = nll(probs, labels), brier_score(probs, labels)
+            row.update(_temperature_scaled(group, temperature, n_bins))
+    if family == "attack":
+        row.update(_attack_metrics(group, clean))
+    return row
+
+
+def summary_frame(rows: list[dict[str, object]], has_logits: bool) -> pd.DataFrame:
+    """The rows of :func:`summary_row` as the :func:`summary_table` table (its columns, ``n`` as int64)."""
     columns = COLUMNS + (LOGIT_COLUMNS if has_logits else [])
     table = pd.DataFrame(rows).reindex(columns=columns)
     table["n"] = table["n"].astype(np.int64)

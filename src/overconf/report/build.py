@@ -17,8 +17,7 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from overconf.metrics import summary_table
-from overconf.report.cells import Pair, expected_pairs, pair_cells, scaled_clean_records
+from overconf.report.cells import Pair, clean_temperatures, expected_pairs
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.combine import combine_runs
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
@@ -26,8 +25,10 @@ from overconf.report.figures.common import budgets, dataset_title, save_figure
 from overconf.report.html import FigureEntry, TableEntry, render_page
 from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
+from overconf.report.parallel import intervals, summarise, workers_pool
 from overconf.report.tables import pair_table, paired_tests, write_summary, write_table
-from overconf.store.parquet import read_records, slug, write_atomic
+from overconf.store.parquet import slug, write_atomic
+from overconf.store.validation import RecordFile
 
 log = logging.getLogger(__name__)
 REPORT_DIR = "report"
@@ -58,51 +59,49 @@ class Analysis:
     claims: list[Claim]
 
 
-def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | None = None,
-            manifest: dict[str, Any] | None = None) -> Analysis:
+def analyse(out: Path, n_resamples: int = N_RESAMPLES, files: list[RecordFile] | None = None,
+            manifest: dict[str, Any] | None = None, workers: int = 1) -> Analysis:
     """Read a run's records and compute its numbers and claims (no figure; writes ``<out>/summary.csv``).
 
-    ``records`` / ``manifest``: use these instead of reading ``out``'s (several runs combined)."""
+    ``files`` / ``manifest``: use these instead of reading ``out``'s (several runs combined). Records are read
+    one cell at a time; ``workers`` > 1 spreads the summary (per model) and the intervals (per pair) over that
+    many processes."""
     out = Path(out)
-    if records is None:
-        with _timed("reading records"):
-            records = read_records(out)
-    with _timed("summary table"):
-        summary = write_summary(out, summary_table(records))
-    with _timed("grouping records"):
-        run = load_run(out, records, manifest)
+    with _timed("checking record files"):
+        run = load_run(out, files, manifest)
+    with workers_pool(workers, run) as pool:
+        with _timed("summary table"):
+            summary = write_summary(out, summarise(run, pool))
         expected = expected_pairs(run.manifest, run.models)
-        classes = n_classes(records)
-        scaled = scaled_clean_records(records, summary)
-        del records
-    with _timed("pair table and tests"):
-        pairs = pair_table(run, summary, expected)
-        tests = paired_tests(pairs)
-    with _timed("bootstrap intervals"):
-        cells, pooled = pair_cells(run, expected, n_resamples=n_resamples, scaled=scaled)
-        differences = difference.pair_differences(run, cells, pooled, expected)
-    claims = check_claims(run.models, summary, cells, expected, classes)
+        with _timed("pair table and tests"):
+            pairs = pair_table(run, summary, expected)
+            tests = paired_tests(pairs)
+        with _timed("bootstrap intervals"):
+            cells, pooled = intervals(run, expected, n_resamples, clean_temperatures(summary), pool)
+            differences = difference.pair_differences(run, cells, pooled, expected)
+    claims = check_claims(run.models, summary, cells, expected, n_classes(run))
     return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
 
 
-def build_report(out: Path, n_resamples: int = N_RESAMPLES) -> Path:
+def build_report(out: Path, n_resamples: int = N_RESAMPLES, workers: int = 1) -> Path:
     """Build the report of ``out`` and return the path of ``report.html``.
 
-    ``n_resamples`` is the number of bootstrap resamples behind the robust-minus-normal intervals.
+    ``n_resamples`` is the number of bootstrap resamples behind the robust-minus-normal intervals; ``workers``
+    the number of processes computing the summary and the intervals (1: this one).
     """
     out = Path(out)
-    return render_report(analyse(out, n_resamples), out / REPORT_DIR, str(out), n_resamples)
+    return render_report(analyse(out, n_resamples, workers=workers), out / REPORT_DIR, str(out), n_resamples)
 
 
-def build_combined_report(runs: list[Path], out: Path, n_resamples: int = N_RESAMPLES) -> Path:
+def build_combined_report(runs: list[Path], out: Path, n_resamples: int = N_RESAMPLES, workers: int = 1) -> Path:
     """One report of several runs (e.g. a CIFAR-10 and a CIFAR-100 run: the rows of Fig. 1) under ``out``.
 
     The runs' records and ``run.json`` are combined (:func:`overconf.report.combine.combine_runs`); writes
     ``out/summary.csv``, ``out/report.html``, ``out/claims.json``, ``out/figures`` and ``out/tables``.
     """
     out = Path(out)
-    records, manifest = combine_runs([Path(d) for d in runs], command=f"overconf report {' '.join(map(str, runs))} --out {out}")
-    analysis = analyse(out, n_resamples, records=records, manifest=manifest)
+    files, manifest = combine_runs([Path(d) for d in runs], command=f"overconf report {' '.join(map(str, runs))} --out {out}")
+    analysis = analyse(out, n_resamples, files=files, manifest=manifest, workers=workers)
     return render_report(analysis, out, ", ".join(str(d) for d in runs), n_resamples)
 
 
@@ -139,8 +138,11 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
         label = "Fig. 5" if name.startswith("fig5") else "Fig. 6"
         add(density.figure_densities(run, models, title), name, f"{label} — Confidence densities, {title}", caption)
     for dataset in run.datasets:
-        add(reliability.figure_reliability(run, dataset), f"reliability_{dataset}",
-            f"Reliability diagrams, {dataset_title(dataset)}", reliability.CAPTION)
+        pages = reliability.reliability_pages(run, dataset)
+        for k, models in enumerate(pages, start=1):
+            suffix, page = ("", "") if len(pages) == 1 else (f"_p{k}", f" (page {k} of {len(pages)})")
+            add(reliability.figure_reliability(run, dataset, models), f"reliability_{dataset}{suffix}",
+                f"Reliability diagrams, {dataset_title(dataset)}{page}", reliability.CAPTION)
     add(difference.figure_differences(differences), "pair_differences",
         "Robust minus normal with bootstrap intervals", difference.CAPTION)
 

@@ -102,9 +102,7 @@ def _named_uniquely(pairs: list[Pair]) -> list[Pair]:
 def _labels(run: RunData, dataset: str) -> list[tuple[str, str]]:
     """``(perturbation, family)`` of a data set's labelled cells, clean first, then attacks, then corruptions:
     those with records and those ``run.json`` ``cells`` lists (so a label missing for every model still counts)."""
-    rec = run.records
-    rows = rec.loc[(rec["dataset"] == dataset) & (rec["family"] != "ood"), ["perturbation", "family"]]
-    found = {str(p): str(f) for p, f in rows.drop_duplicates().itertuples(index=False)}
+    found = {p: f for p, f in run.families(dataset).items() if f != "ood"}
     datasets = {str(m.get("model")): str(m.get("dataset")) for m in run.manifest.get("models", []) if isinstance(m, dict)}
     for cell in run.manifest.get("cells", []) or []:
         config = (cell.get("config") or {}).get("perturbation") or {} if isinstance(cell, dict) else {}
@@ -127,24 +125,25 @@ def _arrays(joined: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
     return joined[f"confidence_{k}"].to_numpy(np.float64), joined[f"correct_{k}"].to_numpy(bool)
 
 
-def scaled_clean_records(records: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """Clean records of even ``index`` with confidence after each model's fitted temperature (summary column
-    ``temperature``), as :func:`overconf.metrics.summary_table` scores ``overconfidence_ts``; empty without logits."""
-    columns = ["model", "index", "confidence", "correct"]
-    if "logits" not in records.columns or "temperature" not in summary.columns:
+def clean_temperatures(summary: pd.DataFrame) -> dict[str, float]:
+    """model → its fitted temperature (summary column ``temperature`` of its clean row), finite ones only."""
+    if "temperature" not in summary.columns:
+        return {}
+    clean = summary[summary["perturbation"] == "clean"]
+    return {str(m): float(t) for m, t in zip(clean["model"], clean["temperature"]) if np.isfinite(t)}
+
+
+def scaled_clean_records(run: RunData, model: str, temperature: float) -> pd.DataFrame:
+    """A model's clean records of even ``index`` with confidence after its fitted ``temperature``, as
+    :func:`overconf.metrics.summary_table` scores ``overconfidence_ts`` (empty without clean records)."""
+    columns = ["index", "confidence", "correct"]
+    clean = run.read(model, "clean", ["index", "correct", "logits"]) if model else None
+    if clean is None or not np.isfinite(temperature):
         return pd.DataFrame(columns=columns)
-    temperatures = summary[summary["perturbation"] == "clean"].set_index("model")["temperature"]
-    parts = []
-    clean = records[(records["family"] == "clean") & (records["index"] % 2 == 0)]
-    for model, group in clean.groupby("model", observed=True):
-        t = float(temperatures.get(model, float("nan")))
-        if not np.isfinite(t):
-            continue
-        logits = np.stack(group["logits"].to_numpy()).astype(np.float64)
-        parts.append(pd.DataFrame({"model": str(model), "index": group["index"].to_numpy(),
-                                   "confidence": apply_temperature(logits, t).max(axis=1),
-                                   "correct": group["correct"].to_numpy(bool)}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+    clean = clean[clean["index"] % 2 == 0]
+    logits = np.stack(clean["logits"].to_numpy()).astype(np.float64) if len(clean) else np.empty((0, 1))
+    return pd.DataFrame({"index": clean["index"].to_numpy(), "confidence": apply_temperature(logits, temperature).max(axis=1),
+                         "correct": clean["correct"].to_numpy(bool)})
 
 
 def _row(pair: Pair, perturbation: str, family: str, metric: str, **values: Any) -> dict[str, Any]:
@@ -181,7 +180,7 @@ LINEAR = {"overconfidence": overconfidence_linear, "underconfidence": underconfi
 
 
 def pair_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, seed: int = 0,
-               scaled: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+               temperatures: dict[str, float] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per-cell differences, and the pooled corruptions panel per pair.
 
     First table: one row per expected pair × labelled perturbation × metric of :data:`CELL_METRICS` that
@@ -193,22 +192,39 @@ def pair_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, 
 
     Second table: the same columns for o(f), u(f) and ECE over all corruption labels of a pair pooled
     (``perturbation`` = ``corruptions``), resampled within each label (stratified) by adding the labels' sums.
+
+    ``temperatures``: model → fitted temperature (:func:`clean_temperatures`); with any, clean cells also get
+    ``overconfidence_ts``. Each pair reads only its own cells, one at a time.
     """
     rows: list[dict[str, Any]] = []
     pooled: list[dict[str, Any]] = []
-    scaled = scaled if scaled is not None else pd.DataFrame(columns=["model", "index", "confidence", "correct"])
+    for dataset, pair, labels in pair_tasks(run, pairs):
+        pair_rows, pair_pooled = one_pair_cells(run, pair, labels, n_resamples, seed, temperatures or {})
+        rows += pair_rows
+        pooled += pair_pooled
+    return pd.DataFrame(rows, columns=CELL_COLUMNS), pd.DataFrame(pooled, columns=CELL_COLUMNS)
+
+
+def pair_tasks(run: RunData, pairs: list[Pair]) -> list[tuple[str, Pair, list[tuple[str, str]]]]:
+    """``(dataset, pair, labels)`` in table order: the units of :func:`one_pair_cells` (each independent)."""
+    tasks = []
     for dataset in dict.fromkeys([*run.datasets, *(p.dataset for p in pairs if p.dataset)]):
         labels = _labels(run, dataset)
-        for pair in [p for p in pairs if p.dataset == dataset or not p.dataset]:
-            corruption_sums: list[Sums] = []
-            for perturbation, family in labels:
-                cell_rows, sums = _cells_of(run, pair, perturbation, family, n_resamples, seed, scaled)
-                rows += cell_rows
-                if family == "corruption" and sums:
-                    corruption_sums.append(sums)
-            if corruption_sums:
-                pooled += _pooled_rows(pair, corruption_sums)
-    return pd.DataFrame(rows, columns=CELL_COLUMNS), pd.DataFrame(pooled, columns=CELL_COLUMNS)
+        tasks += [(dataset, pair, labels) for pair in pairs if pair.dataset == dataset or not pair.dataset]
+    return tasks
+
+
+def one_pair_cells(run: RunData, pair: Pair, labels: list[tuple[str, str]], n_resamples: int, seed: int,
+                   temperatures: dict[str, float]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The :func:`pair_cells` rows of one pair (per-cell rows, pooled corruption rows)."""
+    rows: list[dict[str, Any]] = []
+    corruption_sums: list[Sums] = []
+    for perturbation, family in labels:
+        cell_rows, sums = _cells_of(run, pair, perturbation, family, n_resamples, seed, temperatures)
+        rows += cell_rows
+        if family == "corruption" and sums:
+            corruption_sums.append(sums)
+    return rows, _pooled_rows(pair, corruption_sums) if corruption_sums else []
 
 
 def _pooled_rows(pair: Pair, parts: list[Sums]) -> list[dict[str, Any]]:
@@ -251,11 +267,11 @@ def _linear_cells(pair: Pair, perturbation: str, family: str, metrics: dict[str,
 
 
 def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamples: int, seed: int,
-              scaled: pd.DataFrame) -> tuple[list[dict[str, Any]], Sums]:
+              temperatures: dict[str, float]) -> tuple[list[dict[str, Any]], Sums]:
     metrics = ["overconfidence", "underconfidence", "ece"]
     if family == "attack":
         metrics += ["auroc", "detection_auroc", "normal_rise", "robust_rise"]
-    if family == "clean" and len(scaled):
+    if family == "clean" and temperatures:
         metrics += ["overconfidence_ts"]
     empty = pd.DataFrame(columns=["index", "confidence", "correct"])
     cell_r = run.cell(pair.robust, perturbation) if pair.robust else empty
@@ -285,9 +301,11 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
             rise = {"normal_rise": (overconfidence_linear(*a_n), overconfidence_linear(*c_n)),
                     "robust_rise": (overconfidence_linear(*a_r), overconfidence_linear(*c_r))}
             rows += _linear_cells(pair, perturbation, family, rise, len(four), n_resamples, seed)[0]
-    if family == "clean" and len(scaled):
-        ts_r, ts_n = scaled[scaled["model"] == pair.robust], scaled[scaled["model"] == pair.normal]
-        ts = _join(ts_r.drop(columns="model"), ts_n.drop(columns="model")) if len(ts_r) and len(ts_n) else pd.DataFrame()
+    if family == "clean" and temperatures:
+        nan = float("nan")
+        ts_r = scaled_clean_records(run, pair.robust, temperatures.get(pair.robust, nan))
+        ts_n = scaled_clean_records(run, pair.normal, temperatures.get(pair.normal, nan))
+        ts = _join(ts_r, ts_n) if len(ts_r) and len(ts_n) else pd.DataFrame()
         if ts.empty:
             rows.append(_row(pair, perturbation, family, "overconfidence_ts",
                              note="no temperature-scaled records (no logits or no fitted temperature)"))

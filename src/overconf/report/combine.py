@@ -1,6 +1,6 @@
-"""Several runs as one: their records and ``run.json`` combined for one report (``overconf report R1 R2 --out D``).
+"""Several runs as one: their record files and ``run.json`` combined for one report (``overconf report R1 R2 --out D``).
 
-Records are concatenated. A model name that occurs in more than one run is prefixed with its run folder's
+Record files are listed together (nothing is copied or read beyond their checks). A model name that occurs in more than one run is prefixed with its run folder's
 name (``cifar10-run/relu-flc-normal``), and so is its pair, so that twins never mix across runs; names
 that are unique stay as they are. The combined manifest lists every run's models, cells, perturbations and
 data, and keeps each run's own manifest under ``runs``.
@@ -8,15 +8,14 @@ data, and keeps each run's own manifest under ``runs``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from overconf.errors import ConfigError
 from overconf.run.manifest import read_manifest
-from overconf.store.parquet import read_records
+from overconf.store.validation import RecordFile
 
 
 def _run_names(runs: list[Path]) -> list[str]:
@@ -24,26 +23,28 @@ def _run_names(runs: list[Path]) -> list[str]:
     return [n if names.count(n) == 1 else f"{n}-{k}" for k, n in enumerate(names, start=1)]
 
 
-def combine_runs(runs: list[Path], command: str = "") -> tuple[pd.DataFrame, dict[str, Any]]:
-    """``(records, manifest)`` of ``runs`` combined (see the module docstring)."""
+def combine_runs(runs: list[Path], command: str = "") -> tuple[list[RecordFile], dict[str, Any]]:
+    """``(record files, manifest)`` of ``runs`` combined (see the module docstring)."""
+    from overconf.report.load import record_files
+
     if not runs:
         raise ConfigError("no run folder given", hint="pass one or more run folders: overconf report RUN1 RUN2 --out DIR")
     if len({d.resolve() for d in runs}) != len(runs):
         raise ConfigError(f"a run folder is given twice: {', '.join(map(str, runs))}", hint="name each run once")
     names = _run_names(runs)
-    frames = [read_records(d) for d in runs]
+    listed = [record_files(d) for d in runs]
     manifests = [read_manifest(d) for d in runs]
-    counts = Counter(m for f in frames for m in f["model"].astype(str).unique())
+    counts = Counter(m for files in listed for m in {f.model for f in files})
     shared = {m for m, n in counts.items() if n > 1}
-    parts, models, cells, data, perturbations = [], [], [], [], []
-    for name, frame, manifest in zip(names, frames, manifests):
+    parts: list[RecordFile] = []
+    models, cells, data, perturbations = [], [], [], []
+    for name, files, manifest in zip(names, listed, manifests):
         rename = {m: f"{name}/{m}" for m in shared}
-        local = set(frame["model"].astype(str).unique())
-        pair_of = dict(zip(frame["model"].astype(str), frame["pair"].astype(str)))
+        local = {f.model for f in files}
+        pair_of = {f.model: f.pair for f in files}
         renamed_pairs = {pair_of[m]: f"{name}/{pair_of[m]}" for m in shared & local}
-        frame = frame.assign(model=frame["model"].astype(str).replace(rename),
-                             pair=frame["pair"].astype(str).replace(renamed_pairs))
-        parts.append(frame)
+        parts += [dataclasses.replace(f, model=rename.get(f.model, f.model), pair=renamed_pairs.get(f.pair, f.pair))
+                  for f in files]
         for m in manifest.get("models", []):
             entry = dict(m)
             entry["model"] = rename.get(str(entry.get("model")), entry.get("model"))
@@ -67,4 +68,4 @@ def combine_runs(runs: list[Path], command: str = "") -> tuple[pd.DataFrame, dic
         "cells": cells,
         "runs": {name: manifest for name, manifest in zip(names, manifests)},
     }
-    return pd.concat(parts, ignore_index=True), combined
+    return parts, combined

@@ -1,4 +1,4 @@
-"""What the report reads: a run's records (without logits) and manifest, grouped into figure panels.
+"""What the report reads: a run's record files (one cell at a time) and manifest, grouped into figure panels.
 
 A *panel* is what one figure column shows: ``clean``, one panel per attack label (``pgd``, ``square``,
 ...), and all corruption labels (``fog:severity=3``, ...) pooled into one ``corruptions`` panel so that
@@ -8,6 +8,7 @@ of every misclassification figure.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,16 +16,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from overconf.errors import MetricInputError
 from overconf.run.manifest import read_manifest
-from overconf.store.parquet import read_records
+from overconf.store.validation import RecordFile, check_run_records
 
 CORRUPTIONS_PANEL = "corruptions"
 #: building-block keys of ``run.json`` ``models[].config`` the report compares, with their display names
 BLOCK_KEYS = {"downsampling": "pooling / downsampling", "activation": "activation"}
-RECORD_COLUMNS = ["model", "pair", "robust", "dataset", "perturbation", "family", "index", "label",
-                  "confidence", "correct"]
 _FAMILY_ORDER = {"clean": 0, "attack": 1, "corruption": 2, "ood": 3}
 
 
@@ -50,35 +51,117 @@ def safe(metric: Callable[..., float], *arrays: Any) -> float:
     return value
 
 
+CACHE_BYTES = 256 << 20
+"""Most bytes of per-cell arrays (index, confidence, correct) a :class:`RunData` keeps read (least recently used
+first out): the report's memory does not grow with the number of record files."""
+
+
+def read_cell_table(path: Path, columns: list[str]) -> pd.DataFrame:
+    """Some columns of one record file; ``logits`` (if asked for) as one float32 row view per record."""
+    table = pq.read_table(path, columns=columns)
+    frame = table.drop(["logits"]).to_pandas() if "logits" in columns else table.to_pandas()
+    if "logits" in columns:
+        column = table.column("logits").combine_chunks()
+        flat = pc.list_flatten(column).to_numpy(zero_copy_only=False)
+        logits = flat.reshape(table.num_rows, -1) if table.num_rows else np.empty((0, 0), np.float32)
+        frame["logits"] = list(logits)
+    return frame
+
+
+class _CellCache:
+    """``(index, confidence, correct)`` of recently read record files, at most :data:`CACHE_BYTES` in all."""
+
+    def __init__(self, budget: int = CACHE_BYTES) -> None:
+        self.budget, self.size = budget, 0
+        self.items: OrderedDict[Path, tuple[np.ndarray, np.ndarray, np.ndarray]] = OrderedDict()
+
+    def get(self, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if path in self.items:
+            self.items.move_to_end(path)
+            return self.items[path]
+        table = pq.read_table(path, columns=["index", "confidence", "correct"])
+        value = (table.column("index").to_numpy(), table.column("confidence").to_numpy(),
+                 table.column("correct").to_numpy(zero_copy_only=False))
+        self.items[path] = value
+        self.size += sum(a.nbytes for a in value)
+        while self.size > self.budget and len(self.items) > 1:
+            _, old = self.items.popitem(last=False)
+            self.size -= sum(a.nbytes for a in old)
+        return value
+
+
 @dataclass
 class RunData:
-    """A run as the report sees it.
+    """A run as the report sees it: which record file holds which cell, read one cell at a time.
 
-    ``records``: one row per sample (columns :data:`RECORD_COLUMNS` plus ``panel``), OOD rows included
-    (``panel`` is ``None`` there). ``models``: one row per model (model, pair, robust, dataset) plus the
-    model's ``config`` dict from ``run.json`` (empty when the manifest has none).
+    ``files``: one checked :class:`~overconf.store.validation.RecordFile` per model × perturbation (``model`` and
+    ``pair`` as the report names them, e.g. prefixed when several runs are combined). ``models``: one row per
+    model (model, pair, robust, dataset) plus the model's ``config`` dict from ``run.json`` (empty when the
+    manifest has none). Records are read from the files when asked for (:meth:`arrays`, :meth:`cell`,
+    :meth:`read`), the most recent ones kept up to :data:`CACHE_BYTES`.
     """
 
     out: Path
     manifest: dict[str, Any]
-    records: pd.DataFrame
+    files: list[RecordFile]
     models: pd.DataFrame
     datasets: list[str]
     panels: list[str]
-    _groups: dict[tuple[str, str, str], np.ndarray] = field(default_factory=dict, repr=False)
+    _groups: dict[tuple[str, str, str], list[RecordFile]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._cells = {(f.model, f.perturbation): f for f in self.files}
+        rank = {p: i for i, p in enumerate(self.panels)}
+        for f in sorted(self.files, key=lambda f: (rank.get(panel_of(f.family, f.perturbation) or "", 0), f.perturbation)):
+            panel = panel_of(f.family, f.perturbation)
+            if panel is not None:
+                self._groups.setdefault((f.dataset, panel, f.model), []).append(f)
+        self._cache = _CellCache()
+
+    def __getstate__(self) -> dict[str, Any]:  # sent to worker processes without the read cells
+        state = dict(self.__dict__)
+        state["_cache"] = _CellCache()
+        return state
 
     def arrays(self, model: str, panel: str, dataset: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """``(confidence, correct)`` of one model in one panel (empty arrays where the cell is missing)."""
         dataset = dataset if dataset is not None else self.dataset_of(model)
-        rows = self._groups.get((dataset, panel, model))
-        if rows is None:
+        files = self._groups.get((dataset, panel, model), [])
+        if not files:
             return np.empty(0), np.empty(0, dtype=bool)
-        return self._confidence[rows], self._correct[rows]
+        parts = [self._cache.get(f.path) for f in files]
+        if len(parts) == 1:
+            return parts[0][1], parts[0][2]
+        return np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
 
     def cell(self, model: str, perturbation: str) -> pd.DataFrame:
         """Records (index, confidence, correct) of one model under one perturbation label (maybe empty)."""
-        rows = self._cells.get((model, perturbation), np.empty(0, dtype=np.int64))
-        return self.records.iloc[rows][["index", "confidence", "correct"]]
+        found = self._cells.get((model, perturbation))
+        if found is None:
+            return pd.DataFrame({"index": np.empty(0, np.int64), "confidence": np.empty(0),
+                                 "correct": np.empty(0, bool)})
+        index, confidence, correct = self._cache.get(found.path)
+        return pd.DataFrame({"index": index, "confidence": confidence, "correct": correct})
+
+    def read(self, model: str, perturbation: str, columns: list[str]) -> pd.DataFrame | None:
+        """Some record columns of one cell (``None`` where the run has no such cell; ``model`` and ``pair`` as
+        the report names them); not cached."""
+        found = self._cells.get((model, perturbation))
+        if found is None:
+            return None
+        frame = read_cell_table(found.path, columns)
+        for column in ("model", "pair"):
+            if column in frame.columns:
+                frame[column] = getattr(found, column)
+        return frame
+
+    def files_of(self, model: str) -> list[RecordFile]:
+        """A model's record files, in perturbation-label order."""
+        return sorted((f for f in self.files if f.model == model), key=lambda f: f.perturbation)
+
+    def families(self, dataset: str | None = None) -> dict[str, str]:
+        """perturbation label → family, of one data set's files (all data sets: ``None``)."""
+        return {f.perturbation: f.family for f in self.files if dataset is None or f.dataset == dataset}
 
     def dataset_of(self, model: str) -> str:
         return str(self.models.loc[self.models["model"] == model, "dataset"].iloc[0])
@@ -99,7 +182,7 @@ class RunData:
 
     def attacks(self) -> list[str]:
         """Attack labels in panel order."""
-        attack_labels = set(self.records.loc[self.records["family"] == "attack", "perturbation"].unique())
+        attack_labels = {p for p, f in self.families().items() if f == "attack"}
         return [p for p in self.panels if p in attack_labels]
 
     def twins(self, dataset: str) -> list[tuple[str, str, str]]:
@@ -121,19 +204,10 @@ class RunData:
         blocks = [str(config[k]) for k in ("training", "downsampling", "activation") if k in config]
         return model if not blocks else f"{model}\n" + " · ".join(blocks)
 
-    def __post_init__(self) -> None:
-        rec = self.records
-        self._confidence = rec["confidence"].to_numpy(dtype=np.float64)
-        self._correct = rec["correct"].to_numpy(dtype=bool)
-        labelled = rec[rec["panel"].notna()]
-        grouped = labelled.groupby(["dataset", "panel", "model"], sort=False, observed=True).indices
-        self._groups = {(str(d), str(p), str(m)): labelled.index.to_numpy()[idx] for (d, p, m), idx in grouped.items()}
-        self._cells = {(str(m), str(p)): idx for (m, p), idx in rec.groupby(["model", "perturbation"], sort=False, observed=True).indices.items()}
 
-
-def _perturbation_order(manifest: dict[str, Any], records: pd.DataFrame) -> list[str]:
+def _perturbation_order(manifest: dict[str, Any], files: list[RecordFile]) -> list[str]:
     """Panels in a stable order: clean, attacks, corruptions; within a family by first appearance in run.json."""
-    firsts = records[["perturbation", "family"]].drop_duplicates()
+    firsts = dict.fromkeys((f.perturbation, f.family) for f in files)
     listed = [str(p) for p in manifest.get("perturbations", [])]
 
     def key(row: tuple[str, str]) -> tuple[int, int, str]:
@@ -142,34 +216,35 @@ def _perturbation_order(manifest: dict[str, Any], records: pd.DataFrame) -> list
         position = next((i for i, spec in enumerate(listed) if spec.split(":")[0] == name), len(listed))
         return _FAMILY_ORDER.get(family, 9), position, perturbation
 
-    ordered = sorted(((str(p), str(f)) for p, f in firsts.itertuples(index=False)), key=key)
     panels: list[str] = []
-    for perturbation, family in ordered:
+    for perturbation, family in sorted(firsts, key=key):
         panel = panel_of(family, perturbation)
         if panel is not None and panel not in panels:
             panels.append(panel)
     return panels
 
 
-def load_run(out: Path, records: pd.DataFrame | None = None, manifest: dict[str, Any] | None = None) -> RunData:
-    """Read a run's records and ``run.json`` into a :class:`RunData` (``records`` / ``manifest``: already read
-    ones, if any, e.g. several runs combined)."""
+def record_files(out: Path) -> list[RecordFile]:
+    """Every record file of a run, checked (:func:`overconf.store.validation.check_run_records`)."""
+    from overconf.store.query import record_files as paths
+
+    return check_run_records(paths(Path(out)))
+
+
+def load_run(out: Path, files: list[RecordFile] | None = None, manifest: dict[str, Any] | None = None) -> RunData:
+    """The :class:`RunData` of a run: its checked record files and ``run.json`` (``files`` / ``manifest``:
+    already known ones, e.g. several runs combined). Reads each file's metadata once, no records."""
     out = Path(out)
     manifest = read_manifest(out) if manifest is None else manifest
-    records = read_records(out, RECORD_COLUMNS) if records is None else records[RECORD_COLUMNS]
-    records = records.reset_index(drop=True)
-    for column in ("model", "pair", "dataset", "perturbation", "family"):
-        records[column] = records[column].astype("category")
-    cells = records[["family", "perturbation"]].drop_duplicates()
-    panels = {str(p): panel_of(str(f), str(p)) for f, p in cells.itertuples(index=False)}
-    records["panel"] = records["perturbation"].map(panels).astype("category")
+    files = record_files(out) if files is None else files
     configs = {str(m.get("model")): dict(m.get("config") or {}) for m in manifest.get("models", [])}
-    models = (records.drop_duplicates("model")[["model", "pair", "robust", "dataset"]]
-              .sort_values(["dataset", "pair", "robust", "model"], kind="stable").reset_index(drop=True))
+    rows = {f.model: (f.model, f.pair, f.robust, f.dataset) for f in files}
+    models = pd.DataFrame(list(rows.values()), columns=["model", "pair", "robust", "dataset"])
+    models = models.sort_values(["dataset", "pair", "robust", "model"], kind="stable").reset_index(drop=True)
     models = models.astype({"model": str, "pair": str, "dataset": str, "robust": bool})
     models["config"] = [configs.get(str(m), {}) for m in models["model"]]
     datasets = list(dict.fromkeys(models["dataset"].astype(str)))
-    return RunData(out, manifest, records, models, datasets, _perturbation_order(manifest, records))
+    return RunData(out, manifest, files, models, datasets, _perturbation_order(manifest, files))
 
 
 def block_groups(models: pd.DataFrame) -> list[tuple[str, str, list[str]]]:
@@ -205,13 +280,10 @@ def iter_cells(run: RunData) -> Iterator[tuple[str, str, str]]:
                     yield dataset, panel, str(model)
 
 
-def n_classes(records: pd.DataFrame) -> dict[str, int]:
-    """Number of classes per data set: the width of the stored logits, else the largest label + 1."""
+def n_classes(run: RunData) -> dict[str, int]:
+    """Number of classes per data set: the width of the stored logits of its labelled record files."""
     out: dict[str, int] = {}
-    labelled = records[records["family"] != "ood"] if "family" in records else records
-    for dataset, group in labelled.groupby("dataset", observed=True):
-        if "logits" in group.columns and len(group) and group["logits"].iloc[0] is not None:
-            out[str(dataset)] = len(group["logits"].iloc[0])
-        else:
-            out[str(dataset)] = int(group["label"].max()) + 1 if len(group) else 0
+    for f in run.files:
+        if f.family != "ood":
+            out[f.dataset] = max(out.get(f.dataset, 0), f.n_classes)
     return out

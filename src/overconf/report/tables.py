@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 
 from overconf.errors import MetricInputError
-from overconf.metrics import paired_test, summary_table
+from overconf.metrics import paired_test
+from overconf.metrics.summary import GROUP_KEYS, held_out_temperature, summary_frame, summary_row
 from overconf.report.cells import Pair
 from overconf.report.load import RunData
-from overconf.store.parquet import read_records, write_atomic
+from overconf.store.parquet import write_atomic
 
 SUMMARY_CSV = "summary.csv"
 PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_correct",
@@ -25,14 +26,59 @@ PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_co
 TESTED_METRICS = ("overconfidence", "underconfidence", "ece", "auroc", "detection_auroc", "overconfidence_ts")
 
 
-def compute_summary(out: Path) -> pd.DataFrame:
-    """:func:`overconf.metrics.summary_table` of all records of a run (one row per model × perturbation)."""
-    return summary_table(read_records(Path(out)))
+def compute_summary(out: Path | RunData) -> pd.DataFrame:
+    """:func:`overconf.metrics.summary_table` of all records of a run (one row per model × perturbation),
+    computed one model at a time, one cell at a time (:func:`model_summary_rows`): memory is that of one cell."""
+    from overconf.report.load import load_run
+
+    run = out if isinstance(out, RunData) else load_run(Path(out))
+    rows = [row for model in run.models["model"] for row in model_summary_rows(run, str(model))]
+    return summary_frame(sorted_rows(rows), has_logits=True)
 
 
-def write_summary(out: Path, summary: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Write ``<out>/summary.csv`` (computing the summary unless given) and return the table."""
-    summary = compute_summary(out) if summary is None else summary
+SUMMARY_COLUMNS_READ = ["model", "pair", "robust", "dataset", "perturbation", "family", "index", "label",
+                        "confidence", "correct", "logits"]
+
+
+def model_summary_rows(run: RunData, model: str, n_bins: int = 15) -> list[dict[str, object]]:
+    """The summary rows of one model: its clean cell is read once (temperature, detection and OOD references),
+    then each other cell in turn."""
+    clean = run.read(model, "clean", SUMMARY_COLUMNS_READ)
+    temperature = held_out_temperature(clean)
+    rows = [] if clean is None else [summary_row(clean, clean, temperature, n_bins)]
+    for f in run.files_of(model):
+        if f.perturbation != "clean":
+            group = run.read(model, f.perturbation, SUMMARY_COLUMNS_READ)
+            if group is not None:
+                rows.append(summary_row(group, clean, temperature, n_bins))
+    return rows
+
+
+def sorted_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows in :func:`overconf.metrics.summary_table`'s order (sorted by its group keys)."""
+    return sorted(rows, key=lambda r: tuple(str(r[k]) if k != "robust" else bool(r[k]) for k in GROUP_KEYS))
+
+
+def summary_is_current(out: Path) -> bool:
+    """Whether ``<out>/summary.csv`` was written after every record file of the run changed and has one row per
+    file (so an all-done resume need not read the records again)."""
+    path = Path(out) / SUMMARY_CSV
+    files = list((Path(out) / "records").glob("*/*.parquet"))
+    try:
+        written = path.stat().st_mtime_ns
+        if not files or any(f.stat().st_mtime_ns > written for f in files):
+            return False
+        with open(path, "rb") as handle:
+            rows = sum(1 for _ in handle) - 1
+    except OSError:
+        return False
+    return rows == len(files)
+
+
+def write_summary(out: Path, summary: pd.DataFrame | None = None, run: RunData | None = None) -> pd.DataFrame:
+    """Write ``<out>/summary.csv`` (computing the summary of ``run``, else of ``out``'s records, unless given) and
+    return the table."""
+    summary = compute_summary(run if run is not None else out) if summary is None else summary
     write_atomic(Path(out) / SUMMARY_CSV, lambda tmp: summary.to_csv(tmp, index=False))
     return summary
 

@@ -23,7 +23,7 @@ from rich.markup import escape
 from overconf.errors import ConfigError, ModelOutputError
 from overconf.run.identity import differing_keys, git_commit, overconf_version, provenance
 from overconf.run.locks import claim
-from overconf.run.manifest import environment_versions, read_manifest, write_manifest
+from overconf.run.manifest import MANIFEST, environment_versions, read_manifest, write_manifest
 from overconf.run.plan import Cell, Plan, PlanModel
 from overconf.run.progress import RunProgress, rate_key, read_rates, record_rate, rough_rate
 from overconf.store.parquet import read_cell, write_records
@@ -236,7 +236,8 @@ def execute(plan: Plan, out: Path, *, command: str, overwrite: bool = False, bac
         print_dry_run(plan, out, done, pending, differing)
         return result
     out.mkdir(parents=True, exist_ok=True)
-    write_manifest(out, build_manifest(plan, out, command))
+    if not pending or not (out / MANIFEST).is_file():  # written once, unless a new run's identity must exist early
+        write_manifest(out, build_manifest(plan, out, command))
     if pending:
         if backend == "ray":
             from overconf.run.ray_backend import run_on_ray
@@ -251,5 +252,5 @@ def execute(plan: Plan, out: Path, *, command: str, overwrite: bool = False, bac
                         result.written += run_model_cells(plan, model, cells, out, tracker, progress, result.failed)
             finally:
                 tracker.close()
-    write_manifest(out, build_manifest(plan, out, command))
+        write_manifest(out, build_manifest(plan, out, command))
     return result

@@ -22,7 +22,7 @@ from overconf.errors import ConfigError, MissingFileError
 from overconf.evaluation.records import ModelInfo
 from overconf.run.data import PerturbationPlan, expand_perturbations, fingerprint, first_n, load_test_set
 from overconf.run.identity import canonical
-from overconf.run.manifest import sha256_file
+from overconf.run.manifest import cached_sha256
 from overconf.run.spec import ENGINE_KEYS, ModelSpec, Spec
 from overconf.store.parquet import records_path
 
@@ -128,7 +128,7 @@ def _entry_point_model(spec: ModelSpec, info: ModelInfo, search: list[Path]) -> 
         raise MissingFileError(f"{info.model}: checkpoint {spec.checkpoint} not found",
                                hint="checkpoint paths are relative to the spec file's folder")
     import_entry_point(spec.entry_point or "", search)  # fail now, not after other models ran
-    sha = sha256_file(spec.checkpoint) if spec.checkpoint is not None else None
+    sha = cached_sha256(spec.checkpoint) if spec.checkpoint is not None else None
     identity = {"name": info.model, "pair": info.pair, "robust": info.robust, "dataset": info.dataset,
                 "source": "entry_point", "entry_point": spec.entry_point, "checkpoint_sha256": sha,
                 "mean": list(spec.mean) if spec.mean else None, "std": list(spec.std) if spec.std else None}
@@ -200,7 +200,7 @@ def _trained_model(spec: ModelSpec, info: ModelInfo, train_data: _TrainData, cac
         weights, meta = folder / f"{key}.safetensors", folder / f"{key}.json"
         found = weights.is_file()
         return {"model": info.model, "key": key, "pair": info.pair, "robust": info.robust, "dataset": info.dataset,
-                "checkpoint": str(weights) if found else None, "sha256": sha256_file(weights) if found else None,
+                "checkpoint": str(weights) if found else None, "sha256": cached_sha256(weights) if found else None,
                 "train": json.loads(meta.read_text()) if meta.is_file() else None,
                 "config": {"activation": train.activation, "downsampling": train.downsampling,
                            "training": train.training, "eps": train.eps, "epochs": train.epochs,

@@ -37,9 +37,10 @@ def run_spec(spec: Spec | Path | str, *, out: Path | None = None, command: str =
 
         result.report = build_report(spec.out)
     else:
-        from overconf.report.tables import write_summary
+        from overconf.report.tables import summary_is_current, write_summary
 
-        write_summary(spec.out)
+        if result.written or not summary_is_current(spec.out):
+            write_summary(spec.out)
     if table:
         from overconf.run.show import print_summary
 

@@ -18,7 +18,7 @@ from torch import nn
 from overconf.errors import ConfigError, MissingFileError
 from overconf.evaluation.records import ModelInfo
 from overconf.run.execute import RunResult
-from overconf.run.manifest import sha256_file
+from overconf.run.manifest import cached_sha256
 from overconf.run.plan import PlanModel
 from overconf.run.spec import DataSpec, Spec, ZooSpec
 from overconf.zoo.catalogue import Catalogue, ZooModel, load_catalogue
@@ -39,7 +39,7 @@ def present_pairs(catalogue: Catalogue, models_dir: Path) -> tuple[Catalogue, li
 
 def _plan_model(model: ZooModel, models_dir: Path, device: torch.device) -> PlanModel:
     paths = [s.path for s in sources(model, models_dir)]
-    hashes = [sha256_file(p) for p in paths]
+    hashes = [cached_sha256(p) for p in paths]
     info = ModelInfo(model.name, model.pair, model.robust, model.dataset, dict(model.meta))
     identity = {"name": model.name, "pair": model.pair, "robust": model.robust, "dataset": model.dataset,
                 "source": model.source, "model_id": model.model_id, "arch_id": model.arch_id,

@@ -7,6 +7,7 @@ most the model × perturbation cell it was computing and a rerun resumes from th
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -18,11 +19,11 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from overconf.errors import ConfigError, MissingFileError
+from overconf.errors import ConfigError
 from overconf.evaluation.records import RECORD_SCHEMA
-from overconf.store.validation import check_run_records
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 
@@ -86,11 +87,24 @@ def has_records(out: Path, model: str, perturbation: str) -> bool:
     return records_path(out, model, perturbation).is_file()
 
 
+_CELLS: dict[tuple[str, int, int], dict[str, Any] | None] = {}
+"""Cell metadata already read in this process, by (path, size, mtime in ns): a file's footer is read once per command."""
+
+
 def read_cell(path: Path) -> dict[str, Any] | None:
-    """The cell metadata a record file was written with (``None`` for files written without it)."""
-    metadata = pq.read_schema(path).metadata or {}
-    raw = metadata.get(CELL_METADATA_KEY)
-    return json.loads(raw) if raw else None
+    """The cell metadata a record file was written with (``None`` for files written without it); a file unchanged
+    since it was last read in this process is not read again (the caller gets its own copy)."""
+    stat = Path(path).stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _CELLS:
+        metadata = pq.read_schema(path).metadata or {}
+        raw = metadata.get(CELL_METADATA_KEY)
+        _CELLS[key] = json.loads(raw) if raw else None
+    return copy.deepcopy(_CELLS[key])
+
+
+STRING_COLUMNS = ("model", "pair", "dataset", "perturbation", "family")
+"""Record columns returned as pandas categoricals by :func:`read_records` (few distinct values, many rows)."""
 
 
 def read_records(out: Path, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:
@@ -98,24 +112,29 @@ def read_records(out: Path, columns: list[str] | None = None, where: str | None 
 
     ``read_records(run, ["model", "confidence", "correct"], "perturbation = 'pgd'")``
 
+    The string columns (:data:`STRING_COLUMNS`) come back as pandas categoricals, so their cost is one small
+    integer per row. This holds every selected record in memory: ask for the columns and rows you need (the
+    report and ``overconf query`` read the files in place instead).
+
     Every file is checked first (:mod:`overconf.store.validation`): a damaged or inconsistent file is a
     :class:`overconf.errors.RecordError` naming it and the rule it breaks.
     """
-    files = sorted((Path(out) / "records").glob("*/*.parquet"))
-    if not files:
-        raise MissingFileError(
-            f"no records under {Path(out) / 'records'}",
-            hint="run `overconf demo --out DIR` or `overconf evaluate` first, then point at that DIR",
-        )
-    check_run_records(files)
+    from overconf.store.query import record_files
+
+    files = record_files(Path(out))
     cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
     sql = f"SELECT {cols} FROM read_parquet(?, union_by_name=true)"
     if where:
         sql += f" WHERE {where}"
     try:
         with duckdb.connect() as con:
-            return con.execute(sql, [[str(f) for f in files]]).df()
+            table = con.sql(sql, params=[[str(f) for f in files]]).to_arrow_table()
     except duckdb.Error as exc:  # the files passed their checks: the columns or the predicate are wrong
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ConfigError(f"records query failed: {first}",
                           hint=f"columns: {', '.join(RECORD_SCHEMA.names)}; `where` is a DuckDB SQL predicate") from None
+    for name in STRING_COLUMNS:
+        if name in table.column_names:
+            position = table.column_names.index(name)
+            table = table.set_column(position, name, pc.dictionary_encode(table.column(name)))
+    return table.to_pandas()

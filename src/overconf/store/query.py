@@ -1,5 +1,6 @@
 """DuckDB SQL over the records of one or more runs: a view ``records`` (every record column plus ``run``,
-the run folder as given).
+the run folder as given) over the record files in place (``read_parquet``; nothing is copied, so DuckDB
+streams them and reads only the columns and row groups a query needs).
 
 >>> import tempfile, pyarrow as pa, numpy as np
 >>> from overconf.evaluation.records import ModelInfo, make_records
@@ -39,15 +40,23 @@ def query_records(runs: Sequence[Path], sql: str) -> pd.DataFrame:
     if not runs:
         raise ConfigError("no run folder given", hint='overconf query RUN [RUN...] "SELECT ... FROM records"')
     parts = []
-    params: list[object] = []
     for run in runs:
-        parts.append("SELECT *, ? AS run FROM read_parquet(?, union_by_name=true)")
-        params += [str(run), [str(f) for f in record_files(Path(run))]]
+        files = ", ".join(_literal(str(f)) for f in record_files(Path(run)))
+        parts.append(f"SELECT *, {_literal(str(run))} AS run FROM read_parquet([{files}], union_by_name=true)")
     with duckdb.connect() as con:
-        con.execute("CREATE TEMP TABLE records AS " + " UNION ALL BY NAME ".join(parts), params)
+        con.execute("CREATE TEMP VIEW records AS " + " UNION ALL BY NAME ".join(parts))
         try:
             return con.execute(sql).df()
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise ConfigError(f"SQL error: {first}", hint="the view is named records; columns: "
                               + ", ".join(c[0] for c in con.execute("DESCRIBE records").fetchall())) from None
+
+
+def _literal(text: str) -> str:
+    """``text`` as a SQL string literal (single quotes doubled).
+
+    >>> _literal("it's")
+    "'it''s'"
+    """
+    return "'" + text.replace("'", "''") + "'"

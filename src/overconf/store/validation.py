@@ -6,6 +6,7 @@ Rules, per ``records/<model>/<perturbation>.parquet`` (all vectorised; only the 
 1. it is a readable Parquet file with at least one row;
 2. schema: every column of :data:`overconf.evaluation.records.RECORD_SCHEMA` with its type;
 3. one model and one perturbation, and they are the ones its path names (``slug(model)/slug(perturbation)``);
+   one pair, data set, ``robust`` flag and family;
 4. no null, ``family`` one of :data:`~overconf.evaluation.records.FAMILIES`, ``index`` unique;
 5. ``correct == (prediction == label)``, ``label >= -1``, ``prediction >= 0``;
 6. ``confidence`` finite and in [0, 1];
@@ -19,6 +20,7 @@ unique across the run.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,12 +51,50 @@ def _fail(path: Path, rule: str) -> RecordError:
                        hint=f"delete {path} and rerun the command that wrote it to recompute it")
 
 
+@dataclass(frozen=True)
+class RecordFile:
+    """What one checked record file holds: its (single) model, pair, robust flag, data set, perturbation and
+    family, its number of rows and the width of its logits (the number of classes)."""
+
+    path: Path
+    model: str
+    pair: str
+    robust: bool
+    dataset: str
+    perturbation: str
+    family: str
+    rows: int
+    n_classes: int
+
+
+_CHECKED: dict[tuple[str, int, int], RecordFile] = {}
+"""Files already checked in this process, by (path, size, mtime in ns): each is read once per command."""
+
+
 def check_record_file(path: Path) -> tuple[str, str]:
     """Check one record file by the rules of this module; return its (model, perturbation).
 
     Raises :class:`overconf.errors.RecordError` naming the file and the first rule it breaks.
     """
+    facts = describe_record_file(path)
+    return facts.model, facts.perturbation
+
+
+def describe_record_file(path: Path) -> RecordFile:
+    """Check one record file (:func:`check_record_file`) and return what it holds; a file unchanged since it was
+    last checked in this process (same size and modification time) is not read again."""
     path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise _fail(path, f"not a readable Parquet record file ({type(exc).__name__}: {str(exc)[:160]})") from None
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key not in _CHECKED:
+        _CHECKED[key] = _describe(path)
+    return _CHECKED[key]
+
+
+def _describe(path: Path) -> RecordFile:
     try:
         handle = pq.ParquetFile(path)
         schema = handle.schema_arrow
@@ -94,11 +134,17 @@ def check_record_file(path: Path) -> tuple[str, str]:
     confidence = table.column("confidence").to_numpy()
     if not np.isfinite(confidence).all() or (confidence < 0).any() or (confidence > 1).any():
         raise _fail(path, "confidence is not finite or outside [0, 1]")
-    _spot_check_logits(path, handle, prediction, confidence)
-    return model, perturbation
+    width = _spot_check_logits(path, handle, prediction, confidence)
+    pairs, datasets = pc.unique(table.column("pair")).to_pylist(), pc.unique(table.column("dataset")).to_pylist()
+    robust = pc.unique(table.column("robust")).to_pylist()
+    if len(pairs) != 1 or len(datasets) != 1 or len(robust) != 1 or len(families) != 1:
+        raise _fail(path, "pair, dataset, robust or family is not the same on every row")
+    return RecordFile(path, model, pairs[0], bool(robust[0]), datasets[0], perturbation, families.pop(),
+                      table.num_rows, width)
 
 
-def _spot_check_logits(path: Path, handle: pq.ParquetFile, prediction: np.ndarray, confidence: np.ndarray) -> None:
+def _spot_check_logits(path: Path, handle: pq.ParquetFile, prediction: np.ndarray, confidence: np.ndarray) -> int:
+    """Check the logits of the first rows; return their width (the number of classes)."""
     batch = next(handle.iter_batches(batch_size=SPOT_CHECK_ROWS, columns=["logits"]))
     column = batch.column(0)
     lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
@@ -114,9 +160,9 @@ def _spot_check_logits(path: Path, handle: pq.ParquetFile, prediction: np.ndarra
     expected = 1.0 / np.exp(z - top[:, None]).sum(axis=1)
     if (np.abs(expected - confidence[:n]) > CONFIDENCE_TOLERANCE).any():
         raise _fail(path, "confidence differs from the max softmax of the logits")
+    return int(z.shape[1])
 
 
-def check_run_records(files: Sequence[Path]) -> None:
-    """Check every record file of a run (:func:`check_record_file`)."""
-    for path in files:
-        check_record_file(path)
+def check_run_records(files: Sequence[Path]) -> list[RecordFile]:
+    """Check every record file of a run (:func:`describe_record_file`) and return what each holds."""
+    return [describe_record_file(path) for path in files]

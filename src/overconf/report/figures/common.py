@@ -32,6 +32,10 @@ NORMAL_MARKER = "o"
 CORRECT_COLOR = "#2166ac"
 WRONG_COLOR = "#d6604d"
 PNG_DPI = 110
+MODELS_PER_PAGE = 12
+"""Most models (rows) of one figure that has a row per model (reliability diagrams, Fig. 6 densities): more get
+several pages, so no image grows with the zoo (12 rows of about 2.7 in at :data:`PNG_DPI` stay near 3,600 px,
+far below 16,000)."""
 #: the smallest text size (pt) at the saved size; every figure keeps its text at or above it
 MIN_FONT_PT = 8.0
 STYLE: dict[RcKeyType, Any] = {"font.size": 9.0, "axes.titlesize": 9.5, "axes.labelsize": 9.0, "xtick.labelsize": 8.0,

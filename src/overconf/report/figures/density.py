@@ -18,6 +18,7 @@ from scipy.stats import gaussian_kde
 
 from overconf.report.figures.common import (
     CORRECT_COLOR,
+    MODELS_PER_PAGE,
     WRONG_COLOR,
     dataset_title,
     empty_note,
@@ -114,8 +115,12 @@ def density_groups(run: RunData) -> list[tuple[str, str, list[str]]]:
         for pair in dict.fromkeys(models["pair"]):
             members = models[models["pair"] == pair].sort_values("robust", kind="stable")["model"].tolist()
             groups.append((f"fig5_density_{dataset}_{pair}", f"{dataset_title(dataset)} · pair {pair}: training", members))
+    configs = run.models.set_index("model")["config"]
     for dataset, key, members in block_groups(run.models):
-        values = " vs ".join(str(run.models.set_index("model").loc[m, "config"][key]) for m in members)
-        groups.append((f"fig6_density_{dataset}_{key}", f"{dataset_title(dataset)} · normally trained, {BLOCK_KEYS[key]}: {values}",
-                       members))
+        pages = [members[k:k + MODELS_PER_PAGE] for k in range(0, len(members), MODELS_PER_PAGE)]
+        for number, page in enumerate(pages, start=1):
+            values = " vs ".join(str(configs.loc[m][key]) for m in page)
+            name = f"fig6_density_{dataset}_{key}" if len(pages) == 1 else f"fig6_density_{dataset}_p{number}_{key}"
+            more = "" if len(pages) == 1 else f" (page {number} of {len(pages)})"
+            groups.append((name, f"{dataset_title(dataset)} · normally trained, {BLOCK_KEYS[key]}: {values}{more}", page))
     return groups

@@ -10,7 +10,14 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from overconf.metrics import accuracy, expected_calibration_error, reliability_diagram
-from overconf.report.figures.common import empty_note, group_color, new_figure, panel_title, styled
+from overconf.report.figures.common import (
+    MODELS_PER_PAGE,
+    empty_note,
+    group_color,
+    new_figure,
+    panel_title,
+    styled,
+)
 from overconf.report.load import RunData, safe
 
 N_BINS = 15
@@ -19,10 +26,17 @@ CAPTION = (f"Reliability diagrams ({N_BINS} equal-width bins): accuracy per conf
            "ECE is hard to interpret below 50% accuracy.")
 
 
-@styled
-def figure_reliability(run: RunData, dataset: str) -> Figure:
-    """Rows: the data set's models; columns: its panels."""
+def reliability_pages(run: RunData, dataset: str) -> list[list[str]]:
+    """A data set's models in pages of at most :data:`MODELS_PER_PAGE` (pairs kept together where they fit)."""
     models = run.model_names(dataset)
+    return [models[k:k + MODELS_PER_PAGE] for k in range(0, len(models), MODELS_PER_PAGE)]
+
+
+@styled
+def figure_reliability(run: RunData, dataset: str, models: list[str] | None = None) -> Figure:
+    """Rows: the data set's models (or the given ones: one page of :func:`reliability_pages`); columns: its
+    panels."""
+    models = run.model_names(dataset) if models is None else models
     panels = run.panels_of(dataset)
     fig, axes = new_figure(len(models), len(panels), width=2.8, height=2.7, sharex=True, sharey=True)
     for i, model in enumerate(models):

@@ -1,0 +1,91 @@
+"""The report's data steps spread over worker processes: the summary one model per task, the bootstrap
+intervals one pair per task (each task reads only its own record files, one cell at a time).
+
+Workers are started with ``spawn`` (no state shared with the parent but the :class:`RunData` sent once at
+start); with ``workers = 1`` everything runs in this process. Results come back in the serial order, so the
+tables do not depend on the number of workers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+import pandas as pd
+
+from overconf.errors import ConfigError
+from overconf.metrics.summary import summary_frame
+from overconf.report.cells import CELL_COLUMNS, Pair, one_pair_cells, pair_tasks
+from overconf.report.load import RunData
+from overconf.report.tables import model_summary_rows, sorted_rows
+
+_RUN: RunData | None = None
+"""The run a worker process serves (set once by :func:`_start`)."""
+
+
+def _start(run: RunData) -> None:
+    global _RUN
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _RUN = run
+
+
+def _run() -> RunData:
+    if _RUN is None:  # pragma: no cover - only reachable if a task runs outside a pool started here
+        raise RuntimeError("report worker started without a run")
+    return _RUN
+
+
+def check_workers(workers: int) -> int:
+    """``workers`` if it is a whole number in [1, 4 × cores], else a :class:`ConfigError`."""
+    limit = 4 * (os.cpu_count() or 1)
+    if not isinstance(workers, int) or isinstance(workers, bool) or not 1 <= workers <= limit:
+        raise ConfigError(f"--workers={workers!r}: must be a whole number from 1 to {limit} (4 × the cores)",
+                          hint="use about one worker per core")
+    return workers
+
+
+@contextmanager
+def workers_pool(workers: int, run: RunData) -> Iterator[Executor | None]:
+    """A process pool of ``workers`` processes serving ``run`` (``None`` for one worker: run here)."""
+    if check_workers(workers) == 1:
+        yield None
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start, initargs=(run,)) as pool:
+        yield pool
+
+
+def _summary_task(model: str) -> list[dict[str, object]]:
+    return model_summary_rows(_run(), model)
+
+
+def summarise(run: RunData, pool: Executor | None) -> pd.DataFrame:
+    """The run's summary table (:func:`overconf.report.tables.compute_summary`), one model per task."""
+    models = [str(m) for m in run.models["model"]]
+    parts = pool.map(_summary_task, models) if pool is not None else (model_summary_rows(run, m) for m in models)
+    return summary_frame(sorted_rows([row for rows in parts for row in rows]), has_logits=True)
+
+
+def _pair_task(task: tuple[Pair, list[tuple[str, str]], int, int, dict[str, float]]) -> tuple[list[Any], list[Any]]:
+    pair, labels, n_resamples, seed, temperatures = task
+    return one_pair_cells(_run(), pair, labels, n_resamples, seed, temperatures)
+
+
+def intervals(run: RunData, pairs: list[Pair], n_resamples: int, temperatures: dict[str, float],
+              pool: Executor | None, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`overconf.report.cells.pair_cells`, one pair per task."""
+    tasks = [(pair, labels, n_resamples, seed, temperatures) for _, pair, labels in pair_tasks(run, pairs)]
+    if pool is None:
+        parts: Any = (one_pair_cells(run, *task) for task in tasks)
+    else:
+        parts = pool.map(_pair_task, tasks)
+    rows: list[Any] = []
+    pooled: list[Any] = []
+    for cell_rows, pooled_rows in parts:
+        rows += cell_rows
+        pooled += pooled_rows
+    return pd.DataFrame(rows, columns=CELL_COLUMNS), pd.DataFrame(pooled, columns=CELL_COLUMNS)
