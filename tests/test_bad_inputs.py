@@ -40,6 +40,8 @@ class Case:
     absent: list[str] = field(default_factory=list)  # paths (under tmp) that must not exist afterwards
     output_has: list[str] = field(default_factory=list)  # further text anywhere in stdout + stderr
     output_lacks: list[str] = field(default_factory=list)
+    errors: int = 1  # error lines: a run whose models fail has one per failed model, then the summary line
+    present: list[str] = field(default_factory=list)  # paths (under tmp) that must exist afterwards
 
 
 def _run(tmp: Path, case: Case, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -57,9 +59,11 @@ def _check(tmp: Path, case: Case, code: int, out: str, err: str) -> None:
     assert "Traceback" not in text
     errors = [line for line in err.splitlines() if line.startswith("error: ")]
     hints = [line for line in err.splitlines() if line.startswith("hint: ")]
-    assert len(errors) == 1 and len(hints) <= 1, err
+    assert len(errors) == case.errors and len(hints) <= 1, err
     for expected in case.error:
         assert expected.replace("{tmp}", str(tmp)) in errors[0], errors[0]
+    for path in case.present:
+        assert (tmp / path).exists(), path
     for expected in case.output_has:
         assert expected.replace("{tmp}", str(tmp)) in text, text
     for unexpected in case.output_lacks:
@@ -121,10 +125,115 @@ def _tampered_zoo(tmp: Path) -> None:
     path.write_bytes(b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nN}X\x0c\x00\x00\x00__defaults__K\x07\x85s\x86b.")
 
 
+USER_MODELS = """
+import torch
+from torch import nn
+
+
+def good(channels=3):
+    return nn.Sequential(nn.Conv2d(channels, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(),
+                         nn.Linear(16, 2))
+
+
+class Raises(nn.Module):
+    def forward(self, x):
+        raise ValueError("my forward is broken")
+
+
+def raises():
+    return Raises()
+
+
+class Meta(nn.Module):
+    def forward(self, x):
+        return torch.zeros(x.shape[0], 2, device="meta")
+
+
+def meta():
+    return Meta()
+
+
+def needs_argument(width):
+    return good()
+
+
+def flat():
+    return nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 2))
+"""
+
+
+def _user_run(robust: str, channels: int = 3, extra_data: str = "",
+              models: str = USER_MODELS) -> Callable[[Path], None]:
+    """A user's folder ``u``: an .npz of 8 random 8×8 images with ``channels`` channels (2 classes), ``umodels.py``
+    and ``spec.toml`` with the pair ``u`` (normal: ``umodels:good``; robust: the inline table ``robust``)."""
+
+    def setup(tmp: Path) -> None:
+        folder = tmp / "u"
+        folder.mkdir()
+        rng = np.random.default_rng(0)
+        np.savez(folder / "data.npz", x=rng.integers(0, 256, (8, 8, 8, channels), dtype=np.uint8),
+                 y=np.arange(8) % 2)
+        (folder / "umodels.py").write_text(models)
+        (folder / "spec.toml").write_text(
+            f'out = "{tmp}/run"\ndevice = "cpu"\n\n[data]\ndataset = "npz"\npath = "data.npz"\nnum_classes = 2\n'
+            f'{extra_data}\n[[pair]]\nname = "u"\nrobust = {robust}\n'
+            f'normal = {{ entry_point = "umodels:good", kwargs = {{ channels = {channels} }} }}\n\n'
+            '[perturbations]\nspecs = ["clean", "ood-uniform"]\n')
+
+    return setup
+
+
+def _failed_model(robust: str, error: list[str], channels: int = 3,
+                  setup: Callable[[Path], object] | None = None) -> Case:
+    """A run whose robust model fails: exit 1, its one line, the normal model's cells, summary and report."""
+    return Case(["run", "{tmp}/u/spec.toml"], ["u-robust · clean failed:", *error],
+                setup=setup or _user_run(robust, channels),  # type: ignore[arg-type]
+                code=1, errors=2, present=["run/records/u-normal/clean.parquet", "run/records/u-normal/ood-uniform.parquet",
+                                           "run/summary.csv", "run/report/report.html", "run/logs/u-robust.log"],
+                absent=["run/records/u-robust"],
+                output_has=["error: 1 of 2 models failed and have cells missing: u-robust"])
+
+
+def _mixed_sizes(tmp: Path) -> None:
+    """The user's spec pointed at an image folder whose images have two sizes, without image_size."""
+    from PIL import Image
+
+    _user_run('{ entry_point = "umodels:good" }')(tmp)
+    for k, size in enumerate((8, 8, 9)):
+        (tmp / "u" / "images" / f"c{k % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (size, size)).save(tmp / "u" / "images" / f"c{k % 2}" / f"{k}.png")
+    spec = tmp / "u" / "spec.toml"
+    spec.write_text(spec.read_text().replace('dataset = "npz"\npath = "data.npz"', 'dataset = "imagefolder"\npath = "images"'))
+
+
 EVALUATE = ["evaluate", "--zoo", "cifar10", "--out", "{tmp}/run", "--models-dir", "{tmp}/models",
             "--data-dir", "{tmp}", "--no-report"]
 
 CASES: dict[str, Case] = {
+    # --- a run survives its models: each failure stops that model only
+    "model forward raises": _failed_model('{ entry_point = "umodels:raises" }', ["ValueError: my forward is broken"]),
+    "model returns logits on the meta device": _failed_model('{ entry_point = "umodels:meta" }', ["meta"]),
+    "entry point needs an argument": _failed_model('{ entry_point = "umodels:needs_argument" }',
+                                                   ["TypeError", "width"]),
+    "rgb model on grayscale data": _failed_model('{ entry_point = "umodels:good" }',
+                                                 ["model expects 3 channels, data has 1"], channels=1),
+    "linear layer of another image size": _failed_model('{ entry_point = "umodels:flat" }',
+                                                        ["expects 3072 input features but gets 192"]),
+    "damaged user checkpoint, loaded lazily": _failed_model(
+        '{ entry_point = "umodels:good", checkpoint = "bad.pt" }', ["CheckpointError", "bad.pt"],
+        setup=lambda tmp: (_user_run('{ entry_point = "umodels:good", checkpoint = "bad.pt" }')(tmp),
+                           (tmp / "u" / "bad.pt").write_bytes(b"PK\x03\x04" + bytes(200)))),
+    "mean/std of 3 values on 1-channel data": Case(
+        ["run", "{tmp}/u/spec.toml"], ["pair u.robust: mean/std have 3 values, the data has 1 channel(s)"],
+        setup=_user_run('{ entry_point = "umodels:good", mean = [0.5, 0.5, 0.5], std = [0.2, 0.2, 0.2] }', 1),
+        absent=["run"]),
+    "image folder with mixed sizes and no image_size": Case(
+        ["run", "{tmp}/u/spec.toml"], ["images of different sizes", "is 8×8", "c0/2.png is 9×9"], setup=_mixed_sizes,
+        absent=["run"], output_has=["hint: set image_size"]),
+    "entry point module with a syntax error": Case(
+        ["run", "{tmp}/u/spec.toml"], ["entry point 'broken:net'", "broken.py:1: SyntaxError"],
+        setup=lambda tmp: (_user_run('{ entry_point = "broken:net" }')(tmp),
+                           (tmp / "u" / "broken.py").write_text("def net(:\n")), absent=["run"]),
     # --- tracebacks and silent acceptance at the CLI: numbers
     "n-examples 0": Case([*EVALUATE, "--n-examples", "0"], ["--n-examples=0: must be an integer >= 1"], absent=["run"]),
     "n-examples -5": Case([*EVALUATE, "--n-examples", "-5"], ["--n-examples=-5: must be an integer >= 1"], absent=["run"]),

@@ -20,7 +20,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 
-from overconf.errors import ConfigError, ModelOutputError
+from overconf.errors import ConfigError, DataError
+from overconf.run.failures import ModelFailure, model_failure_line
 from overconf.run.identity import differing_keys, git_commit, overconf_version, provenance
 from overconf.run.locks import claim
 from overconf.run.manifest import environment_versions, read_manifest, write_manifest
@@ -94,8 +95,13 @@ def compute_cell(model: Any, cell: Cell, out: Path, plan: Plan, progress: bool) 
 
     data = cell.data()
     start = time.perf_counter()
-    table = evaluate(model, cell.model.info, data, cell.perturbation.perturbation, **plan.engine, seed=plan.seed,
-                     progress=progress)
+    try:
+        table = evaluate(model, cell.model.info, data, cell.perturbation.perturbation, **plan.engine, seed=plan.seed,
+                         progress=progress)
+    except (DataError, KeyboardInterrupt):  # the data's fault (every model would meet it), or the user's stop
+        raise
+    except Exception as exc:
+        raise ModelFailure(cell.name, exc, data) from exc
     seconds = time.perf_counter() - start
     device = str(plan.engine["device"])
     path = write_records(out, table, {"config": cell.config, "provenance": provenance(engine_settings(table) or {})})
@@ -111,7 +117,9 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
                     tracker: RunProgress | None = None, progress: bool = True,
                     failed: list[tuple[str, str]] | None = None) -> list[Path]:
     """The resume loop for one model: claim each cell, skip it if done meanwhile, compute it otherwise.
-    A :class:`ModelOutputError` stops this model only: it is printed and appended to ``failed``.
+    Any exception while loading, building or running the model (:class:`~overconf.run.failures.ModelFailure`)
+    stops this model only: one line naming model, cell, exception type and message is printed and appended to
+    ``failed``, the full traceback is appended to ``<out>/logs/<model>.log``.
 
     Cells claimed by another process are taken up again at the end (waiting for their claim): if that
     process finished them they are skipped, if it died they are computed here.
@@ -119,9 +127,14 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
     loaded: list[Any] = []
     written: list[Path] = []
 
-    def get_model() -> Any:
+    def get_model(cell: Cell) -> Any:
         if not loaded:
-            loaded.append(model.load())
+            try:
+                loaded.append(model.load())
+            except (DataError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                raise ModelFailure(cell.name, exc) from exc
         return loaded[0]
 
     deferred: list[Cell] = []
@@ -135,14 +148,14 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
                     if _finished(cell, out):
                         continue
                     start = time.perf_counter()
-                    written.append(compute_cell(get_model(), cell, out, plan, progress))
+                    written.append(compute_cell(get_model(cell), cell, out, plan, progress))
                     if tracker is not None:
                         tracker.cell_done(cell.name, time.perf_counter() - start)
-    except ModelOutputError as exc:  # this model's output is unusable: stop it, go on with the other models
-        console.print(f"[bold red]error:[/] {escape(exc.message)}; its remaining cells are skipped", highlight=False,
-                      soft_wrap=True)
+    except ModelFailure as failure:  # this model cannot run: stop it, go on with the other models
+        line = model_failure_line(model.info.model, failure, out)
+        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         if failed is not None:
-            failed.append((model.info.model, exc.message))
+            failed.append((model.info.model, line))
     return written
 
 

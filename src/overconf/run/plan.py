@@ -124,6 +124,9 @@ def _normalised(net: nn.Module, spec: ModelSpec) -> nn.Module:
 def _entry_point_model(spec: ModelSpec, info: ModelInfo, search: list[Path]) -> PlanModel:
     from overconf.zoo.loaders import import_entry_point, load_weights
 
+    if spec.checkpoint is not None and spec.checkpoint.is_dir():
+        raise ConfigError(f"{info.model}: checkpoint {spec.checkpoint} is a folder, not a file",
+                          hint="name the checkpoint file itself (.pt, .pth, .ckpt or .safetensors)")
     if spec.checkpoint is not None and not spec.checkpoint.is_file():
         raise MissingFileError(f"{info.model}: checkpoint {spec.checkpoint} not found",
                                hint="checkpoint paths are relative to the spec file's folder")
@@ -132,20 +135,22 @@ def _entry_point_model(spec: ModelSpec, info: ModelInfo, search: list[Path]) -> 
     identity = {"name": info.model, "pair": info.pair, "robust": info.robust, "dataset": info.dataset,
                 "source": "entry_point", "entry_point": spec.entry_point, "checkpoint_sha256": sha,
                 "mean": list(spec.mean) if spec.mean else None, "std": list(spec.std) if spec.std else None}
+    extra = {k: v for k, v in (("kwargs", spec.kwargs), ("strip_prefix", spec.strip_prefix)) if v}
+    identity.update(extra)  # only when given: cells of specs without them keep their identity
 
     def load() -> nn.Module:
-        net = import_entry_point(spec.entry_point or "", search)()
+        net = import_entry_point(spec.entry_point or "", search)(**spec.kwargs)
         if not isinstance(net, nn.Module):
             raise ConfigError(f"entry point {spec.entry_point!r} returned {type(net).__name__}, not an nn.Module")
         if spec.checkpoint is not None:
-            load_weights(net, spec.checkpoint)
+            load_weights(net, spec.checkpoint, strip_prefix=spec.strip_prefix, user=True)
         return _normalised(net, spec).eval()
 
     def entry() -> dict[str, Any]:
         return {"model": info.model, "pair": info.pair, "robust": info.robust, "dataset": info.dataset,
                 "checkpoint": str(spec.checkpoint) if spec.checkpoint else None, "sha256": sha,
                 "config": {"entry_point": spec.entry_point, "mean": identity["mean"], "std": identity["std"],
-                           **spec.config}}
+                           **extra, **spec.config}}
 
     return PlanModel(info, load, identity, entry)
 
@@ -224,6 +229,21 @@ def engine_options(spec: Spec, device: torch.device) -> dict[str, Any]:
     return {"device": device, **{key: getattr(spec, key) for key in ENGINE_KEYS}}
 
 
+def _check_normalisation(spec: Spec, data: ImageSet) -> None:
+    """Each model's mean/std has one value per channel of the data (checked before any model is loaded)."""
+    members = [(pair.name, role, m) for pair in spec.pairs for role, m in (("robust", pair.robust), ("normal", pair.normal))]
+    if not any(m.mean for _, _, m in members) or len(data) == 0:
+        return
+    channels = int(data[0][0].shape[0])
+    for pair, role, member in members:
+        if member.mean and len(member.mean) != channels:
+            hint = ('set mode = "RGB" in [data] or give mean/std one value per channel'
+                    if spec.data.dataset == "imagefolder" and len(member.mean) == 3
+                    else f"give mean and std {channels} value(s) each, one per channel")
+            raise ConfigError(f"{spec.source}: pair {pair}.{role}: mean/std have {len(member.mean)} values, the data "
+                              f"has {channels} channel(s)", hint=hint)
+
+
 def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     """Resolve ``spec`` into a :class:`Plan` (no model is loaded, nothing is written)."""
     from overconf.evaluation.engine import resolve_device
@@ -246,6 +266,8 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
                           hint="remove image_size from [data]")
     if spec.data.order is not None:
         options["order"] = spec.data.order
+    if spec.data.mode is not None:
+        options["mode"] = spec.data.mode
     models: list[PlanModel] = []
     skipped: list[tuple[str, str]] = []
     if spec.zoo is not None:
@@ -257,6 +279,9 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
                           f"{full.num_classes}", hint="leave num_classes out for the named data sets")
     data_identity = {"dataset": full.name, "fingerprint": fingerprint(full), "size": len(full),
                      "n_examples": len(test_set), "split": spec.data.split, "image_size": spec.data.image_size}
+    if spec.data.mode is not None:  # only when given: cells of specs without it keep their identity
+        data_identity["mode"] = spec.data.mode
+    _check_normalisation(spec, full)
     train_data = _TrainData(spec.data.dataset, data_dir)
     search = [spec.folder, Path.cwd()]
     for pair in spec.pairs:

@@ -79,10 +79,14 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
         while waiting:
             ready, waiting = ray.wait(waiting, num_returns=1)
             for ref in ready:
-                paths, failures = ray.get(ref)
+                try:
+                    paths, failures = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001  the task itself died (e.g. resolving on the worker)
+                    first = (str(getattr(exc, "cause", None) or exc).strip().splitlines() or [""])[-1][:300]
+                    paths, failures = [], [(tasks[ref][0], f"{tasks[ref][0]} failed on its Ray worker: {first}")]
                 written += [Path(p) for p in paths]
                 for m, message in failures:  # the worker's own error line stays in its log
-                    console.print(f"[bold red]error:[/] {escape(message)}; its remaining cells are skipped",
+                    console.print(f"[bold red]error:[/] {escape(message)}",
                                   highlight=False, soft_wrap=True)
                 if failed is not None:
                     failed += [(m, message) for m, message in failures]

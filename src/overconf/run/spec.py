@@ -57,9 +57,10 @@ FAMILY_LIMITS = ("clean", "attack", "corruption", "ood")
 
 ENGINE_KEYS = ("batch_size", "precision", "attack_precision", "channels_last", "workers", "threads", "decode")
 TOP_KEYS = ("out", "seed", "device", *ENGINE_KEYS, "name", "cache_dir", "data", "pair", "zoo", "perturbations")
-DATA_KEYS = ("dataset", "path", "num_classes", "image_size", "n_examples", "split", "order")
+DATA_KEYS = ("dataset", "path", "num_classes", "image_size", "n_examples", "split", "order", "mode")
+IMAGE_MODES = ("RGB", "L")  # as overconf.data.folder.MODES (kept PIL-free here)
 PAIR_KEYS = ("name", "robust", "normal", "architecture")
-MODEL_KEYS = ("entry_point", "checkpoint", "mean", "std", "name", "train", "config")
+MODEL_KEYS = ("entry_point", "kwargs", "checkpoint", "strip_prefix", "mean", "std", "name", "train", "config")
 ZOO_KEYS = ("dataset", "pairs", "catalogue", "add", "models_dir")
 PERTURBATION_KEYS = ("specs", "n_examples", "eps")
 TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig))
@@ -76,6 +77,7 @@ class DataSpec:
     n_examples: int | None = None
     split: str | None = None
     order: str | None = None
+    mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class ModelSpec:
     name: str | None = None
     train: TrainConfig | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    strip_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,7 +244,14 @@ def _model(check: _Checker, raw: Any, where: str, folder: Path, pair: str) -> Mo
     config = check.table(table.get("config", {}), "config", "pair")
     name = check.string(table["name"], "name", "pair") if "name" in table else None
     checkpoint = _path(check.string(table["checkpoint"], "checkpoint", "pair"), folder) if "checkpoint" in table else None
-    return ModelSpec(entry, checkpoint, norm["mean"], norm["std"], name, train, dict(config))
+    kwargs = check.table(table.get("kwargs", {}), "kwargs", "pair")
+    strip_prefix = check.string(table["strip_prefix"], "strip_prefix", "pair") if "strip_prefix" in table else None
+    if has_train and (kwargs or strip_prefix):
+        raise check.fail(f"{where}: kwargs and strip_prefix go with an entry_point, not train",
+                         "kwargs" if kwargs else "strip_prefix", "pair")
+    if strip_prefix is not None and checkpoint is None:
+        raise check.fail(f"{where}: strip_prefix needs a checkpoint", "strip_prefix", "pair")
+    return ModelSpec(entry, checkpoint, norm["mean"], norm["std"], name, train, dict(config), dict(kwargs), strip_prefix)
 
 
 def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
@@ -266,7 +277,17 @@ def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
         n_examples=check.integer(raw["n_examples"], "n_examples", "data", 1) if "n_examples" in raw else None,
         split=check.string(raw["split"], "split", "data") if "split" in raw else None,
         order=check.string(raw["order"], "order", "data") if "order" in raw else None,
+        mode=_mode(check, raw, dataset),
     )
+
+
+def _mode(check: _Checker, raw: dict[str, Any], dataset: str) -> str | None:
+    if "mode" not in raw:
+        return None
+    if dataset != "imagefolder":
+        raise check.fail(f"mode applies to imagefolder data, not {dataset!r}", "mode", "data",
+                         hint="remove mode from [data]")
+    return check.choice(raw["mode"], "mode", IMAGE_MODES, "data")
 
 
 def _zoo(check: _Checker, raw: Any, folder: Path) -> ZooSpec:
