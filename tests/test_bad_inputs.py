@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
@@ -183,6 +184,17 @@ def _user_run(robust: str, channels: int = 3, extra_data: str = "",
     return setup
 
 
+def _edited_spec(old: str, new: str, robust: str = '{ entry_point = "umodels:good" }') -> Callable[[Path], None]:
+    def setup(tmp: Path) -> None:
+        _user_run(robust)(tmp)
+        spec = tmp / "u" / "spec.toml"
+        text = spec.read_text()
+        assert old in text
+        spec.write_text(text.replace(old, new, 1))
+
+    return setup
+
+
 def _failed_model(robust: str, error: list[str], channels: int = 3,
                   setup: Callable[[Path], object] | None = None) -> Case:
     """A run whose robust model fails: exit 1, its one line, the normal model's cells, summary and report."""
@@ -191,7 +203,8 @@ def _failed_model(robust: str, error: list[str], channels: int = 3,
                 code=1, errors=2, present=["run/records/u-normal/clean.parquet", "run/records/u-normal/ood-uniform.parquet",
                                            "run/summary.csv", "run/report/report.html", "run/logs/u-robust.log"],
                 absent=["run/records/u-robust"],
-                output_has=["error: 1 of 2 models failed and have cells missing: u-robust"])
+                output_has=["error: 1 of 2 models failed and have cells missing: u-robust"],
+                output_lacks=["zoo fetch", "catalogue"])  # the user's own models never get zoo hints
 
 
 def _mixed_sizes(tmp: Path) -> None:
@@ -204,6 +217,38 @@ def _mixed_sizes(tmp: Path) -> None:
         Image.new("RGB", (size, size)).save(tmp / "u" / "images" / f"c{k % 2}" / f"{k}.png")
     spec = tmp / "u" / "spec.toml"
     spec.write_text(spec.read_text().replace('dataset = "npz"\npath = "data.npz"', 'dataset = "imagefolder"\npath = "images"'))
+
+
+def _ran(mutate: Callable[[Path], object]) -> Callable[[Path], None]:
+    """The user's spec run once into ``run`` (both models good), then ``mutate(tmp)``."""
+
+    def setup(tmp: Path) -> None:
+        from overconf.run.runner import run_spec
+
+        _user_run('{ entry_point = "umodels:good" }')(tmp)
+        run_spec(tmp / "u" / "spec.toml", progress=False, report=False)
+        mutate(tmp)
+
+    return setup
+
+
+def _truncate(tmp: Path) -> None:
+    path = tmp / "run" / "records" / "u-normal" / "clean.parquet"
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _edit_consistently(tmp: Path) -> None:
+    """A wrong prediction made right: label and correct changed together, so every record rule still holds."""
+    path = tmp / "run" / "records" / "u-robust" / "clean.parquet"
+    table = pq.read_table(path)
+    label, prediction = table.column("label").to_numpy().copy(), table.column("prediction").to_numpy()
+    wrong = int(np.flatnonzero(label != prediction)[0])
+    label[wrong] = prediction[wrong]
+    table = table.set_column(table.schema.get_field_index("label"), table.schema.field("label"),
+                             pa.array(label, type=table.schema.field("label").type))
+    table = table.set_column(table.schema.get_field_index("correct"), table.schema.field("correct"),
+                             pa.array(label == prediction))
+    pq.write_table(table, path)
 
 
 EVALUATE = ["evaluate", "--zoo", "cifar10", "--out", "{tmp}/run", "--models-dir", "{tmp}/models",
@@ -234,6 +279,68 @@ CASES: dict[str, Case] = {
         ["run", "{tmp}/u/spec.toml"], ["entry point 'broken:net'", "broken.py:1: SyntaxError"],
         setup=lambda tmp: (_user_run('{ entry_point = "broken:net" }')(tmp),
                            (tmp / "u" / "broken.py").write_text("def net(:\n")), absent=["run"]),
+    # --- validated before anything is written
+    "out is the root folder": Case(["run", "{tmp}/u/spec.toml", "--out", "/", "--dry-run"],
+                                   ["out = / is a file system root"], setup=_user_run('{ entry_point = "umodels:good" }')),
+    "out is the home folder": Case(["run", "{tmp}/u/spec.toml", "--out", str(Path.home()), "--dry-run"],
+                                   ["is your home folder"], setup=_user_run('{ entry_point = "umodels:good" }')),
+    "out is a folder that is not a run": Case(
+        ["run", "{tmp}/u/spec.toml", "--out", "{tmp}/u"], ["out = {tmp}/u is a folder that is not a run"],
+        setup=_user_run('{ entry_point = "umodels:good" }'), output_has=["--overwrite"], absent=["u/records", "u/run.json"]),
+    "seed beyond 64 bits": Case(["run", "{tmp}/u/spec.toml"], ["spec.toml:3: seed must be an integer ≤ 2**63 - 1"],
+                                setup=_edited_spec('device = "cpu"', 'device = "cpu"\nseed = 1180591620717411303424'),
+                                absent=["run"]),
+    "threads = 100000": Case(["run", "{tmp}/u/spec.toml"], ["threads = 100000 on a machine with"],
+                             setup=_edited_spec('device = "cpu"', 'device = "cpu"\nthreads = 100000'), absent=["run"]),
+    "spec is a folder": Case(["run", "{tmp}/u"], ["spec file {tmp}/u is a folder"],
+                             setup=_user_run('{ entry_point = "umodels:good" }'), absent=["run"]),
+    "spec of random bytes": Case(["run", "{tmp}/s.toml"], ["{tmp}/s.toml: not a text (UTF-8) file"],
+                                 setup=_pairs_file("s.toml", bytes(range(128, 256)) * 4), absent=["run"]),
+    "checkpoint is a folder": Case(["run", "{tmp}/u/spec.toml"], ["u-robust: checkpoint {tmp}/u is a folder"],
+                                   setup=_user_run('{ entry_point = "umodels:good", checkpoint = "." }'), absent=["run"]),
+    "ray address that does not answer": Case(
+        ["run", "{tmp}/u/spec.toml", "--backend", "ray", "--address", "127.0.0.1:1"],
+        ["Ray address 127.0.0.1:1 does not answer within 30 s"], setup=_user_run('{ entry_point = "umodels:good" }'),
+        absent=["run"]),
+    "random bytes as a user checkpoint": _failed_model(
+        '{ entry_point = "umodels:good", checkpoint = "bad.pt" }', ["bad.pt: not a PyTorch or safetensors file"],
+        setup=lambda tmp: (_user_run('{ entry_point = "umodels:good", checkpoint = "bad.pt" }')(tmp),
+                           (tmp / "u" / "bad.pt").write_bytes(bytes(range(256))))),
+    # --- damage met on resume, and a run folder edited after the run
+    "resume over a truncated record file": Case(
+        ["run", "{tmp}/u/spec.toml"], ["{tmp}/run/records/u-normal/clean.parquet: not a readable record file"],
+        setup=_ran(_truncate), output_has=["hint: pass --overwrite to recompute it"]),
+    "resume over an empty run.json": Case(
+        ["run", "{tmp}/u/spec.toml", "--no-report"], [], setup=_ran(lambda tmp: (tmp / "run" / "run.json").write_text("")),
+        code=0, errors=0, output_has=["warning: {tmp}/run/run.json: damaged", "rebuilding it",
+                                      "0 cells computed, 4 already done"]),
+    "resume after a killed writer": Case(
+        ["run", "{tmp}/u/spec.toml", "--no-report"], [], code=0, errors=0,
+        setup=_ran(lambda tmp: ((tmp / "run/records/u-normal/clean.parquet").unlink(),
+                                (tmp / "run/records/u-normal/.clean.parquet.abc123.tmp").write_bytes(b"PAR1"))),
+        output_has=["1 cells computed, 3 already done"]),
+    "resume over an edited record file": Case(
+        ["run", "{tmp}/u/spec.toml"],
+        ["{tmp}/run/records/u-robust/clean.parquet: its content changed since run.json recorded it"],
+        setup=_ran(_edit_consistently), output_has=["hint: pass --overwrite to recompute it"]),
+    "report of an edited record file": Case(
+        ["report", "{tmp}/run"], ["u-robust/clean.parquet: its content changed since run.json recorded it"],
+        setup=_ran(_edit_consistently), absent=["run/report"], output_has=["overconf verify RUN"]),
+    "query of an edited record file": Case(
+        ["query", "{tmp}/run", "SELECT count(*) FROM records"], ["u-robust/clean.parquet: its content changed"],
+        setup=_ran(_edit_consistently)),
+    "show of an edited record file": Case(
+        ["show", "{tmp}/run"], ["u-robust/clean.parquet: its content changed"],
+        setup=_ran(_edit_consistently), present=["run/summary.csv"]),
+    "verify an edited run": Case(
+        ["verify", "{tmp}/run"], ["{tmp}/run: 2 problem(s) in 5 record files"],
+        setup=_ran(lambda tmp: (_edit_consistently(tmp), shutil.copy(tmp / "run/records/u-normal/clean.parquet",
+                                                                    tmp / "run/records/u-normal/fog_severity=3.parquet"))),
+        output_has=["FAIL {tmp}/run/records/u-robust/clean.parquet: its content changed",
+                    "FAIL {tmp}/run/records/u-normal/fog_severity=3.parquet: holds model 'u-normal' × perturbation 'clean'"]),
+    "report of a run with a damaged run.json": Case(
+        ["report", "{tmp}/run"], ["{tmp}/run/run.json: damaged"],
+        setup=_ran(lambda tmp: (tmp / "run" / "run.json").write_bytes(b"\xff\xfe{")), absent=["run/report"]),
     # --- tracebacks and silent acceptance at the CLI: numbers
     "n-examples 0": Case([*EVALUATE, "--n-examples", "0"], ["--n-examples=0: must be an integer >= 1"], absent=["run"]),
     "n-examples -5": Case([*EVALUATE, "--n-examples", "-5"], ["--n-examples=-5: must be an integer >= 1"], absent=["run"]),

@@ -161,6 +161,22 @@ def show_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run fo
     print_summary(out)
 
 
+@app.command("verify")
+def verify_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run folder")]) -> None:
+    """Check a run folder is untouched: every record file valid, its SHA-256 and configuration as run.json
+    recorded them, nothing missing or added (detects edits; not a signature)."""
+    from overconf.store.integrity import verify_run
+
+    checked, problems = verify_run(out)
+    for problem in problems:
+        console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    if problems:
+        raise OverconfError(f"{out}: {len(problems)} problem(s) in {checked} record files and run.json",
+                            hint="a changed or damaged record file: delete it and rerun the run's command to "
+                            "recompute it")
+    print(f"{out}: ok, {checked} record files match run.json")
+
+
 zoo_app = typer.Typer(help="The paper's model zoo: robust/normal pairs on CIFAR-10, CIFAR-100, ImageNet.",
                       no_args_is_help=True)
 app.add_typer(zoo_app, name="zoo")
@@ -294,7 +310,7 @@ def evaluate_command(
         check_int("--workers", workers, minimum=0)
     if threads is not None:
         check_int("--threads", threads)
-    check_int("--seed", seed, minimum=0)
+    check_int("--seed", seed, minimum=0, maximum=2**63 - 1)
     if eps is not None:
         check_positive("--eps", eps)
     check_name("ImageNet order", imagenet_order, ("robustbench", "sorted"))

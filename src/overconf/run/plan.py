@@ -246,8 +246,9 @@ def _check_normalisation(spec: Spec, data: ImageSet) -> None:
 
 def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     """Resolve ``spec`` into a :class:`Plan` (no model is loaded, nothing is written)."""
-    from overconf.evaluation.engine import resolve_device
+    from overconf.evaluation.engine import check_worker_counts, resolve_device
 
+    check_worker_counts(spec.workers, spec.threads, f"{spec.source}: ")
     eps = spec.eps if spec.eps is not None else DEFAULT_EPS.get(spec.data.dataset, 8 / 255)
     data_dir = spec.data.path
     perturbations = expand_perturbations(spec.specs, spec.data.dataset, data_dir, eps)  # bad specs fail first

@@ -45,6 +45,30 @@ def _worker_env() -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(paths), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
 
 
+ADDRESS_TIMEOUT_S = 30.0
+
+
+def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -> None:
+    """:class:`ConfigError` unless the Ray cluster at ``address`` (``host:port`` or ``ray://host:port``; ``auto``
+    and ``None`` are not checked) accepts a TCP connection within ``timeout`` seconds (``ray.init`` would
+    wait far longer)."""
+    import socket
+
+    if address is None or address == "auto" or address.startswith("local"):
+        return
+    target = address.split("://", 1)[-1]
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"Ray address {address!r} is not of the form host:port", hint="e.g. --address 10.0.0.5:6379")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(f"Ray address {address} does not answer within {timeout:.0f} s ({why})",
+                          hint="start the cluster (ray start --head) or check the address; leave --address out "
+                          "to start Ray here") from None
+
+
 def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str | None = None,
                progress: bool = True, failed: list[tuple[str, str]] | None = None) -> list[Path]:
     """Submit one task per model with pending cells; wait for all; return the record files written (failed
@@ -52,6 +76,7 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
     if plan.spec is None:
         raise ConfigError("the ray back end runs specs (overconf run / demo / evaluate), not in-memory grids",
                           hint="use backend='local' for run_grid")
+    check_address(address)
     try:
         import ray
     except ImportError:

@@ -328,6 +328,17 @@ def _perturbations(check: _Checker, raw: Any) -> tuple[tuple[str, ...], dict[str
     return tuple(s.strip() for s in specs), dict(limits), eps
 
 
+SEED_MAX = 2**63 - 1
+"""The largest seed (torch's generators take 64-bit seeds; numpy's take these too)."""
+
+
+def _seed(check: _Checker, value: Any) -> int:
+    seed = check.integer(value, "seed")
+    if seed > SEED_MAX:
+        raise check.fail(f"seed must be an integer ≤ 2**63 - 1, got {seed}", "seed")
+    return seed
+
+
 def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path(".")) -> Spec:
     """Parse and check a spec's TOML text; ``folder`` anchors relative paths and entry points."""
     check = _Checker(source, text)
@@ -375,7 +386,7 @@ def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path("."))
     return Spec(
         out=Path(check.string(raw.get("out", "runs/run"), "out")).expanduser(),
         data=data, pairs=tuple(pairs), zoo=zoo, specs=specs, n_examples=limits, eps=eps,
-        seed=check.integer(raw.get("seed", 0), "seed"),
+        seed=_seed(check, raw.get("seed", 0)),
         device=device,
         batch_size=batch_size,
         precision=precision,
@@ -393,6 +404,13 @@ def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path("."))
 def load_spec(path: Path | str) -> Spec:
     """Read and check ``SPEC.toml``: relative paths and entry points resolve against its folder."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"spec file {path} is a folder", hint="give the path of a .toml file, e.g. examples/demo.toml")
     if not path.is_file():
         raise ConfigError(f"spec file {path} not found", hint="give the path of a .toml file, e.g. examples/demo.toml")
-    return parse_spec_text(path.read_text(), str(path), path.resolve().parent)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text (UTF-8) file: byte {exc.start} cannot be decoded",
+                          hint="a spec is a TOML text file, e.g. examples/demo.toml") from None
+    return parse_spec_text(text, str(path), path.resolve().parent)

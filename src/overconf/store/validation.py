@@ -117,6 +117,10 @@ def _spot_check_logits(path: Path, handle: pq.ParquetFile, prediction: np.ndarra
 
 
 def check_run_records(files: Sequence[Path]) -> None:
-    """Check every record file of a run (:func:`check_record_file`)."""
+    """Check every record file of a run (:func:`check_record_file`), and that its content is what the run's
+    ``run.json`` recorded (:func:`overconf.store.integrity.check_record_hashes`)."""
+    from overconf.store.integrity import check_record_hashes
+
     for path in files:
         check_record_file(path)
+    check_record_hashes(files)
