@@ -306,6 +306,11 @@ CASES: dict[str, Case] = {
         '{ entry_point = "umodels:good", checkpoint = "bad.pt" }', ["bad.pt: not a PyTorch or safetensors file"],
         setup=lambda tmp: (_user_run('{ entry_point = "umodels:good", checkpoint = "bad.pt" }')(tmp),
                            (tmp / "u" / "bad.pt").write_bytes(bytes(range(256))))),
+    "perturbation parameter typo": Case(
+        ["run", "{tmp}/u/spec.toml"], [("spec.toml:16: perturbation 'pgd:step=3': unknown parameter 'step'; "
+                                       "did you mean `steps`")],
+        setup=_edited_spec('specs = ["clean", "ood-uniform"]', 'specs = ["clean",\n  "pgd:step=3"]'), absent=["run"],
+        output_has=["hint: pgd takes"]),
     # --- damage met on resume, and a run folder edited after the run
     "resume over a truncated record file": Case(
         ["run", "{tmp}/u/spec.toml"], ["{tmp}/run/records/u-normal/clean.parquet: not a readable record file"],

@@ -23,7 +23,7 @@ from overconf.evaluation.records import ModelInfo
 from overconf.run.data import PerturbationPlan, expand_perturbations, fingerprint, first_n, load_test_set
 from overconf.run.identity import canonical
 from overconf.run.manifest import sha256_file
-from overconf.run.spec import ENGINE_KEYS, ModelSpec, Spec
+from overconf.run.spec import ENGINE_KEYS, ModelSpec, Spec, spec_line
 from overconf.store.parquet import records_path
 
 console = Console(stderr=True)
@@ -251,7 +251,13 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     check_worker_counts(spec.workers, spec.threads, f"{spec.source}: ")
     eps = spec.eps if spec.eps is not None else DEFAULT_EPS.get(spec.data.dataset, 8 / 255)
     data_dir = spec.data.path
-    perturbations = expand_perturbations(spec.specs, spec.data.dataset, data_dir, eps)  # bad specs fail first
+    try:  # bad specs fail first, naming the spec file's line
+        perturbations = expand_perturbations(spec.specs, spec.data.dataset, data_dir, eps)
+    except ConfigError as exc:
+        where = spec_line(spec, exc.message)
+        if where is None:
+            raise
+        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
     device = resolve_device(spec.device)
     if spec.decode == "gpu":  # before any model is loaded; the data set is checked by the engine
         from overconf.data.decode import check_gpu_decode

@@ -401,6 +401,24 @@ def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path("."))
     )
 
 
+def spec_line(spec: Spec, message: str) -> str | None:
+    """``<spec file>:<line>`` of the first perturbation spec string quoted in ``message`` (the spec file alone
+    when the string is not found; ``None`` for a spec that is no file)."""
+    path = Path(spec.source)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        lines = None
+    if lines is None:
+        return None
+    for text in spec.specs:
+        if repr(text) in message or f"'{text.split(':')[0]}" in message:
+            for i, line in enumerate(lines):
+                if f'"{text}"' in line or f"'{text}'" in line:
+                    return f"{spec.source}:{i + 1}"
+    return spec.source
+
+
 def load_spec(path: Path | str) -> Spec:
     """Read and check ``SPEC.toml``: relative paths and entry points resolve against its folder."""
     path = Path(path)
