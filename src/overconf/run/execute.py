@@ -293,7 +293,7 @@ def check_out(out: Path, overwrite: bool) -> None:
         return
     if (resolved / MANIFEST).exists() or (resolved / "records").is_dir():
         return
-    entries = sorted(p.name for p in resolved.iterdir())
+    entries = sorted(p.name for p in resolved.iterdir() if not p.name.startswith(".") and p.name != "logs")
     if entries:
         raise ConfigError(f"out = {out} is a folder that is not a run and holds {len(entries)} entries "
                           f"(e.g. {entries[0]})", hint="give an empty or new folder, or pass --overwrite to write there")

@@ -51,7 +51,7 @@ def explain_shape_error(exc: BaseException, data: Any = None) -> str | None:
 
     >>> explain_shape_error(RuntimeError("Given groups=1, weight of size [16, 3, 3, 3], expected "
     ...                                  "input[2, 1, 28, 28] to have 3 channels, but got 1 channels instead"))
-    'model expects 3 channels, data has 1: give the model 3-channel images (or build it for the data\\'s channels)'
+    "model expects 3 channels, data has 1: give the model 3-channel images (or build it for the data's channels)"
     """
     text = str(exc)
     if match := _CONV_CHANNELS.search(text):
