@@ -275,6 +275,14 @@ CASES: dict[str, Case] = {
     "image folder with mixed sizes and no image_size": Case(
         ["run", "{tmp}/u/spec.toml"], ["images of different sizes", "is 8×8", "c0/2.png is 9×9"], setup=_mixed_sizes,
         absent=["run"], output_has=["hint: set image_size"]),
+    "checkpoint keys with a net. prefix": _failed_model(
+        '{ entry_point = "umodels:good", checkpoint = "net.pt" }',
+        ["learned tensors of the model are not in the checkpoint", "the checkpoint holds 4 tensors, e.g. ['net.0.weight'",
+         "add strip_prefix = \"net.\""],
+        setup=lambda tmp: (_user_run('{ entry_point = "umodels:good", checkpoint = "net.pt" }')(tmp),
+                           torch.save({f"net.{k}": v for k, v in torch.nn.Sequential(
+                               torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.AdaptiveAvgPool2d(2),
+                               torch.nn.Flatten(), torch.nn.Linear(16, 2)).state_dict().items()}, tmp / "u" / "net.pt"))),
     "entry point module with a syntax error": Case(
         ["run", "{tmp}/u/spec.toml"], ["entry point 'broken:net'", "broken.py:1: SyntaxError"],
         setup=lambda tmp: (_user_run('{ entry_point = "broken:net" }')(tmp),

@@ -182,3 +182,30 @@ def test_a_model_with_wrong_outputs_fails_the_run_after_the_others_finish(
         assert not (out / "records" / "mine-robust").exists() or not list((out / "records" / "mine-robust").glob("*.parquet"))
         summary = (out / "summary.csv").read_text()
         assert "mine-normal" in summary and "mine-robust" not in summary
+
+
+def test_entry_point_kwargs_and_strip_prefix_load_without_a_wrapper_file(tmp_path: Path) -> None:
+    """torchvision.models:resnet18 built with kwargs = { num_classes = 2 }, its weights saved under a ``net.``
+    prefix and loaded with strip_prefix: the run's logits are the model's."""
+    import torchvision
+
+    from overconf.run.plan import resolve
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "data.npz", x=rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8), y=np.arange(6) % 2)
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=2).eval()
+    torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}}, tmp_path / "r18.pt")
+    member = '{ entry_point = "torchvision.models:resnet18", kwargs = { num_classes = 2 }, checkpoint = "r18.pt", ' \
+             'strip_prefix = "net." }'
+    (tmp_path / "spec.toml").write_text(
+        f'out = "{tmp_path}/run"\ndevice = "cpu"\n[data]\ndataset = "npz"\npath = "data.npz"\nnum_classes = 2\n'
+        f'[[pair]]\nname = "r"\nrobust = {member}\nnormal = {member}\n')
+    spec = load_spec(tmp_path / "spec.toml")
+    assert spec.pairs[0].robust.kwargs == {"num_classes": 2} and spec.pairs[0].robust.strip_prefix == "net."
+    model = resolve(spec, progress=False).models[0].load()
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), net(x))
+    with pytest.raises(ConfigError, match="strip_prefix needs a checkpoint"):
+        parse_spec_text((tmp_path / "spec.toml").read_text().replace('checkpoint = "r18.pt", ', ""), "s.toml", tmp_path)
