@@ -319,6 +319,16 @@ CASES: dict[str, Case] = {
                                        "did you mean `steps`")],
         setup=_edited_spec('specs = ["clean", "ood-uniform"]', 'specs = ["clean",\n  "pgd:step=3"]'), absent=["run"],
         output_has=["hint: pgd takes"]),
+    "zoo dry run missing weights and data": Case(
+        [*EVALUATE, "--dry-run"], ["selected cifar10 pairs has its files", "and the data: cifar10 not found",
+                                   "cifar-10-batches-py"], absent=["run"],
+        setup=lambda tmp: None, output_has=["for the data: download"]),
+    "data fetch cifar10": Case(["data", "fetch", "cifar10"], ["`data fetch` downloads only 'fashion-mnist', not 'cifar10'"],
+                               output_has=["cifar-10-python.tar.gz", "fetches model weights only"]),
+    "data fetch --dataset cifar10": Case(["data", "fetch", "--dataset", "cifar10"], ["not 'cifar10'"]),
+    "query a combined report": Case(
+        ["query", "{tmp}/combined", "SELECT 1"], ["{tmp}/combined holds a combined report (report.html), not records"],
+        setup=lambda tmp: ((tmp / "combined").mkdir(), (tmp / "combined" / "report.html").write_text("<html>"))),
     # --- damage met on resume, and a run folder edited after the run
     "resume over a truncated record file": Case(
         ["run", "{tmp}/u/spec.toml"], ["{tmp}/run/records/u-normal/clean.parquet: not a readable record file"],

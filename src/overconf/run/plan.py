@@ -277,9 +277,21 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
         options["mode"] = spec.data.mode
     models: list[PlanModel] = []
     skipped: list[tuple[str, str]] = []
+    missing_models: MissingFileError | None = None
     if spec.zoo is not None:
-        models, skipped = _zoo_models(spec, device)
-    full = load_test_set(spec.data.dataset, data_dir, split=spec.data.split, **options)
+        try:
+            models, skipped = _zoo_models(spec, device)
+        except MissingFileError as exc:  # say what else is missing (the data) in the same line
+            missing_models = exc
+    try:
+        full = load_test_set(spec.data.dataset, data_dir, split=spec.data.split, **options)
+    except MissingFileError as exc:
+        if missing_models is None:
+            raise
+        raise MissingFileError(f"{missing_models.message}; and the data: {exc.message}",
+                               hint=f"{missing_models.hint}; for the data: {exc.hint}") from None
+    if missing_models is not None:
+        raise missing_models
     test_set = first_n(full, spec.data.n_examples, f"{spec.source}: [data] n_examples")
     if spec.data.num_classes is not None and spec.data.num_classes != full.num_classes:
         raise ConfigError(f"{spec.source}: num_classes = {spec.data.num_classes} but {spec.data.dataset} has "

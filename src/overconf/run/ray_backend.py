@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,7 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
         gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 and str(plan.engine["device"]) != "cpu" else 0
         remote = ray.remote(num_gpus=gpus, max_retries=MAX_RETRIES)(model_task)
         tasks = {}
+        started = time.perf_counter()
         for model in plan.models:
             labels = [c.perturbation.label for c in pending if c.model is model]
             if labels:
@@ -116,8 +118,9 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
                 if failed is not None:
                     failed += [(m, message) for m, message in failures]
                 name, count = tasks[ref]
+                seconds = (time.perf_counter() - started) / count  # the task's cells, from submission (queue included)
                 for _ in range(count):
-                    tracker.cell_done(f"{name} (ray task)", 0.0)
+                    tracker.cell_done(f"{name} (ray task)", seconds)
         tracker.close()
         return written
     finally:
