@@ -342,6 +342,11 @@ CASES: dict[str, Case] = {
         setup=_ran(lambda tmp: ((tmp / "run/records/u-normal/clean.parquet").unlink(),
                                 (tmp / "run/records/u-normal/.clean.parquet.abc123.tmp").write_bytes(b"PAR1"))),
         output_has=["1 cells computed, 3 already done"]),
+    "resume over a foreign record file": Case(
+        ["run", "{tmp}/u/spec.toml"], ["(e.g. {tmp}/run/records/u-robust/clean.parquet: u-robust · clean differs in"],
+        setup=_ran(lambda tmp: shutil.copy(tmp / "run/records/u-normal/clean.parquet",
+                                           tmp / "run/records/u-robust/clean.parquet")),
+        output_has=["hint: choose another --out, or pass --overwrite"]),
     "resume over an edited record file": Case(
         ["run", "{tmp}/u/spec.toml"],
         ["{tmp}/run/records/u-robust/clean.parquet: its content changed since run.json recorded it"],

@@ -121,7 +121,7 @@ def check_cells(plan: Plan, out: Path, overwrite: bool) -> tuple[list[Cell], lis
         shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
         raise ConfigError(
             f"{out} holds a different {plan.name} run: {len(differing)} cell(s) were computed with another "
-            f"configuration (e.g. {cell.name} differs in {shown})",
+            f"configuration (e.g. {cell.path(out)}: {cell.name} differs in {shown})",
             hint="choose another --out, or pass --overwrite to replace those cells",
         )
     return done, pending, differing
