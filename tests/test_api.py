@@ -136,3 +136,20 @@ def test_compare_writes_a_one_pair_run(tmp_path) -> None:  # type: ignore[no-unt
 
     with pytest.raises(ConfigError, match="differs in model.parameters_sha256"):
         overconf.compare(robust, normal, data, ["clean"], out=out, mean=[0.5] * 3, std=[0.25] * 3, device="cpu")
+
+
+def test_compare_with_mean_and_std_of_other_channels_says_so(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Checked before anything runs (a Normalize of 3 values would silently broadcast 1-channel images)."""
+    data = torch.utils.data.TensorDataset(torch.rand(4, 1, 8, 8), torch.arange(4) % 2)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    from overconf.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="mean/std have 3 values, the data has 1 channel"):
+        overconf.compare(net, net, data, out=tmp_path / "run", mean=[0.5] * 3, std=[0.2] * 3, device="cpu")
+    assert not (tmp_path / "run").exists()
+    broken = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3, 2))
+    with pytest.raises(ConfigError, match="1 of 2 models failed") as info:
+        overconf.compare(broken, net, data, out=tmp_path / "run", device="cpu", report=False)
+    assert "logs" in (info.value.hint or "") and (tmp_path / "run" / "summary.csv").is_file()
+    log = (tmp_path / "run" / "logs" / "pair-robust.log").read_text()
+    assert "Traceback" in log and "mat1 and mat2" in log

@@ -195,6 +195,9 @@ def compare(
     if (mean is None) != (std is None) or (mean is not None and std is not None and len(mean) != len(std)):
         raise ConfigError("mean and std go together, one number per channel each")
     data = as_image_set(dataset, name=dataset_name, num_classes=num_classes, keys=keys, infer=True)
+    if mean is not None and len(data) and len(mean) != data[0][0].shape[0]:
+        raise ConfigError(f"compare: mean/std have {len(mean)} values, the data has {data[0][0].shape[0]} channel(s)",
+                          hint="give mean and std one value per channel")
     models = []
     for net, is_robust in ((normal, False), (robust, True)):
         if not isinstance(net, nn.Module):

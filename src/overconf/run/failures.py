@@ -63,9 +63,9 @@ def explain_shape_error(exc: BaseException, data: Any = None) -> str | None:
         got, wanted = int(match[2]), int(match[3])
         return (f"a linear layer of the model expects {wanted} input features but gets {got} from images of "
                 f"{shown}: set image_size in [data] to the size the model was built for")
-    if (match := _BROADCAST.search(text)) and shape is not None and int(match[2]) == shape[0]:
-        return (f"the model (or its mean/std) has {match[1]} channels, data has {shape[0]}: "
-                f"{_channel_hint(data, int(match[1]))}")
+    if (match := _BROADCAST.search(text)) and shape is not None and shape[0] in (int(match[1]), int(match[2])):
+        wanted = int(match[1]) if int(match[2]) == shape[0] else int(match[2])
+        return f"the model (or its mean/std) has {wanted} channels, data has {shape[0]}: {_channel_hint(data, wanted)}"
     return None
 
 
