@@ -50,7 +50,7 @@ ADDRESS_TIMEOUT_S = 30.0
 
 
 def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -> None:
-    """:class:`ConfigError` unless the Ray cluster at ``address`` (``host:port`` or ``ray://host:port``; ``auto``
+    """:class:`ConfigError` unless the Ray cluster at ``address`` (``<host>:<port>`` or ``ray://<host>:<port>``; ``auto``
     and ``None`` are not checked) accepts a TCP connection within ``timeout`` seconds (``ray.init`` would
     wait far longer)."""
     import socket
