@@ -207,6 +207,20 @@ def _failed_model(robust: str, error: list[str], channels: int = 3,
                 output_lacks=["zoo fetch", "catalogue"])  # the user's own models never get zoo hints
 
 
+def _gray_folder(tmp: Path, mode: str = "") -> None:
+    """The user's spec pointed at an image folder of grayscale PNGs (and ``mode`` when given)."""
+    from PIL import Image
+
+    _user_run('{ entry_point = "umodels:good" }')(tmp)
+    for k in range(4):
+        (tmp / "u" / "gray" / f"c{k % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("L", (8, 8), color=40 * k).save(tmp / "u" / "gray" / f"c{k % 2}" / f"{k}.png")
+    spec = tmp / "u" / "spec.toml"
+    spec.write_text(spec.read_text().replace('dataset = "npz"\npath = "data.npz"',
+                                             'dataset = "imagefolder"\npath = "gray"' + (f'\nmode = "{mode}"' if mode else ""))
+                    .replace("kwargs = { channels = 3 }", "kwargs = { channels = 1 }"))
+
+
 def _mixed_sizes(tmp: Path) -> None:
     """The user's spec pointed at an image folder whose images have two sizes, without image_size."""
     from PIL import Image
@@ -262,6 +276,9 @@ CASES: dict[str, Case] = {
                                                    ["TypeError", "width"]),
     "rgb model on grayscale data": _failed_model('{ entry_point = "umodels:good" }',
                                                  ["model expects 3 channels, data has 1"], channels=1),
+    "rgb model on a grayscale image folder": _failed_model(
+        '{ entry_point = "umodels:good" }', ["model expects 3 channels, data has 1: set mode = \"RGB\" in [data]"],
+        setup=_gray_folder),
     "linear layer of another image size": _failed_model('{ entry_point = "umodels:flat" }',
                                                         ["expects 3072 input features but gets 192"]),
     "damaged user checkpoint, loaded lazily": _failed_model(

@@ -209,3 +209,25 @@ def test_entry_point_kwargs_and_strip_prefix_load_without_a_wrapper_file(tmp_pat
         torch.testing.assert_close(model(x), net(x))
     with pytest.raises(ConfigError, match="strip_prefix needs a checkpoint"):
         parse_spec_text((tmp_path / "spec.toml").read_text().replace('checkpoint = "r18.pt", ', ""), "s.toml", tmp_path)
+
+
+def test_mode_converts_a_grayscale_folder_for_an_rgb_model(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from overconf.run.plan import resolve
+
+    for k in range(4):
+        (tmp_path / "gray" / f"c{k % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("L", (8, 8), color=40 * k).save(tmp_path / "gray" / f"c{k % 2}" / f"{k}.png")
+    (tmp_path / "m.py").write_text("from torch import nn\n\ndef rgb():\n    return nn.Sequential(nn.Conv2d(3, 2, 8), "
+                                   "nn.Flatten())\n")
+    text = ('out = "run"\ndevice = "cpu"\n[data]\ndataset = "imagefolder"\npath = "gray"\nnum_classes = 2\nmode = "RGB"\n'
+            '[[pair]]\nname = "p"\nrobust = { entry_point = "m:rgb" }\nnormal = { entry_point = "m:rgb" }\n')
+    plan = resolve(parse_spec_text(text, "s.toml", tmp_path), progress=False)
+    image = plan.cells[0].data()[3][0]
+    assert image.shape == (3, 8, 8) and torch.allclose(image, torch.full((3, 8, 8), 120 / 255))
+    assert plan.cells[0].config["data"]["mode"] == "RGB"
+    with pytest.raises(ConfigError, match="unknown mode 'rgb'"):
+        parse_spec_text(text.replace('mode = "RGB"', 'mode = "rgb"'), "s.toml", tmp_path)
+    with pytest.raises(ConfigError, match="mode applies to imagefolder data, not 'npz'"):
+        parse_spec_text(text.replace('"imagefolder"', '"npz"'), "s.toml", tmp_path)
