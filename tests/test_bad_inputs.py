@@ -503,3 +503,34 @@ def test_third_party_import_warnings_do_not_reach_the_user(tmp_path: Path) -> No
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "pkg_resources" not in proc.stderr and "torch.jit.interface" not in proc.stderr
+
+
+def test_a_run_killed_while_replacing_cells_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--overwrite replaces a cell, then the process dies: run.json must not hold the old file's hash, so the
+    resume takes the new file as done instead of refusing it as changed."""
+    from overconf.run import execute
+    from overconf.run.runner import run_spec
+
+    monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
+    _ran(lambda tmp: None)(tmp_path)
+    spec = tmp_path / "u" / "spec.toml"
+    spec.write_text(spec.read_text().replace('specs = ["clean", "ood-uniform"]',
+                                             'specs = ["clean", "ood-uniform"]\nn_examples = { ood = 4 }'))
+    real = execute.compute_cell
+
+    def compute_then_die(*args, **kwargs):  # type: ignore[no-untyped-def]
+        real(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(execute, "compute_cell", compute_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_spec(spec, overwrite=True, progress=False, report=False)
+    monkeypatch.setattr(execute, "compute_cell", real)
+    from overconf.store.parquet import read_records
+
+    assert len(read_records(tmp_path / "run")) == 8 + 8 + 4 + 8  # the replaced cell is read, not called changed
+    resumed = run_spec(spec, progress=False, report=False, overwrite=True)  # the other cell still to replace
+    assert resumed.done_before == 3 and len(resumed.written) == 1
+    from overconf.store.integrity import verify_run
+
+    assert verify_run(tmp_path / "run") == (4, [])

@@ -212,9 +212,11 @@ def _engine_used(cell: Cell, out: Path) -> dict[str, Any] | None:
     return engine
 
 
-def build_manifest(plan: Plan, out: Path, command: str) -> dict[str, Any]:
-    """``run.json``: the run's command, configuration, versions, data, models and every cell's configuration."""
+def build_manifest(plan: Plan, out: Path, command: str, pending: Sequence[Cell] = ()) -> dict[str, Any]:
+    """``run.json``: the run's command, configuration, versions, data, models and every cell's configuration;
+    the SHA-256 of every record file but those of ``pending`` cells (about to be written or replaced)."""
     previous = previous_manifest(out, quiet=True)
+    pending_ids = {id(c) for c in pending}
     old_models = {m.get("model"): m for m in previous.get("models", [])}
     models = []
     for model in plan.models:
@@ -238,7 +240,8 @@ def build_manifest(plan: Plan, out: Path, command: str) -> dict[str, Any]:
         "models": models,
         "perturbations": plan.perturbations,
         "cells": cells,
-        RECORD_HASHES: record_hashes(out, [c.path(out) for c in plan.cells], previous),
+        RECORD_HASHES: record_hashes(out, [c.path(out) for c in plan.cells if id(c) not in pending_ids], previous,
+                                     exclude=[c.path(out) for c in pending]),
     }
 
 
@@ -320,7 +323,7 @@ def execute(plan: Plan, out: Path, *, command: str, overwrite: bool = False, bac
     for stale in out.glob(f".{MANIFEST}.*.tmp"):  # a killed writer's run.json (written in milliseconds)
         if time.time() - stale.stat().st_mtime > 60:
             stale.unlink(missing_ok=True)
-    write_manifest(out, build_manifest(plan, out, command))
+    write_manifest(out, build_manifest(plan, out, command, pending))
     if pending:
         if backend == "ray":
             from overconf.run.ray_backend import run_on_ray

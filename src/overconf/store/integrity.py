@@ -85,16 +85,20 @@ def cached_sha256(paths: Iterable[Path]) -> dict[Path, str]:
     return digests
 
 
-def record_hashes(out: Path, fresh: Iterable[Path], previous: dict[str, Any]) -> dict[str, str]:
+def record_hashes(out: Path, fresh: Iterable[Path], previous: dict[str, Any],
+                  exclude: Iterable[Path] = ()) -> dict[str, str]:
     """The ``record_sha256`` field of a run.json being written: ``fresh`` files (the run's own cells,
     checked or computed by this run) hashed now; other record files keep the hash ``previous`` (the old
-    run.json) recorded for them; files neither fresh nor recorded stay unrecorded."""
+    run.json) recorded for them, except ``exclude`` (cells about to be written or replaced: a run killed
+    while replacing one must not leave a hash of the old file); files neither fresh nor recorded stay
+    unrecorded."""
     out = Path(out)
     recorded = previous.get(RECORD_HASHES) or {}
+    skipped = {str(Path(p).relative_to(out)) for p in exclude}
     hashes = {str(p.relative_to(out)): d for p, d in cached_sha256([p for p in fresh if p.is_file()]).items()}
     for path in sorted(out.glob("records/*/*.parquet")):
         name = str(path.relative_to(out))
-        if name not in hashes and isinstance(recorded.get(name), str):
+        if name not in hashes and name not in skipped and isinstance(recorded.get(name), str):
             hashes[name] = recorded[name]
     return dict(sorted(hashes.items()))
 
