@@ -1,9 +1,10 @@
-"""Bad input at the command line, one case per fault of issue 12's "Why" list (model-output checks
-excepted: they live with the engine's tests).
+"""Bad input at the command line, one case per fault users met: hostile or careless options, files, models,
+data and run folders (model-output checks excepted: they live with the engine's tests).
 
 Each case runs ``overconf`` in-process through :func:`overconf.cli.main` (the real entry point, error
-handler included) and asserts the exit code, the one ``error:`` line (plus at most one ``hint:`` line),
-that no traceback is printed, and that no partial or wrong file is left behind.
+handler included) and asserts the exit code, the ``error:`` lines (one, or one per failed model plus the
+line naming them; at most one ``hint:`` line), that no traceback is printed, and that no partial or wrong
+file is left behind (and that what must be written, e.g. the other models' records, is).
 """
 
 from __future__ import annotations
