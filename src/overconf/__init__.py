@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["GridModel", "ModelInfo", "benchmark", "build_report", "create_perturbation", "evaluate", "evaluate_zoo",
+__all__ = ["GridModel", "ModelInfo", "benchmark", "build_report", "compare", "create_perturbation", "evaluate", "evaluate_zoo",
            "load_model", "load_spec", "read_records", "run_demo", "run_grid", "run_spec", "summary_table"]
 
 

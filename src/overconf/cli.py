@@ -56,15 +56,25 @@ AddressOpt = Annotated[str | None, typer.Option("--address", help="Ray cluster a
 
 @data_app.command("fetch")
 def data_fetch(
-    dataset: Annotated[str, typer.Argument(help="data set to fetch")] = "fashion-mnist",
+    dataset_argument: Annotated[str | None, typer.Argument(metavar="DATASET", help="data set to fetch")] = None,
+    dataset_option: Annotated[str | None, typer.Option("--dataset", help="the same, named as elsewhere")] = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="where to look / put it")] = None,
 ) -> None:
     """Make a data set present locally (Fashion-MNIST: Debian package, else torchvision's download)."""
     from overconf.data import fashion_mnist
 
+    if dataset_argument and dataset_option and dataset_argument != dataset_option:
+        raise ConfigError(f"two data sets given: {dataset_argument!r} and --dataset {dataset_option!r}",
+                          hint="give one")
+    dataset = dataset_argument or dataset_option or fashion_mnist.NAME
     if dataset != fashion_mnist.NAME:
-        raise OverconfError(f"`data fetch` knows only {fashion_mnist.NAME!r}, not {dataset!r}",
-                            hint="CIFAR and ImageNet are fetched with `overconf zoo fetch`")
+        hints = {"cifar10": "download https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz and extract it",
+                 "cifar100": "download https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz and extract it",
+                 "imagenet": "put the ImageNet validation set sorted into class folders (val/<wnid>/*.JPEG)"}
+        hint = hints.get(dataset, "name your own data in a spec: [data] dataset = \"imagefolder\" or \"npz\"")
+        raise OverconfError(f"`data fetch` downloads only {fashion_mnist.NAME!r}, not {dataset!r}",
+                            hint=f"{hint}; then pass that folder with --data-dir or $OVERCONF_DATA "
+                            "(`overconf zoo fetch` fetches model weights only)" if dataset in hints else hint)
     folder = fashion_mnist.fetch(data_dir)
     print(f"{dataset}: {folder}")
 
@@ -164,6 +174,22 @@ def show_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run fo
     from overconf.run.show import print_summary
 
     print_summary(out)
+
+
+@app.command("verify")
+def verify_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run folder")]) -> None:
+    """Check a run folder is untouched: every record file valid, its SHA-256 and configuration as run.json
+    recorded them, nothing missing or added (detects edits; not a signature)."""
+    from overconf.store.integrity import verify_run
+
+    checked, problems = verify_run(out)
+    for problem in problems:
+        console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
+    if problems:
+        raise OverconfError(f"{out}: {len(problems)} problem(s) in {checked} record files and run.json",
+                            hint="a changed or damaged record file: delete it and rerun the run's command to "
+                            "recompute it")
+    print(f"{out}: ok, {checked} record files match run.json")
 
 
 zoo_app = typer.Typer(help="The paper's model zoo: robust/normal pairs on CIFAR-10, CIFAR-100, ImageNet.",
@@ -318,7 +344,7 @@ def evaluate_command(
         check_int("--workers", workers, minimum=0)
     if threads is not None:
         check_int("--threads", threads)
-    check_int("--seed", seed, minimum=0)
+    check_int("--seed", seed, minimum=0, maximum=2**63 - 1)
     if eps is not None:
         check_positive("--eps", eps)
     check_name("ImageNet order", imagenet_order, ("robustbench", "sorted"))

@@ -87,7 +87,8 @@ def test_one_image_file_class_for_every_folder_set(tmp_path: Path) -> None:
     assert ImageNetSet is ImageFolderSet
     data = load_image_folder(path=_jpeg_folder(tmp_path / "f"), num_classes=2, image_size=8)
     assert isinstance(data, ImageFolderSet) and (data.preprocessing, data.mode, data.channels) == ("Res8Crop8", "RGB", 3)
-    assert load_image_folder(path=tmp_path / "f", num_classes=2).preprocessing == "none"
+    with pytest.raises(DataError, match=r"images of different sizes \(00.jpg is 26×20, cat/01.jpg is 26×23\)"):
+        load_image_folder(path=tmp_path / "f", num_classes=2)  # without image_size they could not be batched
     for n in (0, -1):  # the n ≥ 1 check FolderImageSet.subset used to lack
         with pytest.raises(ConfigError, match=f"n_examples={n}: must be an integer >= 1"):
             data.subset(n)
@@ -135,7 +136,7 @@ def test_engine_accepts_user_jpeg_folders_for_gpu_decode(tmp_path: Path) -> None
     check_gpu_decodable(jpegs)
     with pytest.raises(ConfigError, match="decode=gpu needs a CUDA device, but the run uses cpu"):
         evaluate(model, info, jpegs, clean, decode="gpu", progress=False)
-    pngs = load_image_folder(path=_jpeg_folder(tmp_path / "png", suffix=".png"), num_classes=2)
+    pngs = load_image_folder(path=_jpeg_folder(tmp_path / "png", suffix=".png"), num_classes=2, image_size=16)
     with pytest.raises(ConfigError, match=r"decode=gpu decodes JPEG files only, but png: .*\(e.g. 00.png\)"):
         evaluate(model, info, pngs, clean, decode="gpu", progress=False)
     memory = TensorImageSet("toy", torch.zeros(2, 3, 4, 4), torch.zeros(2, dtype=torch.int64), 2)

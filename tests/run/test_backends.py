@@ -47,13 +47,22 @@ def reference(tmp_path_factory: pytest.TempPathFactory, my_pair_factory) -> tupl
 def test_ray_and_local_write_identical_files(reference: tuple[Path, Path], tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     spec, single = reference
+    (spec.parent / "raisingmodels.py").write_text("def broken():\n    raise ValueError('no weights for you')\n")
+    bad = spec.parent / "bad-on-ray.toml"
+    bad.write_text(spec.read_text().replace('robust = { entry_point = "mymodels:robust_net", checkpoint = "ckpt/robust.pt" }',
+                                            'robust = { entry_point = "raisingmodels:broken" }'))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         remote = run_spec(spec, out=tmp_path / "ray", backend="ray", progress=False, report=False)
+        failing = run_spec(bad, out=tmp_path / "bad", backend="ray", progress=False, report=False)
     finally:
         ray.shutdown()
     assert len(remote.written) == 4
     assert record_bytes(tmp_path / "ray") == record_bytes(single)
+    # A model whose constructor raises stops that model only, on a Ray worker as here.
+    assert [m for m, _ in failing.failed] == ["mine-robust"] and "ValueError: no weights for you" in failing.failed[0][1]
+    assert sorted(p.parent.name for p in failing.written) == ["mine-normal", "mine-normal"]
+    assert "ValueError" in (tmp_path / "bad" / "logs" / "mine-robust.log").read_text()
 
 
 def _overconf_run(spec: Path, out: Path) -> subprocess.Popen[str]:

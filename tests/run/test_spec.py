@@ -182,3 +182,52 @@ def test_a_model_with_wrong_outputs_fails_the_run_after_the_others_finish(
         assert not (out / "records" / "mine-robust").exists() or not list((out / "records" / "mine-robust").glob("*.parquet"))
         summary = (out / "summary.csv").read_text()
         assert "mine-normal" in summary and "mine-robust" not in summary
+
+
+def test_entry_point_kwargs_and_strip_prefix_load_without_a_wrapper_file(tmp_path: Path) -> None:
+    """torchvision.models:resnet18 built with kwargs = { num_classes = 2 }, its weights saved under a ``net.``
+    prefix and loaded with strip_prefix: the run's logits are the model's."""
+    import torchvision
+
+    from overconf.run.plan import resolve
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "data.npz", x=rng.integers(0, 256, (6, 16, 16, 3), dtype=np.uint8), y=np.arange(6) % 2)
+    torch.manual_seed(0)
+    net = torchvision.models.resnet18(num_classes=2).eval()
+    torch.save({"state_dict": {f"net.{k}": v for k, v in net.state_dict().items()}}, tmp_path / "r18.pt")
+    member = '{ entry_point = "torchvision.models:resnet18", kwargs = { num_classes = 2 }, checkpoint = "r18.pt", ' \
+             'strip_prefix = "net." }'
+    (tmp_path / "spec.toml").write_text(
+        f'out = "{tmp_path}/run"\ndevice = "cpu"\n[data]\ndataset = "npz"\npath = "data.npz"\nnum_classes = 2\n'
+        f'[[pair]]\nname = "r"\nrobust = {member}\nnormal = {member}\n')
+    spec = load_spec(tmp_path / "spec.toml")
+    assert spec.pairs[0].robust.kwargs == {"num_classes": 2} and spec.pairs[0].robust.strip_prefix == "net."
+    model = resolve(spec, progress=False).models[0].load()
+    x = torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), net(x))
+    with pytest.raises(ConfigError, match="strip_prefix needs a checkpoint"):
+        parse_spec_text((tmp_path / "spec.toml").read_text().replace('checkpoint = "r18.pt", ', ""), "s.toml", tmp_path)
+
+
+def test_mode_converts_a_grayscale_folder_for_an_rgb_model(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from overconf.run.plan import resolve
+
+    for k in range(4):
+        (tmp_path / "gray" / f"c{k % 2}").mkdir(parents=True, exist_ok=True)
+        Image.new("L", (8, 8), color=40 * k).save(tmp_path / "gray" / f"c{k % 2}" / f"{k}.png")
+    (tmp_path / "m.py").write_text("from torch import nn\n\ndef rgb():\n    return nn.Sequential(nn.Conv2d(3, 2, 8), "
+                                   "nn.Flatten())\n")
+    text = ('out = "run"\ndevice = "cpu"\n[data]\ndataset = "imagefolder"\npath = "gray"\nnum_classes = 2\nmode = "RGB"\n'
+            '[[pair]]\nname = "p"\nrobust = { entry_point = "m:rgb" }\nnormal = { entry_point = "m:rgb" }\n')
+    plan = resolve(parse_spec_text(text, "s.toml", tmp_path), progress=False)
+    image = plan.cells[0].data()[3][0]
+    assert image.shape == (3, 8, 8) and torch.allclose(image, torch.full((3, 8, 8), 120 / 255))
+    assert plan.cells[0].config["data"]["mode"] == "RGB"
+    with pytest.raises(ConfigError, match="unknown mode 'rgb'"):
+        parse_spec_text(text.replace('mode = "RGB"', 'mode = "rgb"'), "s.toml", tmp_path)
+    with pytest.raises(ConfigError, match="mode applies to imagefolder data, not 'npz'"):
+        parse_spec_text(text.replace('"imagefolder"', '"npz"'), "s.toml", tmp_path)

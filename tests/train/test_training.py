@@ -83,3 +83,19 @@ def test_bad_config_is_a_user_error() -> None:
         TrainConfig(training="trades")
     with pytest.raises(ConfigError, match="eps"):
         TrainConfig(eps=8)
+
+
+def test_cached_weights_swapped_for_another_models_are_refused(data: tuple[TensorImageSet, TensorImageSet],
+                                                                 tmp_path: Path) -> None:
+    """The robust entry's weights replaced by the normal twin's (same architecture): refused on load, naming
+    the file, instead of silently evaluating the wrong model."""
+    from overconf.errors import CheckpointError
+
+    robust = TrainConfig(epochs=1, train_subset=128, batch_size=64, training="pgd", eps=0.1, attack_steps=1)
+    normal = TrainConfig(epochs=1, train_subset=128, batch_size=64)
+    first = train_or_load(robust, data[0], "sha-a", cache_dir=tmp_path, progress=False)
+    twin = train_or_load(normal, data[0], "sha-a", cache_dir=tmp_path, progress=False)
+    assert json.loads(first.path.with_suffix(".json").read_text())["sha256"]
+    first.path.write_bytes(twin.path.read_bytes())
+    with pytest.raises(CheckpointError, match=f"cached model {first.path}: its SHA-256 differs"):
+        train_or_load(robust, data[0], "sha-a", cache_dir=tmp_path, progress=False)

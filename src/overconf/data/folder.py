@@ -140,8 +140,11 @@ class ImageFolderSet(ImageSet):
 
 @DATASETS.register("imagefolder")
 def load_image_folder(split: str = "test", data_dir: Path | None = None, *, path: Path | str | None = None,
-                      num_classes: int | None = None, image_size: int | None = None) -> ImageFolderSet:
-    """``<path>/<class>/<image>``: classes in sorted folder order, images sorted by name within a class."""
+                      num_classes: int | None = None, image_size: int | None = None,
+                      mode: str | None = None) -> ImageFolderSet:
+    """``<path>/<class>/<image>``: classes in sorted folder order, images sorted by name within a class;
+    ``mode``: ``RGB`` or ``L`` (3 or 1 channels; default: the first image's). Without ``image_size`` every
+    image must have the first one's width and height (read from the file headers)."""
     root = Path(path if path is not None else data_dir or "")
     if path is None and data_dir is None:
         raise ConfigError("the imagefolder data set needs a path", hint='set [data] path = "my/images"')
@@ -159,8 +162,21 @@ def load_image_folder(split: str = "test", data_dir: Path | None = None, *, path
     if not samples:
         raise DataError(f"{root}: no images found", hint=f"expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
     with Image.open(samples[0][0]) as first:
-        mode = "L" if first.mode in ("L", "1", "I;16", "I") else "RGB"
+        mode = mode or ("L" if first.mode in ("L", "1", "I;16", "I") else "RGB")
+        first_size = first.size
     size = _check_size(image_size)
+    if size is None:
+        for file, _ in samples[1:]:
+            try:
+                with Image.open(file) as image:
+                    other = image.size
+            except (OSError, UnidentifiedImageError) as exc:
+                raise DataError(f"{file}: not a readable image ({exc})",
+                                hint="replace the file or remove it from the folder") from None
+            if other != first_size:
+                raise DataError(f"{root}: images of different sizes ({samples[0][0].name} is {first_size[0]}×"
+                                f"{first_size[1]}, {file.relative_to(root)} is {other[0]}×{other[1]}) and no image_size",
+                                hint="set image_size in [data] (resize + centre crop to a square of that side)")
     return ImageFolderSet(root.name, samples, classes, f"Res{size}Crop{size}" if size else "none", mode)
 
 

@@ -278,6 +278,15 @@ def check_logits_finite(host: torch.Tensor, index: torch.Tensor, cell: str) -> N
                            hint="check the model and its weights (a diverged or wrongly loaded checkpoint?)")
 
 
+def check_worker_counts(workers: int | None, threads: int | None, where: str = "") -> None:
+    """:class:`ConfigError` for worker processes or threads beyond any use (more than
+    :data:`OVERSUBSCRIPTION` × the cores available)."""
+    for key, value in (("workers", workers), ("threads", threads)):
+        if value is not None and value > OVERSUBSCRIPTION * available_cores():
+            raise ConfigError(f"{where}{key} = {value} on a machine with {available_cores()} cores",
+                              hint=f"use at most {OVERSUBSCRIPTION * available_cores()} (leave it out for the default)")
+
+
 def evaluate(
     model: nn.Module,
     info: ModelInfo,
@@ -313,10 +322,7 @@ def evaluate(
         raise ConfigError(f"workers must be a non-negative integer, not {workers!r}")
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads must be a positive integer, not {threads!r}")
-    for key, value in (("workers", workers), ("threads", threads)):  # processes / threads beyond any use
-        if value is not None and value > OVERSUBSCRIPTION * available_cores():
-            raise ConfigError(f"{key} = {value} on a machine with {available_cores()} cores",
-                              hint=f"use at most {OVERSUBSCRIPTION * available_cores()} (leave it out for the default)")
+    check_worker_counts(workers, threads)
     if len(dataset) == 0:
         raise ConfigError(f"{dataset.name}: no samples to evaluate", hint="check n_examples and the data folder")
     encoded = decode == "gpu"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import nn
@@ -96,6 +96,28 @@ def parse_value(value: str) -> float | int | bool | str:
         return value
 
 
+def _check_parameter_names(spec: PerturbationSpec, factory: Any) -> None:
+    """:class:`ConfigError` for a parameter the factory does not take, with the closest one it does."""
+    import inspect
+
+    from overconf.validate import did_you_mean
+
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    known = [p.name for p in parameters if p.name != "default_eps" and p.kind is not inspect.Parameter.VAR_POSITIONAL]
+    for key in spec.params:
+        if key not in known:
+            suggestion = did_you_mean(key, known)
+            raise ConfigError(f"perturbation {spec.label!r}: unknown parameter {key!r}"
+                              + (f"; {suggestion}" if suggestion else ""),
+                              hint=f"{spec.name} takes {', '.join(known) or 'no parameters'}"
+                              " (`overconf perturbations` lists them with their defaults)")
+
+
 def create_perturbation(text: str, eps: float) -> Perturbation:
     """Build the perturbation named by a spec string; ``eps`` is the default L∞/L2 budget for attacks."""
     spec = parse_spec(text)
@@ -105,6 +127,7 @@ def create_perturbation(text: str, eps: float) -> Perturbation:
         if isinstance(value, float) and not math.isfinite(value):
             raise ConfigError(f"perturbation {text!r}: {key}={spec.params[key]} must be a finite number",
                               hint=f"`overconf perturbations` lists the parameters of {spec.name!r} and their defaults")
+    _check_parameter_names(spec, factory)
     try:
         perturbation = factory(default_eps=eps, **params)
     except TypeError as exc:

@@ -17,15 +17,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from pyarrow import ArrowException
 from rich.console import Console
 from rich.markup import escape
 
-from overconf.errors import ConfigError, ModelOutputError
+from overconf.errors import ConfigError, DataError, RecordError
+from overconf.run.failures import ModelFailure, model_failure_line
 from overconf.run.identity import differing_keys, git_commit, overconf_version, provenance
 from overconf.run.locks import claim
 from overconf.run.manifest import MANIFEST, environment_versions, read_manifest, write_manifest
 from overconf.run.plan import Cell, Plan, PlanModel
 from overconf.run.progress import RunProgress, rate_key, read_rates, record_rate, rough_rate
+from overconf.store.integrity import RECORD_HASHES, record_hashes, remove_stale_temporary
 from overconf.store.parquet import read_cell, write_records
 
 console = Console(stderr=True)
@@ -56,32 +59,69 @@ class RunResult:
 
 
 def cell_state(cell: Cell, out: Path) -> tuple[str, list[str]]:
-    """``("todo" | "done" | "differs", differing keys)`` of a cell against its record file."""
+    """``("todo" | "done" | "differs" | "damaged", differing keys or why)`` of a cell against its record file."""
     path = cell.path(out)
     if not path.is_file():
         return "todo", []
-    stored = read_cell(path)
+    try:
+        stored = read_cell(path)
+    except (OSError, ValueError, ArrowException) as exc:  # truncated, not Parquet, metadata not JSON
+        return "damaged", [f"not a readable record file ({type(exc).__name__}: {str(exc)[:160]})"]
     keys = differing_keys((stored or {}).get("config"), cell.config)
     return ("done", []) if not keys else ("differs", keys)
 
 
+def previous_manifest(out: Path, quiet: bool = False) -> dict[str, Any]:
+    """The run.json a run adds to; a damaged one is reported (unless ``quiet``) and rebuilt (from the spec and
+    the record files' own metadata), never trusted."""
+    try:
+        return read_manifest(out)
+    except RecordError as exc:
+        if not quiet:
+                console.print(f"[yellow]warning:[/] {escape(exc.message)}; rebuilding it from the spec and the record "
+                          "files", highlight=False, soft_wrap=True)
+        return {}
+
+
+def _check_damage(plan: Plan, out: Path, overwrite: bool, done: list[Cell], pending: list[Cell]) -> None:
+    """Done cells whose record file changed since run.json recorded its SHA-256 are refused naming the file
+    (``overwrite``: recomputed)."""
+    from overconf.store.integrity import changed_hint, changed_records
+
+    try:
+        manifest = read_manifest(out)
+    except RecordError:
+        return  # rebuilt: nothing recorded to compare with
+    by_path = {c.path(out): c for c in done}
+    for path, why in changed_records(out, list(by_path), manifest):
+        if not overwrite:
+            raise RecordError(f"{path}: {why}", hint=f"pass --overwrite to recompute it; {changed_hint(path)}")
+        done.remove(by_path[path])
+        pending.append(by_path[path])
+
+
 def check_cells(plan: Plan, out: Path, overwrite: bool) -> tuple[list[Cell], list[Cell], list[tuple[Cell, list[str]]]]:
-    """(done, pending, differing); differing cells are refused unless ``overwrite`` (then they are pending)."""
+    """(done, pending, differing); differing cells are refused unless ``overwrite`` (then they are pending),
+    and so are damaged record files and files whose content changed since run.json recorded them."""
     done, pending, differing = [], [], []
     for cell in plan.cells:
         state, keys = cell_state(cell, out)
+        if state == "damaged" and not overwrite:
+            raise RecordError(f"{cell.path(out)}: {keys[0]}",
+                              hint="pass --overwrite to recompute it, or delete it and rerun")
         if state == "done":
             done.append(cell)
         else:
             pending.append(cell)
             if state == "differs":
                 differing.append((cell, keys))
+    _check_damage(plan, out, overwrite, done, pending)
     if differing and not overwrite:
         cell, keys = differing[0]
         shown = ", ".join(keys[:6]) + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
         raise ConfigError(
             f"{out} holds a different {plan.name} run: {len(differing)} cell(s) were computed with another "
-            f"configuration (e.g. {cell.name} differs in {shown})",
+            f"configuration (e.g. {cell.path(out)}: {cell.name} differs in {shown})",
             hint="choose another --out, or pass --overwrite to replace those cells",
         )
     return done, pending, differing
@@ -94,8 +134,13 @@ def compute_cell(model: Any, cell: Cell, out: Path, plan: Plan, progress: bool) 
 
     data = cell.data()
     start = time.perf_counter()
-    table = evaluate(model, cell.model.info, data, cell.perturbation.perturbation, **plan.engine, seed=plan.seed,
-                     progress=progress)
+    try:
+        table = evaluate(model, cell.model.info, data, cell.perturbation.perturbation, **plan.engine, seed=plan.seed,
+                         progress=progress)
+    except (DataError, KeyboardInterrupt):  # the data's fault (every model would meet it), or the user's stop
+        raise
+    except Exception as exc:
+        raise ModelFailure(cell.name, exc, data) from exc
     seconds = time.perf_counter() - start
     device = str(plan.engine["device"])
     path = write_records(out, table, {"config": cell.config, "provenance": provenance(engine_settings(table) or {})})
@@ -111,7 +156,9 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
                     tracker: RunProgress | None = None, progress: bool = True,
                     failed: list[tuple[str, str]] | None = None) -> list[Path]:
     """The resume loop for one model: claim each cell, skip it if done meanwhile, compute it otherwise.
-    A :class:`ModelOutputError` stops this model only: it is printed and appended to ``failed``.
+    Any exception while loading, building or running the model (:class:`~overconf.run.failures.ModelFailure`)
+    stops this model only: one line naming model, cell, exception type and message is printed and appended to
+    ``failed``, the full traceback is appended to ``<out>/logs/<model>.log``.
 
     Cells claimed by another process are taken up again at the end (waiting for their claim): if that
     process finished them they are skipped, if it died they are computed here.
@@ -119,9 +166,14 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
     loaded: list[Any] = []
     written: list[Path] = []
 
-    def get_model() -> Any:
+    def get_model(cell: Cell) -> Any:
         if not loaded:
-            loaded.append(model.load())
+            try:
+                loaded.append(model.load())
+            except (DataError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                raise ModelFailure(cell.name, exc) from exc
         return loaded[0]
 
     deferred: list[Cell] = []
@@ -132,17 +184,19 @@ def run_model_cells(plan: Plan, model: PlanModel, cells: Sequence[Cell], out: Pa
                     if not held:
                         deferred.append(cell)
                         continue
+                    path = cell.path(out)  # a killed writer of this cell may have left its temporary file
+                    remove_stale_temporary(path.parent, path.name)
                     if _finished(cell, out):
                         continue
                     start = time.perf_counter()
-                    written.append(compute_cell(get_model(), cell, out, plan, progress))
+                    written.append(compute_cell(get_model(cell), cell, out, plan, progress))
                     if tracker is not None:
                         tracker.cell_done(cell.name, time.perf_counter() - start)
-    except ModelOutputError as exc:  # this model's output is unusable: stop it, go on with the other models
-        console.print(f"[bold red]error:[/] {escape(exc.message)}; its remaining cells are skipped", highlight=False,
-                      soft_wrap=True)
+    except ModelFailure as failure:  # this model cannot run: stop it, go on with the other models
+        line = model_failure_line(model.info.model, failure, out)
+        console.print(f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True)
         if failed is not None:
-            failed.append((model.info.model, exc.message))
+            failed.append((model.info.model, line))
     return written
 
 
@@ -158,9 +212,11 @@ def _engine_used(cell: Cell, out: Path) -> dict[str, Any] | None:
     return engine
 
 
-def build_manifest(plan: Plan, out: Path, command: str) -> dict[str, Any]:
-    """``run.json``: the run's command, configuration, versions, data, models and every cell's configuration."""
-    previous = read_manifest(out)
+def build_manifest(plan: Plan, out: Path, command: str, pending: Sequence[Cell] = ()) -> dict[str, Any]:
+    """``run.json``: the run's command, configuration, versions, data, models and every cell's configuration;
+    the SHA-256 of every record file but those of ``pending`` cells (about to be written or replaced)."""
+    previous = previous_manifest(out, quiet=True)
+    pending_ids = {id(c) for c in pending}
     old_models = {m.get("model"): m for m in previous.get("models", [])}
     models = []
     for model in plan.models:
@@ -184,6 +240,8 @@ def build_manifest(plan: Plan, out: Path, command: str) -> dict[str, Any]:
         "models": models,
         "perturbations": plan.perturbations,
         "cells": cells,
+        RECORD_HASHES: record_hashes(out, [c.path(out) for c in plan.cells if id(c) not in pending_ids], previous,
+                                     exclude=[c.path(out) for c in pending]),
     }
 
 
@@ -224,20 +282,52 @@ def print_dry_run(plan: Plan, out: Path, done: Sequence[Cell], pending: Sequence
     print(f"estimated cost: {seconds / 60:.1f} min {how}")
 
 
+def check_out(out: Path, overwrite: bool) -> None:
+    """Refuse a run folder that would scatter results where they do not belong: a file system root, the
+    home folder, a file, or a non-empty folder that is not a run (no run.json, no records/) unless
+    ``overwrite``."""
+    resolved = Path(out).expanduser().resolve()
+    if resolved == Path(resolved.anchor) or resolved == Path.home().resolve():
+        raise ConfigError(f"out = {out} is {'a file system root' if resolved == Path(resolved.anchor) else 'your home folder'}",
+                          hint="give a run folder of its own, e.g. --out runs/mine")
+    if resolved.exists() and not resolved.is_dir():
+        raise ConfigError(f"out = {out} is a file, not a folder", hint="give a run folder, e.g. --out runs/mine")
+    if overwrite or not resolved.is_dir():
+        return
+    if (resolved / MANIFEST).exists() or (resolved / "records").is_dir():
+        return
+    entries = sorted(p.name for p in resolved.iterdir() if not p.name.startswith(".") and p.name != "logs")
+    if entries:
+        raise ConfigError(f"out = {out} is a folder that is not a run and holds {len(entries)} entries "
+                          f"(e.g. {entries[0]})", hint="give an empty or new folder, or pass --overwrite to write there")
+
+
 def execute(plan: Plan, out: Path, *, command: str, overwrite: bool = False, backend: str = "local",
             address: str | None = None, dry_run: bool = False, progress: bool = True) -> RunResult:
     """Run ``plan`` into ``out`` (see the module docstring); ``dry_run`` prints the plan and writes nothing."""
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r}", hint=f"choose one of {', '.join(BACKENDS)}")
     out = Path(out)
+    check_out(out, overwrite)
+    if backend == "ray" and not dry_run:  # an address that does not answer is said before anything is written
+        from overconf.run.ray_backend import check_address
+
+        check_address(address)
+    previous_manifest(out)  # a damaged run.json is said before any cell is computed
     done, pending, differing = check_cells(plan, out, overwrite)
     result = RunResult(out, [m.info.model for m in plan.models], list(plan.skipped), [], len(done))
     if dry_run:
         print_dry_run(plan, out, done, pending, differing)
         return result
     out.mkdir(parents=True, exist_ok=True)
-    if not pending or not (out / MANIFEST).is_file():  # written once, unless a new run's identity must exist early
-        write_manifest(out, build_manifest(plan, out, command))
+    for stale in out.glob(f".{MANIFEST}.*.tmp"):  # a killed writer's run.json (written in milliseconds)
+        if time.time() - stale.stat().st_mtime > 60:
+            stale.unlink(missing_ok=True)
+    # run.json is written once, at the end, unless it must be written first: a new run's identity, or cells about
+    # to be replaced (their old files' hashes must go before a kill can leave a new file under an old hash)
+    replacing = any(c.path(out).exists() for c in pending)
+    if not pending or replacing or not (out / MANIFEST).is_file():
+        write_manifest(out, build_manifest(plan, out, command, pending))
     if pending:
         if backend == "ray":
             from overconf.run.ray_backend import run_on_ray

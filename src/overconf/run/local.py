@@ -52,6 +52,23 @@ def run_grid(
     Finished cells with the same configuration are skipped, so an interrupted run resumes where it stopped.
     ``n_per_family`` limits a family (``attack``, ``corruption``, ``ood``: the costly ones) to the first n samples.
     """
+    plan = grid_plan(models, dataset, perturbations, n_per_family=n_per_family, eps=eps, batch_size=batch_size,
+                     device=device, seed=seed)
+    return execute(plan, Path(out), command="overconf.run_grid", overwrite=overwrite, progress=progress).written
+
+
+def grid_plan(
+    models: Sequence[GridModel],
+    dataset: ImageSet,
+    perturbations: Sequence[str],
+    *,
+    n_per_family: Mapping[str, int | None] | None = None,
+    eps: float | None = None,
+    batch_size: int = 500,
+    device: torch.device | str = "cpu",
+    seed: int = 0,
+) -> Plan:
+    """The :class:`~overconf.run.plan.Plan` of :func:`run_grid` (nothing is loaded or written)."""
     eps = DEFAULT_EPS.get(dataset.name, 8 / 255) if eps is None else eps
     planned = expand_perturbations(list(perturbations), dataset.name, None, eps)
     plan_models = []
@@ -69,4 +86,4 @@ def run_grid(
                                              "size": len(dataset), "n_examples": len(dataset)},
                 engine, canonical({"eps": eps, "batch_size": batch_size, "device": str(device),
                                    "n_examples": n_per_family}), seed)
-    return execute(plan, Path(out), command="overconf.run_grid", overwrite=overwrite, progress=progress).written
+    return plan

@@ -16,6 +16,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from overconf.errors import RecordError
+
 MANIFEST = "run.json"
 _PACKAGES = ("overconf", "torch", "torchvision", "numpy", "scipy", "scikit-learn", "pandas", "pyarrow",
              "duckdb", "matplotlib", "pyautoattack", "robustbench", "timm", "safetensors")
@@ -74,9 +76,21 @@ def environment_versions() -> dict[str, str]:
 
 
 def read_manifest(out: Path) -> dict[str, Any]:
-    """The run's manifest, or an empty dict when the run has none yet."""
+    """The run's manifest, or an empty dict when the run has none yet; a damaged one (empty, not JSON, not
+    an object: what a full disk or an editor leaves) is a :class:`~overconf.errors.RecordError` naming it."""
     path = Path(out) / MANIFEST
-    return json.loads(path.read_text()) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise RecordError(f"{path}: damaged, not a JSON object ({type(exc).__name__}: {str(exc)[:120]})",
+                          hint="rerun the run's command (e.g. overconf run SPEC --out RUN): it rebuilds run.json "
+                          "from the spec and the record files") from None
+    if not isinstance(manifest, dict):
+        raise RecordError(f"{path}: damaged, holds a {type(manifest).__name__}, not a JSON object",
+                          hint="rerun the run's command (e.g. overconf run SPEC --out RUN): it rebuilds run.json")
+    return manifest
 
 
 def write_manifest(out: Path, manifest: dict[str, Any]) -> Path:

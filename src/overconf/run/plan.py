@@ -23,7 +23,7 @@ from overconf.evaluation.records import ModelInfo
 from overconf.run.data import PerturbationPlan, expand_perturbations, fingerprint, first_n, load_test_set
 from overconf.run.identity import canonical
 from overconf.run.manifest import cached_sha256
-from overconf.run.spec import ENGINE_KEYS, ModelSpec, Spec
+from overconf.run.spec import ENGINE_KEYS, ModelSpec, Spec, spec_line
 from overconf.store.parquet import records_path
 
 console = Console(stderr=True)
@@ -124,6 +124,9 @@ def _normalised(net: nn.Module, spec: ModelSpec) -> nn.Module:
 def _entry_point_model(spec: ModelSpec, info: ModelInfo, search: list[Path]) -> PlanModel:
     from overconf.zoo.loaders import import_entry_point, load_weights
 
+    if spec.checkpoint is not None and spec.checkpoint.is_dir():
+        raise ConfigError(f"{info.model}: checkpoint {spec.checkpoint} is a folder, not a file",
+                          hint="name the checkpoint file itself (.pt, .pth, .ckpt or .safetensors)")
     if spec.checkpoint is not None and not spec.checkpoint.is_file():
         raise MissingFileError(f"{info.model}: checkpoint {spec.checkpoint} not found",
                                hint="checkpoint paths are relative to the spec file's folder")
@@ -132,20 +135,22 @@ def _entry_point_model(spec: ModelSpec, info: ModelInfo, search: list[Path]) -> 
     identity = {"name": info.model, "pair": info.pair, "robust": info.robust, "dataset": info.dataset,
                 "source": "entry_point", "entry_point": spec.entry_point, "checkpoint_sha256": sha,
                 "mean": list(spec.mean) if spec.mean else None, "std": list(spec.std) if spec.std else None}
+    extra = {k: v for k, v in (("kwargs", spec.kwargs), ("strip_prefix", spec.strip_prefix)) if v}
+    identity.update(extra)  # only when given: cells of specs without them keep their identity
 
     def load() -> nn.Module:
-        net = import_entry_point(spec.entry_point or "", search)()
+        net = import_entry_point(spec.entry_point or "", search)(**spec.kwargs)
         if not isinstance(net, nn.Module):
             raise ConfigError(f"entry point {spec.entry_point!r} returned {type(net).__name__}, not an nn.Module")
         if spec.checkpoint is not None:
-            load_weights(net, spec.checkpoint)
+            load_weights(net, spec.checkpoint, strip_prefix=spec.strip_prefix, user=True)
         return _normalised(net, spec).eval()
 
     def entry() -> dict[str, Any]:
         return {"model": info.model, "pair": info.pair, "robust": info.robust, "dataset": info.dataset,
                 "checkpoint": str(spec.checkpoint) if spec.checkpoint else None, "sha256": sha,
                 "config": {"entry_point": spec.entry_point, "mean": identity["mean"], "std": identity["std"],
-                           **spec.config}}
+                           **extra, **spec.config}}
 
     return PlanModel(info, load, identity, entry)
 
@@ -224,13 +229,35 @@ def engine_options(spec: Spec, device: torch.device) -> dict[str, Any]:
     return {"device": device, **{key: getattr(spec, key) for key in ENGINE_KEYS}}
 
 
+def _check_normalisation(spec: Spec, data: ImageSet) -> None:
+    """Each model's mean/std has one value per channel of the data (checked before any model is loaded)."""
+    members = [(pair.name, role, m) for pair in spec.pairs for role, m in (("robust", pair.robust), ("normal", pair.normal))]
+    if not any(m.mean for _, _, m in members) or len(data) == 0:
+        return
+    channels = int(data[0][0].shape[0])
+    for pair, role, member in members:
+        if member.mean and len(member.mean) != channels:
+            hint = ('set mode = "RGB" in [data] or give mean/std one value per channel'
+                    if spec.data.dataset == "imagefolder" and len(member.mean) == 3
+                    else f"give mean and std {channels} value(s) each, one per channel")
+            raise ConfigError(f"{spec.source}: pair {pair}.{role}: mean/std have {len(member.mean)} values, the data "
+                              f"has {channels} channel(s)", hint=hint)
+
+
 def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     """Resolve ``spec`` into a :class:`Plan` (no model is loaded, nothing is written)."""
-    from overconf.evaluation.engine import resolve_device
+    from overconf.evaluation.engine import check_worker_counts, resolve_device
 
+    check_worker_counts(spec.workers, spec.threads, f"{spec.source}: ")
     eps = spec.eps if spec.eps is not None else DEFAULT_EPS.get(spec.data.dataset, 8 / 255)
     data_dir = spec.data.path
-    perturbations = expand_perturbations(spec.specs, spec.data.dataset, data_dir, eps)  # bad specs fail first
+    try:  # bad specs fail first, naming the spec file's line
+        perturbations = expand_perturbations(spec.specs, spec.data.dataset, data_dir, eps)
+    except ConfigError as exc:
+        where = spec_line(spec, exc.message)
+        if where is None:
+            raise
+        raise ConfigError(f"{where}: {exc.message}", hint=exc.hint) from None
     device = resolve_device(spec.device)
     if spec.decode == "gpu":  # before any model is loaded; the data set is checked by the engine
         from overconf.data.decode import check_gpu_decode
@@ -246,17 +273,34 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
                           hint="remove image_size from [data]")
     if spec.data.order is not None:
         options["order"] = spec.data.order
+    if spec.data.mode is not None:
+        options["mode"] = spec.data.mode
     models: list[PlanModel] = []
     skipped: list[tuple[str, str]] = []
+    missing_models: MissingFileError | None = None
     if spec.zoo is not None:
-        models, skipped = _zoo_models(spec, device)
-    full = load_test_set(spec.data.dataset, data_dir, split=spec.data.split, **options)
+        try:
+            models, skipped = _zoo_models(spec, device)
+        except MissingFileError as exc:  # say what else is missing (the data) in the same line
+            missing_models = exc
+    try:
+        full = load_test_set(spec.data.dataset, data_dir, split=spec.data.split, **options)
+    except MissingFileError as exc:
+        if missing_models is None:
+            raise
+        raise MissingFileError(f"{missing_models.message}; and the data: {exc.message}",
+                               hint=f"{missing_models.hint}; for the data: {exc.hint}") from None
+    if missing_models is not None:
+        raise missing_models
     test_set = first_n(full, spec.data.n_examples, f"{spec.source}: [data] n_examples")
     if spec.data.num_classes is not None and spec.data.num_classes != full.num_classes:
         raise ConfigError(f"{spec.source}: num_classes = {spec.data.num_classes} but {spec.data.dataset} has "
                           f"{full.num_classes}", hint="leave num_classes out for the named data sets")
     data_identity = {"dataset": full.name, "fingerprint": fingerprint(full), "size": len(full),
                      "n_examples": len(test_set), "split": spec.data.split, "image_size": spec.data.image_size}
+    if spec.data.mode is not None:  # only when given: cells of specs without it keep their identity
+        data_identity["mode"] = spec.data.mode
+    _check_normalisation(spec, full)
     train_data = _TrainData(spec.data.dataset, data_dir)
     search = [spec.folder, Path.cwd()]
     for pair in spec.pairs:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,30 @@ def _worker_env() -> dict[str, str]:
     return {"PYTHONPATH": os.pathsep.join(paths), "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
 
 
+ADDRESS_TIMEOUT_S = 30.0
+
+
+def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -> None:
+    """:class:`ConfigError` unless the Ray cluster at ``address`` (``<host>:<port>`` or ``ray://<host>:<port>``; ``auto``
+    and ``None`` are not checked) accepts a TCP connection within ``timeout`` seconds (``ray.init`` would
+    wait far longer)."""
+    import socket
+
+    if address is None or address == "auto" or address.startswith("local"):
+        return
+    target = address.split("://", 1)[-1]
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise ConfigError(f"Ray address {address!r} is not of the form host:port", hint="e.g. --address 10.0.0.5:6379")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        why = "no answer" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise ConfigError(f"Ray address {address} does not answer within {timeout:.0f} s ({why})",
+                          hint="start the cluster (ray start --head) or check the address; leave --address out "
+                          "to start Ray here") from None
+
+
 def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str | None = None,
                progress: bool = True, failed: list[tuple[str, str]] | None = None) -> list[Path]:
     """Submit one task per model with pending cells; wait for all; return the record files written (failed
@@ -52,6 +77,7 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
     if plan.spec is None:
         raise ConfigError("the ray back end runs specs (overconf run / demo / evaluate), not in-memory grids",
                           hint="use backend='local' for run_grid")
+    check_address(address)
     try:
         import ray
     except ImportError:
@@ -69,6 +95,7 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
         gpus = 1 if ray.cluster_resources().get("GPU", 0) > 0 and str(plan.engine["device"]) != "cpu" else 0
         remote = ray.remote(num_gpus=gpus, max_retries=MAX_RETRIES)(model_task)
         tasks = {}
+        started = time.perf_counter()
         for model in plan.models:
             labels = [c.perturbation.label for c in pending if c.model is model]
             if labels:
@@ -79,16 +106,21 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
         while waiting:
             ready, waiting = ray.wait(waiting, num_returns=1)
             for ref in ready:
-                paths, failures = ray.get(ref)
+                try:
+                    paths, failures = ray.get(ref)
+                except Exception as exc:  # noqa: BLE001  the task itself died (e.g. resolving on the worker)
+                    first = (str(getattr(exc, "cause", None) or exc).strip().splitlines() or [""])[-1][:300]
+                    paths, failures = [], [(tasks[ref][0], f"{tasks[ref][0]} failed on its Ray worker: {first}")]
                 written += [Path(p) for p in paths]
                 for m, message in failures:  # the worker's own error line stays in its log
-                    console.print(f"[bold red]error:[/] {escape(message)}; its remaining cells are skipped",
+                    console.print(f"[bold red]error:[/] {escape(message)}",
                                   highlight=False, soft_wrap=True)
                 if failed is not None:
                     failed += [(m, message) for m, message in failures]
                 name, count = tasks[ref]
+                seconds = (time.perf_counter() - started) / count  # the task's cells, from submission (queue included)
                 for _ in range(count):
-                    tracker.cell_done(f"{name} (ray task)", 0.0)
+                    tracker.cell_done(f"{name} (ray task)", seconds)
         tracker.close()
         return written
     finally:

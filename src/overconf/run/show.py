@@ -42,8 +42,11 @@ def _fmt(value: object) -> str:
 def print_summary(out: Path, console: Console | None = None) -> pd.DataFrame:
     """Print the run's provenance line and compact table (from ``summary.csv``, computed if absent)."""
     from overconf.report.tables import SUMMARY_CSV, write_summary
+    from overconf.store.integrity import check_record_hashes
 
     path = Path(out) / SUMMARY_CSV
+    if path.is_file():  # the summary stands for the records: they must be what run.json recorded
+        check_record_hashes(sorted(Path(out).glob("records/*/*.parquet")))
     summary = pd.read_csv(path) if path.is_file() else write_summary(out)
     table_rows = compact_summary(summary)
     manifest = read_manifest(out)

@@ -57,9 +57,10 @@ FAMILY_LIMITS = ("clean", "attack", "corruption", "ood")
 
 ENGINE_KEYS = ("batch_size", "precision", "attack_precision", "channels_last", "workers", "threads", "decode")
 TOP_KEYS = ("out", "seed", "device", *ENGINE_KEYS, "name", "cache_dir", "data", "pair", "zoo", "perturbations")
-DATA_KEYS = ("dataset", "path", "num_classes", "image_size", "n_examples", "split", "order")
+DATA_KEYS = ("dataset", "path", "num_classes", "image_size", "n_examples", "split", "order", "mode")
+IMAGE_MODES = ("RGB", "L")  # as overconf.data.folder.MODES (kept PIL-free here)
 PAIR_KEYS = ("name", "robust", "normal", "architecture")
-MODEL_KEYS = ("entry_point", "checkpoint", "mean", "std", "name", "train", "config")
+MODEL_KEYS = ("entry_point", "kwargs", "checkpoint", "strip_prefix", "mean", "std", "name", "train", "config")
 ZOO_KEYS = ("dataset", "pairs", "catalogue", "add", "models_dir")
 PERTURBATION_KEYS = ("specs", "n_examples", "eps")
 TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig))
@@ -76,6 +77,7 @@ class DataSpec:
     n_examples: int | None = None
     split: str | None = None
     order: str | None = None
+    mode: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class ModelSpec:
     name: str | None = None
     train: TrainConfig | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    strip_prefix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -240,7 +244,14 @@ def _model(check: _Checker, raw: Any, where: str, folder: Path, pair: str) -> Mo
     config = check.table(table.get("config", {}), "config", "pair")
     name = check.string(table["name"], "name", "pair") if "name" in table else None
     checkpoint = _path(check.string(table["checkpoint"], "checkpoint", "pair"), folder) if "checkpoint" in table else None
-    return ModelSpec(entry, checkpoint, norm["mean"], norm["std"], name, train, dict(config))
+    kwargs = check.table(table.get("kwargs", {}), "kwargs", "pair")
+    strip_prefix = check.string(table["strip_prefix"], "strip_prefix", "pair") if "strip_prefix" in table else None
+    if has_train and (kwargs or strip_prefix):
+        raise check.fail(f"{where}: kwargs and strip_prefix go with an entry_point, not train",
+                         "kwargs" if kwargs else "strip_prefix", "pair")
+    if strip_prefix is not None and checkpoint is None:
+        raise check.fail(f"{where}: strip_prefix needs a checkpoint", "strip_prefix", "pair")
+    return ModelSpec(entry, checkpoint, norm["mean"], norm["std"], name, train, dict(config), dict(kwargs), strip_prefix)
 
 
 def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
@@ -266,7 +277,17 @@ def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
         n_examples=check.integer(raw["n_examples"], "n_examples", "data", 1) if "n_examples" in raw else None,
         split=check.string(raw["split"], "split", "data") if "split" in raw else None,
         order=check.string(raw["order"], "order", "data") if "order" in raw else None,
+        mode=_mode(check, raw, dataset),
     )
+
+
+def _mode(check: _Checker, raw: dict[str, Any], dataset: str) -> str | None:
+    if "mode" not in raw:
+        return None
+    if dataset != "imagefolder":
+        raise check.fail(f"mode applies to imagefolder data, not {dataset!r}", "mode", "data",
+                         hint="remove mode from [data]")
+    return check.choice(raw["mode"], "mode", IMAGE_MODES, "data")
 
 
 def _zoo(check: _Checker, raw: Any, folder: Path) -> ZooSpec:
@@ -305,6 +326,17 @@ def _perturbations(check: _Checker, raw: Any) -> tuple[tuple[str, ...], dict[str
     if eps is not None and not 0 < eps <= 1:
         raise check.fail(f"eps must be in (0, 1] (pixel units), got {eps}", "eps", "perturbations")
     return tuple(s.strip() for s in specs), dict(limits), eps
+
+
+SEED_MAX = 2**63 - 1
+"""The largest seed (torch's generators take 64-bit seeds; numpy's take these too)."""
+
+
+def _seed(check: _Checker, value: Any) -> int:
+    seed = check.integer(value, "seed")
+    if seed > SEED_MAX:
+        raise check.fail(f"seed must be an integer ≤ 2**63 - 1, got {seed}", "seed")
+    return seed
 
 
 def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path(".")) -> Spec:
@@ -354,7 +386,7 @@ def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path("."))
     return Spec(
         out=Path(check.string(raw.get("out", "runs/run"), "out")).expanduser(),
         data=data, pairs=tuple(pairs), zoo=zoo, specs=specs, n_examples=limits, eps=eps,
-        seed=check.integer(raw.get("seed", 0), "seed"),
+        seed=_seed(check, raw.get("seed", 0)),
         device=device,
         batch_size=batch_size,
         precision=precision,
@@ -369,9 +401,34 @@ def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path("."))
     )
 
 
+def spec_line(spec: Spec, message: str) -> str | None:
+    """``<spec file>:<line>`` of the first perturbation spec string quoted in ``message`` (the spec file alone
+    when the string is not found; ``None`` for a spec that is no file)."""
+    path = Path(spec.source)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines() if path.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        lines = None
+    if lines is None:
+        return None
+    for text in spec.specs:
+        if repr(text) in message or f"'{text.split(':')[0]}" in message:
+            for i, line in enumerate(lines):
+                if f'"{text}"' in line or f"'{text}'" in line:
+                    return f"{spec.source}:{i + 1}"
+    return spec.source
+
+
 def load_spec(path: Path | str) -> Spec:
     """Read and check ``SPEC.toml``: relative paths and entry points resolve against its folder."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"spec file {path} is a folder", hint="give the path of a .toml file, e.g. examples/demo.toml")
     if not path.is_file():
         raise ConfigError(f"spec file {path} not found", hint="give the path of a .toml file, e.g. examples/demo.toml")
-    return parse_spec_text(path.read_text(), str(path), path.resolve().parent)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not a text (UTF-8) file: byte {exc.start} cannot be decoded",
+                          hint="a spec is a TOML text file, e.g. examples/demo.toml") from None
+    return parse_spec_text(text, str(path), path.resolve().parent)

@@ -28,6 +28,9 @@ def record_files(out: Path) -> list[Path]:
     from overconf.store.validation import check_run_records
 
     files = sorted((Path(out) / "records").glob("*/*.parquet"))
+    if not files and (Path(out) / "report.html").is_file():
+        raise MissingFileError(f"{out} holds a combined report (report.html), not records",
+                               hint="query the run folders it combines: overconf query RUN1 RUN2 \"SQL\"")
     if not files:
         raise MissingFileError(f"no records under {Path(out) / 'records'}",
                                hint="give run folders written by overconf run / demo / evaluate")

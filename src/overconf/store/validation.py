@@ -164,5 +164,10 @@ def _spot_check_logits(path: Path, handle: pq.ParquetFile, prediction: np.ndarra
 
 
 def check_run_records(files: Sequence[Path]) -> list[RecordFile]:
-    """Check every record file of a run (:func:`describe_record_file`) and return what each holds."""
-    return [describe_record_file(path) for path in files]
+    """Check every record file of a run (:func:`describe_record_file`), and that its content is what the run's
+    ``run.json`` recorded (:func:`overconf.store.integrity.check_record_hashes`); return what each holds."""
+    from overconf.store.integrity import check_record_hashes
+
+    described = [describe_record_file(path) for path in files]
+    check_record_hashes(files)
+    return described

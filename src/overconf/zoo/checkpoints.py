@@ -65,8 +65,9 @@ WRAPPER_KEYS = ("state_dict", "model_state_dict", "model", "net", "last")
 """Keys under which checkpoints nest their state dict, tried in this order (``last`` before ``best``,
 as RobustBench picks for the files that hold both)."""
 
-WRAPPER_PREFIXES = ("module.", "model.")
-"""Leading key prefixes added by wrappers (DataParallel, Lightning, a normalising ``Sequential``)."""
+WRAPPER_PREFIXES = ("module.", "model.", "_orig_mod.")
+"""Leading key prefixes added by wrappers (DataParallel, Lightning, a normalising ``Sequential``,
+``torch.compile``)."""
 
 _REFUSAL = re.compile(r"Unsupported global|not an allowed global|is blocked|Trying to call reduce|"
                       r"Can only (build|create new object|append|SETITEM)|Unsupported operand")
@@ -155,7 +156,27 @@ def _bookkeeping_globals(source: Path | IO[bytes]) -> list[Callable[..., Any] | 
     return allowed
 
 
-def read_checkpoint(source: Path | IO[bytes], name: str | None = None) -> Any:
+ZOO_CORRUPT_HINT = "the file is truncated or corrupt: delete it and run `overconf zoo fetch` again"
+USER_CORRUPT_HINT = ("the file is truncated or corrupt: save it again, e.g. torch.save(model.state_dict(), path) "
+                     "or safetensors.torch.save_file(model.state_dict(), path)")
+
+
+def _looks_like_torch_file(source: Path | IO[bytes]) -> bool:
+    """A zip archive (torch ≥ 1.6) or a pickle (the legacy format starts with PROTO, byte 0x80)."""
+    try:
+        if isinstance(source, Path):
+            with open(source, "rb") as handle:
+                head = handle.read(4)
+        else:
+            start = source.tell()
+            head = source.read(4)
+            source.seek(start)
+    except OSError:
+        return True  # let torch.load name the problem
+    return head.startswith((b"PK", b"\x80"))
+
+
+def read_checkpoint(source: Path | IO[bytes], name: str | None = None, corrupt_hint: str = ZOO_CORRUPT_HINT) -> Any:
     """The object stored in a torch checkpoint (zip or legacy format), read by torch's ``weights_only``
     unpickler with the bookkeeping stand-ins of this module's docstring.
 
@@ -165,7 +186,13 @@ def read_checkpoint(source: Path | IO[bytes], name: str | None = None) -> Any:
     """
     label = name or str(source)
     source = Path(source) if isinstance(source, str) else source
-    corrupt_hint = "the file is truncated or corrupt: delete it and run `overconf zoo fetch` again"
+    if isinstance(source, Path) and source.is_dir():
+        raise CheckpointError(f"{label}: is a folder, not a checkpoint file", hint="name the checkpoint file itself")
+    if isinstance(source, Path) and not source.exists():
+        raise CheckpointError(f"{label}: no such file", hint="check the path")
+    if not _looks_like_torch_file(source):
+        raise CheckpointError(f"{label}: not a PyTorch or safetensors file (it is neither a zip archive nor a pickle)",
+                              hint=corrupt_hint)
     try:
         with torch.serialization.safe_globals(_bookkeeping_globals(source)):
             return torch.load(source, map_location="cpu", weights_only=True)
@@ -208,7 +235,7 @@ def read_lightning_tar(path: Path) -> Any:
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise CheckpointError(
             f"{path}: not a readable tar archive ({type(exc).__name__}: {exc})",
-            hint="the file is truncated or corrupt: delete it and run `overconf zoo fetch` again",
+            hint=ZOO_CORRUPT_HINT,
         ) from None
     return read_checkpoint(data, name=f"{path}!{members[0].name}")
 
@@ -282,8 +309,30 @@ def _by_stripped_key(keys: list[str], where: str) -> dict[str, str]:
     return mapping
 
 
-def load_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], name: str = "checkpoint") -> LoadReport:
-    """Copy ``state`` into ``model`` by the rule in this module's docstring; return what was kept/ignored."""
+def suggest_prefix(file_keys: list[str], model_keys: list[str]) -> str | None:
+    """The leading ``a.`` or ``a.b.`` of the checkpoint's keys whose removal matches the most model keys
+    (``None`` when none matches any).
+
+    >>> suggest_prefix(["net.conv.weight", "net.fc.bias"], ["conv.weight", "fc.bias"])
+    'net.'
+    """
+    wanted = {strip_wrapper_prefixes(k) for k in model_keys}
+    candidates = {".".join(k.split(".")[:depth]) + "." for k in file_keys for depth in (1, 2) if k.count(".") >= depth}
+    scored = [(sum(strip_wrapper_prefixes(k[len(p):]) in wanted for k in file_keys if k.startswith(p)), p)
+              for p in sorted(candidates)]
+    best = max(scored, default=(0, ""))
+    return best[1] if best[0] > 0 else None
+
+
+def load_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], name: str = "checkpoint",
+                    strip_prefix: str | None = None, user: bool = False) -> LoadReport:
+    """Copy ``state`` into ``model`` by the rule in this module's docstring; return what was kept/ignored.
+
+    ``strip_prefix`` (e.g. ``"net."``) is removed from the front of the checkpoint's keys first; ``user``: the
+    checkpoint is the user's own (hints point at the spec's keys, not the zoo catalogue).
+    """
+    if strip_prefix:
+        state = {k.removeprefix(strip_prefix): v for k, v in state.items()}
     own = model.state_dict()
     model_keys = _by_stripped_key(list(own), "model")
     file_keys = _by_stripped_key(list(state), name)
@@ -292,17 +341,22 @@ def load_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor], name: s
         if short in model_keys:
             matched[model_keys[short]] = state[file_key]
     missing = sorted(_required_keys(model) - set(matched))
+    other = "check the pair's entry_point" if user else "check the catalogue entry"
     if missing:
+        prefix = suggest_prefix(list(state), list(own))
+        hint = (f"the checkpoint's keys carry the prefix {prefix!r}: add strip_prefix = \"{prefix}\" to the model"
+                if prefix else f"the checkpoint was written for another architecture; {other}")
         raise CheckpointError(
-            f"{name}: {len(missing)} learned tensors of the model are not in the checkpoint, e.g. {missing[:4]}",
-            hint="the checkpoint was written for another architecture; check the catalogue entry",
+            f"{name}: {len(missing)} learned tensors of the model are not in the checkpoint, e.g. {missing[:3]}; "
+            f"the checkpoint holds {len(state)} tensors, e.g. {list(state)[:3]}",
+            hint=hint,
         )
     wrong = [(k, tuple(v.shape), tuple(own[k].shape)) for k, v in matched.items() if v.shape != own[k].shape]
     if wrong:
         k, got, want = wrong[0]
         raise CheckpointError(
             f"{name}: {len(wrong)} tensors have the wrong shape, e.g. {k!r} is {got}, the model expects {want}",
-            hint="the checkpoint was written for another architecture; check the catalogue entry",
+            hint=f"the checkpoint was written for another architecture (or number of classes); {other}",
         )
     result = model.load_state_dict(matched, strict=False)
     return LoadReport(

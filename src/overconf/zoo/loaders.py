@@ -28,7 +28,14 @@ from overconf._compat import import_robustbench
 from overconf.errors import CheckpointError, ConfigError, MissingFileError
 from overconf.paths import cache_root
 from overconf.zoo.catalogue import ZooModel
-from overconf.zoo.checkpoints import find_state_dict, load_state_dict, read_checkpoint, read_lightning_tar
+from overconf.zoo.checkpoints import (
+    USER_CORRUPT_HINT,
+    ZOO_CORRUPT_HINT,
+    find_state_dict,
+    load_state_dict,
+    read_checkpoint,
+    read_lightning_tar,
+)
 from overconf.zoo.fetch import Source, gdrive_url, hub_hash_prefix, zenodo_url
 
 ZENODO_RECORD = "7097538"
@@ -118,7 +125,10 @@ def require_files(model: ZooModel, models_dir: Path) -> list[Path]:
     return [s.path for s in sources(model, models_dir)]
 
 
-def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+def _read_weights(path: Path, user: bool = False) -> dict[str, torch.Tensor]:
+    hint = USER_CORRUPT_HINT if user else ZOO_CORRUPT_HINT
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file", hint="name the checkpoint file itself")
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -126,15 +136,14 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
         try:
             return load_file(str(path))
         except (SafetensorError, OSError) as exc:
-            raise CheckpointError(f"{path}: not a readable safetensors file ({exc})",
-                                  hint="delete it and fetch it again") from None
+            raise CheckpointError(f"{path}: not a readable safetensors file ({exc})", hint=hint) from None
     if path.suffix == ".tar":
         return find_state_dict(read_lightning_tar(path))
-    return find_state_dict(read_checkpoint(path))
+    return find_state_dict(read_checkpoint(path, corrupt_hint=hint))
 
 
-def _load_into(model: nn.Module, path: Path) -> nn.Module:
-    load_state_dict(model, _read_weights(path), name=str(path))
+def _load_into(model: nn.Module, path: Path, strip_prefix: str | None = None, user: bool = False) -> nn.Module:
+    load_state_dict(model, _read_weights(path, user), name=str(path), strip_prefix=strip_prefix, user=user)
     return model
 
 
@@ -197,12 +206,21 @@ def import_entry_point(spec: str, search: Sequence[Path] = ()) -> Callable[..., 
         looked = ", ".join(str(Path(f)) for f in search)
         raise ConfigError(f"entry point {spec!r} cannot be imported ({exc})",
                           hint=f"put {top}.py in {looked}" if looked else "check that its package is installed") from None
+    except SyntaxError as exc:
+        raise ConfigError(f"entry point {spec!r}: {exc.filename}:{exc.lineno}: SyntaxError: {exc.msg}",
+                          hint="fix the syntax of that file") from None
+    except Exception as exc:  # noqa: BLE001  the module's own top-level code failed while importing
+        raise ConfigError(f"entry point {spec!r}: importing {module_name} raised {type(exc).__name__}: "
+                          f"{(str(exc).strip().splitlines() or [''])[0][:300]}",
+                          hint="run `python -c \"import " + module_name + "\"` to see the traceback") from None
     return target
 
 
-def load_weights(model: nn.Module, path: Path) -> nn.Module:
-    """Load a checkpoint file (safetensors, Lightning tar or a PyTorch file, no code unpickled) into ``model``."""
-    return _load_into(model, Path(path))
+def load_weights(model: nn.Module, path: Path, strip_prefix: str | None = None, user: bool = False) -> nn.Module:
+    """Load a checkpoint file (safetensors, Lightning tar or a PyTorch file, no code unpickled) into ``model``;
+    ``strip_prefix`` is removed from the front of its keys first (see
+    :func:`overconf.zoo.checkpoints.load_state_dict`); ``user``: the user's own file (hints say so)."""
+    return _load_into(model, Path(path), strip_prefix, user)
 
 
 def _load_entry_point(model: ZooModel, files: list[Path]) -> nn.Module:
