@@ -30,6 +30,7 @@ from overconf.report.claims import (
     judge_every,
     minimum_p_value,
 )
+from overconf.report.guards import MIN_CORRECT_FOR_UNDERCONFIDENCE
 from overconf.store.parquet import records_path, write_records
 
 CONTRACT_KEYS = {"id", "statement", "verdict", "pairs_expected", "pairs_tested", "pairs_missing", "cells_tested",
@@ -74,8 +75,8 @@ def test_every_interval_contains_its_estimate(report_html: Path) -> None:
 
 
 def test_a_missing_record_file_is_named_not_dropped(tmp_path: Path) -> None:
-    out = make_synthetic_run(tmp_path, pairs=THREE_PAIRS, n=200,
-                                 perturbations={"clean": ("clean", 0.92, 0.8), "pgd": ("attack", 0.05, 0.45)})
+    out = make_synthetic_run(tmp_path, pairs=THREE_PAIRS, n=600,  # ≥ 30 wrong predictions per model (the guard)
+                             perturbations={"clean": ("clean", 0.9, 0.8), "pgd": ("attack", 0.05, 0.45)})
     records_path(out, "relu-flc-robust", "clean").unlink()
     claims = claims_of(out)
     clean = claims["every-pair-clean"]
@@ -88,8 +89,8 @@ def test_a_missing_record_file_is_named_not_dropped(tmp_path: Path) -> None:
 
 
 def test_a_pair_with_nan_overconfidence_is_missing(tmp_path: Path) -> None:
-    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=200,
-                                 perturbations={"clean": ("clean", 0.9, 0.8)})
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=600,
+                             perturbations={"clean": ("clean", 0.9, 0.8)})
     info = ModelInfo("relu-flc-normal", "relu-flc", False, "synthetic", {})
     labels = pd.read_parquet(records_path(out, "relu-flc-normal", "clean"))["label"].to_numpy()
     logits = synthetic_logits(np.random.default_rng(5), labels, 1.0, 6.0, 10)  # every prediction right
@@ -202,3 +203,43 @@ def test_a_perturbation_listed_in_run_json_but_without_records_is_missing(tmp_pa
     corruptions = claims_of(out)["corruptions"]
     assert corruptions["verdict"] != SUPPORTED and set(corruptions["pairs_missing"]) == {"relu-maxpool", "relu-flc"}
     assert any("contrast:severity=5" in f for f in corruptions["failed"])
+
+
+def test_a_random_weight_pair_with_confident_normal_model_is_not_judged(tmp_path: Path) -> None:
+    # clean accuracy 2.5 % and 12.5 % on 40 images: without gating this pair was "supported" by every-pair-clean
+    # and attack-lower, with the chance warning only further down
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=40,
+                             perturbations={"clean": ("clean", 0.125, 0.025), "pgd": ("attack", 0.05, 0.0),
+                                            "square": ("attack", 0.1, 0.02)})
+    claims = claims_of(out)
+    assert not [c["id"] for c in claims.values() if c["verdict"] == SUPPORTED]
+    for claim_id in ("every-pair-clean", "attack-lower", "clean-average"):
+        claim = claims[claim_id]
+        assert claim["verdict"] == NOT_TESTABLE, claim_id
+        assert claim["pairs_guarded"] == ["relu-maxpool"] and claim["pairs_tested"] == []
+        assert any(f.startswith("guard:") and "near chance" in f for f in claim["failed"]), claim_id
+
+
+def test_too_few_correct_predictions_gate_auroc_but_not_overconfidence(tmp_path: Path) -> None:
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=300,
+                             perturbations={"clean": ("clean", 0.92, 0.8), "pgd": ("attack", 0.05, 0.45)})
+    claims = claims_of(out)
+    auroc = next(c for i, c in claims.items() if i.startswith("misclassification-auroc"))
+    assert auroc["verdict"] == NOT_TESTABLE and auroc["pairs_guarded"] == ["relu-maxpool", "relu-flc"]
+    assert "normal: " in auroc["failed"][0] and f"correct predictions < {MIN_CORRECT_FOR_UNDERCONFIDENCE}" in auroc["failed"][0]
+    attack = claims["attack-lower"]  # the normal models have ~285 wrong predictions: o(f) is judged
+    assert attack["pairs_guarded"] == [] and attack["verdict"] == SUPPORTED
+    assert claims["few-correct"]["verdict"] == WARNING
+
+
+@pytest.mark.parametrize(("guards", "verdict"), [
+    (["", ""], SUPPORTED),
+    (["", "b-n near chance"], PARTLY),
+    (["a-r: 3 wrong predictions < 30", "b-n near chance"], NOT_TESTABLE),
+])
+def test_a_cell_failing_a_guard_cannot_support_a_claim(guards: list[str], verdict: str) -> None:
+    pairs = [Pair("d", "a", "a-r", "a-n"), Pair("d", "b", "b-r", "b-n")]
+    cells = cells_frame([("a", -0.2, -0.3, -0.1), ("b", -0.1, -0.15, -0.05)]).assign(guard=guards)
+    claim = judge_every("x", "s", "ours", cells, pairs, "<", lambda r: "", "pairs")
+    assert claim.verdict == verdict
+    assert claim.pairs_guarded == [p for p, g in zip("ab", guards) if g]

@@ -23,6 +23,7 @@ from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claim
 from overconf.report.combine import combine_runs
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import budgets, dataset_title, save_figure
+from overconf.report.guards import guard_cells, guard_statement
 from overconf.report.html import FigureEntry, TableEntry, render_page
 from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
@@ -81,6 +82,7 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | N
     with _timed("bootstrap intervals"):
         cells, pooled = pair_cells(run, expected, n_resamples=n_resamples, scaled=scaled)
         differences = difference.pair_differences(run, cells, pooled, expected)
+    cells = guard_cells(cells, summary, classes)
     claims = check_claims(run.models, summary, cells, expected, classes)
     return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
 
@@ -153,7 +155,8 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
     write_table(cells, tables_dir, "pair_cells",
                 caption="Robust minus normal per pair and perturbation with 95% paired bootstrap intervals.")
     shown = summary[[c for c in SUMMARY_HTML_COLUMNS if c in summary.columns]]
-    cell_columns = ["pair", "perturbation", "metric", "robust", "normal", "estimate", "low", "high", "n", "note"]
+    cell_columns = ["pair", "perturbation", "metric", "robust", "normal", "estimate", "low", "high", "n", "note",
+                    *[c for c in ("guard",) if c in cells.columns]]
     tables = [
         TableEntry("Paired tests across pairs", "Wilcoxon signed-rank test of robust vs normal values per "
                    "perturbation (overconf.metrics.paired_test); with n pairs the smallest p is 2/2^n.", tests,
@@ -165,7 +168,7 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
                    shown, collapsed=True, csv=tables_dir / "summary.csv"),
     ]
     page = render_page(title="overconf report", run_label=run_label, manifest=run.manifest, claims=claims,
-                       figures=entries, tables=tables, base=report_dir)
+                       figures=entries, tables=tables, base=report_dir, notes=[guard_statement()])
     html_path = report_dir / REPORT_HTML
     write_atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return html_path

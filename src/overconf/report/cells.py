@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from overconf.metrics import apply_temperature
+from overconf.report.guards import COUNT_COLUMNS
 from overconf.report.intervals import (
     N_RESAMPLES,
     Linear,
@@ -46,7 +47,7 @@ CELL_METRICS = {
     "overconfidence_ts": "o(f) after temperature scaling, robust − normal (clean, even indices)",
 }
 CELL_COLUMNS = ["dataset", "pair", "robust_model", "normal_model", "perturbation", "family", "metric", "robust",
-                "normal", "estimate", "low", "high", "n", "note"]
+                "normal", "estimate", "low", "high", "n", "note", *COUNT_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,19 @@ def _row(pair: Pair, perturbation: str, family: str, metric: str, **values: Any)
     nan = float("nan")
     row = {"dataset": pair.dataset, "pair": pair.name, "robust_model": pair.robust, "normal_model": pair.normal,
            "perturbation": perturbation, "family": family, "metric": metric, "robust": nan, "normal": nan,
-           "estimate": nan, "low": nan, "high": nan, "n": 0, "note": ""}
+           "estimate": nan, "low": nan, "high": nan, "n": 0, "note": "", **dict.fromkeys(COUNT_COLUMNS, 0)}
     row.update(values)
     return row
+
+
+Counts = dict[str, int]
+"""The predictions behind a cell's two values: :data:`overconf.report.guards.COUNT_COLUMNS` → count."""
+
+
+def _counts(first: np.ndarray, second: np.ndarray) -> Counts:
+    """Correct and wrong predictions of two sides (robust and normal, or attacked and clean)."""
+    return {"robust_correct": int(first.sum()), "robust_wrong": int((~first).sum()),
+            "normal_correct": int(second.sum()), "normal_wrong": int((~second).sum())}
 
 
 def _missing_note(run: RunData, pair: Pair, perturbations: list[str]) -> str:
@@ -224,7 +235,8 @@ def _pooled_rows(pair: Pair, parts: list[Sums]) -> list[dict[str, Any]]:
 
 
 def _linear_row(pair: Pair, perturbation: str, family: str, metric: str, finish: Any, point_r: np.ndarray,
-                point_n: np.ndarray, boot_r: np.ndarray, boot_n: np.ndarray, n: int) -> dict[str, Any]:
+                point_n: np.ndarray, boot_r: np.ndarray, boot_n: np.ndarray, n: int,
+                counts: Counts | None = None) -> dict[str, Any]:
     value_r, value_n = float(finish(point_r)[0]), float(finish(point_n)[0])
     interval = percentile_interval(value_r - value_n, finish(boot_r) - finish(boot_n), n)
     note = ""
@@ -233,11 +245,11 @@ def _linear_row(pair: Pair, perturbation: str, family: str, metric: str, finish:
     elif not interval.defined:
         note = "interval undefined: some resample has no wrong (or no correct) prediction"
     return _row(pair, perturbation, family, metric, robust=value_r, normal=value_n, estimate=interval.estimate,
-                low=interval.low, high=interval.high, n=n, note=note)
+                low=interval.low, high=interval.high, n=n, note=note, **(counts or {}))
 
 
 def _linear_cells(pair: Pair, perturbation: str, family: str, metrics: dict[str, tuple[Linear, Linear]], n: int,
-                  n_resamples: int, seed: int) -> tuple[list[dict[str, Any]], Sums]:
+                  n_resamples: int, seed: int, counts: dict[str, Counts]) -> tuple[list[dict[str, Any]], Sums]:
     names = list(metrics)
     flat = [m for name in names for m in metrics[name]]
     points, boots = linear_sums(flat, n, n_resamples, seed)
@@ -245,7 +257,7 @@ def _linear_cells(pair: Pair, perturbation: str, family: str, metrics: dict[str,
     for k, name in enumerate(names):
         point_r, point_n, boot_r, boot_n = points[2 * k], points[2 * k + 1], boots[2 * k], boots[2 * k + 1]
         rows.append(_linear_row(pair, perturbation, family, name, metrics[name][0].finish, point_r, point_n,
-                                boot_r, boot_n, n))
+                                boot_r, boot_n, n, counts.get(name)))
         sums[name] = (point_r, point_n, boot_r, boot_n)
     return rows, sums
 
@@ -267,11 +279,13 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
     conf_r, ok_r = _arrays(joined, 0)
     conf_n, ok_n = _arrays(joined, 1)
     linear = {name: (make(conf_r, ok_r), make(conf_n, ok_n)) for name, make in LINEAR.items()}
-    rows, sums = _linear_cells(pair, perturbation, family, linear, len(joined), n_resamples, seed)
+    both = _counts(ok_r, ok_n)
+    rows, sums = _linear_cells(pair, perturbation, family, linear, len(joined), n_resamples, seed,
+                               dict.fromkeys(linear, both))
     if family == "attack":
         auroc: dict[str, tuple[Statistic, Statistic | None]] = {
             "auroc": (misclassification_auroc_stat(conf_r, ok_r), misclassification_auroc_stat(conf_n, ok_n))}
-        rows += _interval_rows(pair, perturbation, family, auroc, len(joined), n_resamples, seed)
+        rows += _interval_rows(pair, perturbation, family, auroc, len(joined), n_resamples, seed, {"auroc": both})
         clean_r, clean_n = run.cell(pair.robust, "clean"), run.cell(pair.normal, "clean")
         four = _join(cell_r, cell_n, clean_r, clean_n) if len(clean_r) and len(clean_n) else pd.DataFrame()
         if four.empty:
@@ -281,10 +295,14 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
             a_r, a_n, c_r, c_n = (_arrays(four, k) for k in range(4))
             detection: dict[str, tuple[Statistic, Statistic | None]] = {
                 "detection_auroc": (detection_auroc_stat(*c_r, *a_r), detection_auroc_stat(*c_n, *a_n))}
-            rows += _interval_rows(pair, perturbation, family, detection, len(four), n_resamples, seed)
+            behind = {"robust_correct": int(c_r[1].sum()), "robust_wrong": int((~a_r[1]).sum()),
+                      "normal_correct": int(c_n[1].sum()), "normal_wrong": int((~a_n[1]).sum())}
+            rows += _interval_rows(pair, perturbation, family, detection, len(four), n_resamples, seed,
+                                   {"detection_auroc": behind})
             rise = {"normal_rise": (overconfidence_linear(*a_n), overconfidence_linear(*c_n)),
                     "robust_rise": (overconfidence_linear(*a_r), overconfidence_linear(*c_r))}
-            rows += _linear_cells(pair, perturbation, family, rise, len(four), n_resamples, seed)[0]
+            rise_counts = {"normal_rise": _counts(a_n[1], c_n[1]), "robust_rise": _counts(a_r[1], c_r[1])}
+            rows += _linear_cells(pair, perturbation, family, rise, len(four), n_resamples, seed, rise_counts)[0]
     if family == "clean" and len(scaled):
         ts_r, ts_n = scaled[scaled["model"] == pair.robust], scaled[scaled["model"] == pair.normal]
         ts = _join(ts_r.drop(columns="model"), ts_n.drop(columns="model")) if len(ts_r) and len(ts_n) else pd.DataFrame()
@@ -292,13 +310,15 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
             rows.append(_row(pair, perturbation, family, "overconfidence_ts",
                              note="no temperature-scaled records (no logits or no fitted temperature)"))
         else:
-            scaled_of = {"overconfidence_ts": (overconfidence_linear(*_arrays(ts, 0)), overconfidence_linear(*_arrays(ts, 1)))}
-            rows += _linear_cells(pair, perturbation, family, scaled_of, len(ts), n_resamples, seed)[0]
+            (conf_tr, ok_tr), (conf_tn, ok_tn) = _arrays(ts, 0), _arrays(ts, 1)
+            scaled_of = {"overconfidence_ts": (overconfidence_linear(conf_tr, ok_tr), overconfidence_linear(conf_tn, ok_tn))}
+            rows += _linear_cells(pair, perturbation, family, scaled_of, len(ts), n_resamples, seed,
+                                  {"overconfidence_ts": _counts(ok_tr, ok_tn)})[0]
     return rows, sums
 
 
 def _interval_rows(pair: Pair, perturbation: str, family: str, stats: dict[str, tuple[Statistic, Statistic | None]],
-                   n: int, n_resamples: int, seed: int) -> list[dict[str, Any]]:
+                   n: int, n_resamples: int, seed: int, counts: dict[str, Counts]) -> list[dict[str, Any]]:
     intervals = difference_intervals(stats, n, n_resamples=n_resamples, seed=seed)
     ones = np.ones((1, n))
     rows = []
@@ -312,5 +332,6 @@ def _interval_rows(pair: Pair, perturbation: str, family: str, stats: dict[str, 
         elif not interval.defined:
             note = "interval undefined: some resample has only right or only wrong predictions"
         rows.append(_row(pair, perturbation, family, metric, robust=value_r, normal=value_n,
-                         estimate=interval.estimate, low=interval.low, high=interval.high, n=n, note=note))
+                         estimate=interval.estimate, low=interval.low, high=interval.high, n=n, note=note,
+                         **counts.get(metric, {})))
     return rows

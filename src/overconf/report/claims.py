@@ -35,6 +35,13 @@ import pandas as pd
 from overconf.metrics import paired_test
 from overconf.metrics.temperature import TEMPERATURE_BOUNDS
 from overconf.report.cells import Pair
+from overconf.report.guards import (
+    GUARD_COLUMN,
+    MIN_CORRECT_FOR_UNDERCONFIDENCE,
+    MIN_WRONG_FOR_OVERCONFIDENCE,
+    NEAR_CHANCE_FACTOR,
+    chance_limit,
+)
 from overconf.report.load import block_groups
 from overconf.store.parquet import write_atomic
 
@@ -49,10 +56,6 @@ VERDICTS = (SUPPORTED, PARTLY, NOT_SUPPORTED, INCONCLUSIVE, NOT_TESTABLE, WARNIN
 
 CLAIMS_JSON = "claims.json"
 ALPHA = 0.05
-#: o(f) averages the confidence of the wrong predictions: below this many, a cell's o(f) is flagged
-MIN_WRONG_FOR_OVERCONFIDENCE = 30
-#: a clean accuracy below this multiple of chance (1 / number of classes) is "near chance"
-NEAR_CHANCE_FACTOR = 1.5
 #: a fitted temperature within this factor of a search bound counts as "at the bound"
 BOUND_TOLERANCE = 1.01
 PAPER = "Grabinski et al. 2022"
@@ -76,6 +79,8 @@ class Claim:
     cells_tested: list[str] = field(default_factory=list)
     cells_against: list[str] = field(default_factory=list)
     numbers: list[dict[str, Any]] = field(default_factory=list)
+    pairs_guarded: list[str] = field(default_factory=list)
+    cells_guarded: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -87,7 +92,8 @@ class Claim:
                 "summary": self.summary, "failed": self.failed, "evidence": self.evidence,
                 "pairs_expected": self.pairs_expected, "pairs_tested": self.pairs_tested,
                 "pairs_missing": self.pairs_missing, "cells_tested": self.cells_tested,
-                "cells_against": self.cells_against, "numbers": [_clean(n) for n in self.numbers]}
+                "cells_against": self.cells_against, "numbers": [_clean(n) for n in self.numbers],
+                "pairs_guarded": self.pairs_guarded, "cells_guarded": self.cells_guarded}
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -127,7 +133,15 @@ def cell_name(pair: str, perturbation: str) -> str:
 
 def _numbers(cells: pd.DataFrame) -> list[dict[str, Any]]:
     keep = ["dataset", "pair", "perturbation", "metric", "robust", "normal", "estimate", "low", "high", "n", "note"]
+    keep += [c for c in (GUARD_COLUMN,) if c in cells.columns]
     return [dict(zip(keep, row)) for row in cells[keep].itertuples(index=False)]
+
+
+def _guards(cells: pd.DataFrame) -> np.ndarray:
+    """Why each cell fails a guard ("" where it passes, or where the table has no guard column)."""
+    if GUARD_COLUMN not in cells.columns:
+        return np.full(len(cells), "", dtype=object)
+    return cells[GUARD_COLUMN].fillna("").astype(str).to_numpy(dtype=object)
 
 
 def judge_every(claim_id: str, statement: str, source: str, cells: pd.DataFrame, pairs: list[Pair], side: str,
@@ -143,14 +157,19 @@ def judge_every(claim_id: str, statement: str, source: str, cells: pd.DataFrame,
     estimate, low, high = (cells[c].to_numpy(float) for c in ("estimate", "low", "high"))
     sign = -1.0 if side == "<" else 1.0
     finite = np.isfinite(estimate)
-    against = finite & (sign * estimate <= 0)
-    favourable = finite & ~against & np.isfinite(low) & np.isfinite(high) & (sign * np.where(sign < 0, high, low) > 0)
-    straddle = finite & ~against & ~favourable
+    reasons = _guards(cells)
+    guarded = finite & (reasons != "")
+    judged = finite & ~guarded
+    against = judged & (sign * estimate <= 0)
+    favourable = judged & ~against & np.isfinite(low) & np.isfinite(high) & (sign * np.where(sign < 0, high, low) > 0)
+    straddle = judged & ~against & ~favourable
     missing_cells = [n for n, ok in zip(names, finite) if not ok]
-    tested_pairs = list(dict.fromkeys(p for p, ok in zip(cells["pair"], finite) if ok))
+    tested_pairs = list(dict.fromkeys(p for p, ok in zip(cells["pair"], judged) if ok))
+    guarded_pairs = list(dict.fromkeys(p for p, g in zip(cells["pair"], guarded) if g))
+    guarded_cells = [n for n, g in zip(names, guarded) if g]
     missing_pairs = [p for p in expected if p not in set(cells.loc[finite, "pair"]) or
                      p in set(cells.loc[~finite, "pair"])]
-    tested = [n for n, ok in zip(names, finite) if ok]
+    tested = [n for n, ok in zip(names, judged) if ok]
     against_names = [n for n, bad in zip(names, against) if bad]
     failed = []
     if missing_pairs or missing_cells:
@@ -159,6 +178,9 @@ def judge_every(claim_id: str, statement: str, source: str, cells: pd.DataFrame,
         failed.append("complete: " + "; ".join(x for x in [
             f"{len(missing_pairs)} of {len(expected)} pairs lack data ({', '.join(missing_pairs)})" if missing_pairs else "",
             f"no records at all for {', '.join(absent)}" if absent else "", notes] if x))
+    if guarded_cells:
+        failed.append(f"guard: {len(guarded_cells)} of {len(names)} {what} not judged (a guard fails): " + "; ".join(
+            f"{n} ({why})" for n, why, g in zip(names, reasons, guarded) if g))
     if against_names:
         strong = int((against & np.isfinite(low) & np.isfinite(high) & (sign * np.where(sign < 0, low, high) < 0)).sum())
         failed.append(f"sign: {len(against_names)} of {len(tested)} {what} go the other way "
@@ -172,16 +194,19 @@ def judge_every(claim_id: str, statement: str, source: str, cells: pd.DataFrame,
         verdict = NOT_SUPPORTED if against.sum() == len(tested) else PARTLY
     elif straddle.any():
         verdict = INCONCLUSIVE
-    elif missing_pairs or missing_cells:
+    elif missing_pairs or missing_cells or guarded_cells:
         verdict = PARTLY
     else:
         verdict = SUPPORTED
+    guarded_note = f"; {len(guarded_cells)} not judged: a guard fails" if guarded_cells else ""
     summary = (f"{int(favourable.sum())} of {len(names)} {what} have the whole 95% interval on the claimed side "
-               f"(pairs with data: {len(tested_pairs)} of {len(expected)}).") if tested else (
-               f"Nothing to test: {len(names)} {what} expected, none with data ({len(expected)} pairs in the run).")
-    return Claim(claim_id, statement, source, verdict, summary, failed,
-                 [describe(r) for r in cells.itertuples(index=False)], expected, tested_pairs, missing_pairs,
-                 tested, against_names, _numbers(cells))
+               f"(pairs with data: {len(tested_pairs)} of {len(expected)}{guarded_note}).") if tested else (
+               f"Nothing to test: {len(names)} {what} expected, none with data that passes the guards "
+               f"({len(expected)} pairs in the run{guarded_note}).")
+    evidence = [describe(r) + (f" — not judged: {why}" if g else "")
+                for r, why, g in zip(cells.itertuples(index=False), reasons, guarded)]
+    return Claim(claim_id, statement, source, verdict, summary, failed, evidence, expected, tested_pairs,
+                 missing_pairs, tested, against_names, _numbers(cells), guarded_pairs, guarded_cells)
 
 
 def _select(cells: pd.DataFrame, metric: str, family: str | None = None, perturbation: str | None = None) -> pd.DataFrame:
@@ -304,12 +329,20 @@ def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
     source = f"{PAPER}, abstract and Fig. 2"
     part = _select(cells, "overconfidence", perturbation="clean")
     expected = [p.name for p in pairs]
-    data = part[np.isfinite(part["estimate"].to_numpy(float))]
-    missing = [p for p in expected if p not in set(data["pair"])]
+    reasons = _guards(part)
+    finite = np.isfinite(part["estimate"].to_numpy(float))
+    guarded = finite & (reasons != "")
+    data = part[finite & ~guarded]
+    guarded_pairs = [str(p) for p in part.loc[guarded, "pair"]]
+    guard_line = [f"guard: {len(guarded_pairs)} pair(s) left out of the test (a guard fails): " + "; ".join(
+        f"{p} ({why})" for p, why in zip(part.loc[guarded, "pair"], reasons[guarded]))] if guarded_pairs else []
+    missing = [p for p in expected if p not in set(part.loc[finite, "pair"])]
     numbers = _numbers(part)
     if data.empty:
-        return Claim("clean-average", statement, source, NOT_TESTABLE, "No pair has clean o(f) for both models.",
-                     ["complete: no pair with data"], [], expected, [], missing, numbers=numbers)
+        return Claim("clean-average", statement, source, NOT_TESTABLE, "No pair has clean o(f) for both models "
+                     "that passes the guards.", ["complete: no pair with data", *guard_line], [], expected, [], missing,
+                     numbers=numbers, pairs_guarded=guarded_pairs,
+                     cells_guarded=[cell_name(p, "clean") for p in guarded_pairs])
     robust, normal = data["robust"].to_numpy(float), data["normal"].to_numpy(float)
     test = paired_test(robust, normal)
     min_p = minimum_p_value(len(data))
@@ -319,6 +352,7 @@ def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
     failed = []
     if missing:
         failed.append(f"complete: {len(missing)} of {len(expected)} pairs lack data ({', '.join(missing)})")
+    failed += guard_line
     if min_p >= ALPHA:
         failed.append(f"power: with {len(data)} pairs the test cannot reach p < {ALPHA} (smallest p {min_p:.3g})")
     elif test.p_value >= ALPHA:
@@ -330,14 +364,15 @@ def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
     elif test.p_value >= ALPHA:
         verdict = INCONCLUSIVE
     else:
-        verdict = PARTLY if missing else SUPPORTED
+        verdict = PARTLY if missing or guarded_pairs else SUPPORTED
     numbers.append({"metric": "paired_test", "n": len(data), "p_value": test.p_value, "minimum_p": min_p,
                     "effect_size": test.effect_size, "median_difference": test.median_difference})
     return Claim("clean-average", statement, source, verdict,
                  f"Mean o(f) robust {_f(robust.mean())} vs normal {_f(normal.mean())}; paired test p = "
                  f"{test.p_value:.3g} over {len(data)} pairs.", failed, evidence, expected,
                  list(dict.fromkeys(data["pair"])), missing, [cell_name(p, "clean") for p in data["pair"]],
-                 [cell_name(r.pair, "clean") for r in data.itertuples(index=False) if r.estimate >= 0], numbers)
+                 [cell_name(r.pair, "clean") for r in data.itertuples(index=False) if r.estimate >= 0], numbers,
+                 guarded_pairs, [cell_name(p, "clean") for p in guarded_pairs])
 
 
 def claim_building_blocks(models: pd.DataFrame, summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
@@ -381,13 +416,12 @@ def guard_chance(summary: pd.DataFrame, n_classes: dict[str, int], pairs: list[P
         k = n_classes.get(str(r.dataset), 0)
         if k < 2:
             continue
-        chance = 1.0 / k
-        limit = max(NEAR_CHANCE_FACTOR * chance, chance + 3 * math.sqrt(chance * (1 - chance) / max(int(r.n), 1)))
+        chance, limit = 1.0 / k, chance_limit(k, int(r.n))
         numbers.append({"model": r.model, "dataset": r.dataset, "accuracy": r.accuracy, "chance": chance,
                         "limit": limit, "n": int(r.n)})
         if r.accuracy < limit:
             hits.append(f"{r.model}: clean accuracy {_f(r.accuracy)} with {k} classes (chance {_f(chance)}, "
-                        f"limit {_f(limit)}, n = {r.n}): its confidence says little about the paper's question")
+                        f"limit {_f(limit)}, n = {r.n}): its pairs are not judged by any claim")
     return _guard("chance-accuracy", f"Every model is clearly better than chance on clean data (accuracy ≥ "
                   f"max({NEAR_CHANCE_FACTOR} × chance, chance + 3 binomial standard errors)).", "ours (a guard)",
                   hits, numbers, "{n} model(s) at or near chance accuracy on clean data.",
@@ -405,8 +439,23 @@ def guard_few_wrong(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
     return _guard("few-wrong", f"o(f) rests on at least {MIN_WRONG_FOR_OVERCONFIDENCE} wrong predictions in every "
                   "model × perturbation cell.", "ours (a guard)", hits, numbers,
                   f"{{n}} model × perturbation cell(s) have fewer than {MIN_WRONG_FOR_OVERCONFIDENCE} wrong "
-                  "predictions: their o(f) is an average of few values (or undefined).",
+                  "predictions: their o(f) is an average of few values (or undefined) and is not judged.",
                   f"Every cell has at least {MIN_WRONG_FOR_OVERCONFIDENCE} wrong predictions.", pairs)
+
+
+def guard_few_correct(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    rows = summary[summary["family"] != "ood"]
+    hits, numbers = [], []
+    for r in rows.itertuples(index=False):
+        right = round(int(r.n) * float(r.accuracy)) if np.isfinite(r.accuracy) else 0
+        if right < MIN_CORRECT_FOR_UNDERCONFIDENCE:
+            hits.append(f"{r.model} · {r.perturbation}: {right} correct predictions of {r.n}")
+            numbers.append({"model": r.model, "perturbation": r.perturbation, "n_correct": right, "n": int(r.n)})
+    return _guard("few-correct", f"u(f) and AUROC rest on at least {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct "
+                  "predictions in every model × perturbation cell.", "ours (a guard)", hits, numbers,
+                  f"{{n}} model × perturbation cell(s) have fewer than {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct "
+                  "predictions: their u(f) and AUROC are not judged.",
+                  f"Every cell has at least {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct predictions.", pairs)
 
 
 def guard_temperature_bound(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
@@ -467,6 +516,7 @@ def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFram
         claim_building_blocks(models, summary, pairs),
         guard_chance(summary, n_classes, pairs),
         guard_few_wrong(summary, pairs),
+        guard_few_correct(summary, pairs),
         guard_temperature_bound(summary, pairs),
         guard_paired_test_power(cells, pairs),
         guard_ece_low_accuracy(summary, pairs),
