@@ -84,7 +84,7 @@ def test_a_missing_record_file_is_named_not_dropped(tmp_path: Path) -> None:
     assert clean["pairs_missing"] == ["relu-flc"] and clean["pairs_tested"] == ["relu-maxpool", "pssilu-maxpool"]
     assert clean["verdict"] == PARTLY
     assert any(f.startswith("complete:") and "relu-flc-robust · clean" in f for f in clean["failed"])
-    detection = claims["detection"]  # needs the clean records too
+    detection = claims["detection:pgd"]  # needs the clean records too
     assert detection["pairs_missing"] == ["relu-flc"] and detection["verdict"] != SUPPORTED
 
 
@@ -121,10 +121,12 @@ def test_a_corruption_cell_against_the_claim_is_named(tmp_path: Path) -> None:
     labels = pd.read_parquet(records_path(out, "relu-flc-robust", "fog:severity=5"))["label"].to_numpy()
     logits = synthetic_logits(np.random.default_rng(7), labels, 0.55, 8.0, 10, wrong_scale=12.0)  # confidently wrong
     write_records(out, make_records(info, "fog:severity=5", "corruption", np.arange(labels.size), labels, logits))
-    corruptions = claims_of(out)["corruptions"]
+    claims = claims_of(out)
+    corruptions = claims["corruptions:severity=5"]  # one claim per severity run
     assert corruptions["cells_against"] == ["relu-flc · fog:severity=5"]
-    assert corruptions["verdict"] == PARTLY and len(corruptions["cells_tested"]) == 2 * 3
-    assert any(f.startswith("sign: 1 of 6") for f in corruptions["failed"])
+    assert corruptions["verdict"] == PARTLY and len(corruptions["cells_tested"]) == 2
+    assert any(f.startswith("sign: 1 of 2") for f in corruptions["failed"])
+    assert claims["corruptions:severity=3"]["cells_against"] == [] and claims["corruptions:severity=1"]["verdict"] != PARTLY
 
 
 def cells_frame(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
@@ -188,8 +190,8 @@ def test_pgd_rise_judges_pgd_only_and_explains_squares(report_html: Path) -> Non
     rise = claims["pgd-rise"]
     assert rise["cells_tested"] == ["relu-maxpool · pgd", "relu-flc · pgd"]
     assert any("Squares are not part of this claim" in e for e in rise["evidence"])
-    assert claims["attack-lower"]["cells_tested"] == ["relu-maxpool · pgd", "relu-maxpool · square", "relu-flc · pgd",
-                                                      "relu-flc · square"]
+    assert claims["attack-lower:pgd"]["cells_tested"] == ["relu-maxpool · pgd", "relu-flc · pgd"]
+    assert claims["attack-lower:square"]["cells_tested"] == ["relu-maxpool · square", "relu-flc · square"]
 
 
 def test_a_perturbation_listed_in_run_json_but_without_records_is_missing(tmp_path: Path) -> None:
@@ -200,7 +202,7 @@ def test_a_perturbation_listed_in_run_json_but_without_records_is_missing(tmp_pa
                           "config": {"perturbation": {"label": "contrast:severity=5", "family": "corruption"}}}
                          for m in manifest["models"]]
     (out / "run.json").write_text(json.dumps(manifest))
-    corruptions = claims_of(out)["corruptions"]
+    corruptions = claims_of(out)["corruptions:severity=5"]
     assert corruptions["verdict"] != SUPPORTED and set(corruptions["pairs_missing"]) == {"relu-maxpool", "relu-flc"}
     assert any("contrast:severity=5" in f for f in corruptions["failed"])
 
@@ -213,7 +215,7 @@ def test_a_random_weight_pair_with_confident_normal_model_is_not_judged(tmp_path
                                             "square": ("attack", 0.1, 0.02)})
     claims = claims_of(out)
     assert not [c["id"] for c in claims.values() if c["verdict"] == SUPPORTED]
-    for claim_id in ("every-pair-clean", "attack-lower", "clean-average"):
+    for claim_id in ("every-pair-clean", "attack-lower:pgd", "attack-lower:square", "clean-average"):
         claim = claims[claim_id]
         assert claim["verdict"] == NOT_TESTABLE, claim_id
         assert claim["pairs_guarded"] == ["relu-maxpool"] and claim["pairs_tested"] == []
@@ -227,7 +229,7 @@ def test_too_few_correct_predictions_gate_auroc_but_not_overconfidence(tmp_path:
     auroc = next(c for i, c in claims.items() if i.startswith("misclassification-auroc"))
     assert auroc["verdict"] == NOT_TESTABLE and auroc["pairs_guarded"] == ["relu-maxpool", "relu-flc"]
     assert "normal: " in auroc["failed"][0] and f"correct predictions < {MIN_CORRECT_FOR_UNDERCONFIDENCE}" in auroc["failed"][0]
-    attack = claims["attack-lower"]  # the normal models have ~285 wrong predictions: o(f) is judged
+    attack = claims["attack-lower:pgd"]  # the normal models have ~285 wrong predictions: o(f) is judged
     assert attack["pairs_guarded"] == [] and attack["verdict"] == SUPPORTED
     assert claims["few-correct"]["verdict"] == WARNING
 
@@ -243,3 +245,47 @@ def test_a_cell_failing_a_guard_cannot_support_a_claim(guards: list[str], verdic
     claim = judge_every("x", "s", "ours", cells, pairs, "<", lambda r: "", "pairs")
     assert claim.verdict == verdict
     assert claim.pairs_guarded == [p for p, g in zip("ab", guards) if g]
+
+
+def test_a_square_reversal_gets_its_own_verdict(tmp_path: Path) -> None:
+    # PGD supports the paper in both pairs, Squares contradict it in both: one compound "detection" claim
+    # called this "partly supported"; per attack the two results never share a verdict
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=400,
+                             perturbations={"clean": ("clean", 0.85, 0.8), "pgd": ("attack", 0.05, 0.45),
+                                            "square": ("attack", 0.3, 0.6)})
+    for k, pair in enumerate(("relu-maxpool", "relu-flc")):
+        info = ModelInfo(f"{pair}-robust", pair, True, "synthetic", {})
+        labels = pd.read_parquet(records_path(out, info.model, "square"))["label"].to_numpy()
+        logits = synthetic_logits(np.random.default_rng(11 + k), labels, 0.6, 1.5, 10, wrong_scale=12.0)
+        write_records(out, make_records(info, "square", "attack", np.arange(labels.size), labels, logits))
+    claims = claims_of(out)
+    assert "detection" not in claims
+    assert claims["detection:pgd"]["verdict"] == SUPPORTED
+    square = claims["detection:square"]
+    assert square["verdict"] == NOT_SUPPORTED and len(square["cells_against"]) == 2
+    assert "Squares" in square["statement"] and "0.92 vs 0.84" in square["statement"]
+
+
+def test_statements_name_what_was_run_and_budgets_below_the_paper_warn(tmp_path: Path) -> None:
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=300, perturbations={
+        "clean": ("clean", 0.85, 0.8), "square:n_queries=200": ("attack", 0.3, 0.6),
+        "fog:severity=3": ("corruption", 0.6, 0.65)})
+    manifest = json.loads((out / "run.json").read_text())
+    params = {"clean": {}, "square:n_queries=200": {"eps": 0.1, "n_queries": 200, "norm": "linf"},
+              "fog:severity=3": {"name": "fog", "severity": 3}}
+    manifest["cells"] = [{"model": m["model"], "perturbation": label, "config": {
+        "perturbation": {"label": label, "family": family, **params[label]},
+        "data": {"n_examples": 300, "size": 10000}}} for m in manifest["models"]
+        for label, family in (("clean", "clean"), ("square:n_queries=200", "attack"), ("fog:severity=3", "corruption"))]
+    (out / "run.json").write_text(json.dumps(manifest))
+    claims = claims_of(out)
+    assert "200 queries" in claims["attack-lower:square:n_queries=200"]["statement"]
+    assert "300 of 10000 images" in claims["attack-lower:square:n_queries=200"]["statement"]
+    corruptions = claims["corruptions:severity=3"]
+    assert "severity 3" in corruptions["statement"] and "every" not in corruptions["statement"]
+    assert [i for i in claims if i.startswith("corruptions")] == ["corruptions:severity=3"]
+    budget = claims["budget"]
+    assert budget["verdict"] == WARNING
+    assert any("n_queries = 200" in e and "5000 in the paper" in e for e in budget["evidence"])
+    assert any("300 of the test set's 10000 images" in e for e in budget["evidence"])
+    assert all(c["source"] for c in claims.values())

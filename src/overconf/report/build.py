@@ -83,7 +83,7 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | N
         cells, pooled = pair_cells(run, expected, n_resamples=n_resamples, scaled=scaled)
         differences = difference.pair_differences(run, cells, pooled, expected)
     cells = guard_cells(cells, summary, classes)
-    claims = check_claims(run.models, summary, cells, expected, classes)
+    claims = check_claims(run.models, summary, cells, expected, classes, run.manifest)
     return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
 
 

@@ -14,9 +14,14 @@ Verdicts. A claim about *every* pair or cell (:func:`judge_every`) is
   interval on the claimed side, some pair or cell has no data (named);
 - ``not supported`` when every cell tested goes the other way; ``not testable`` when none can be tested.
 
+A cell that fails a guard (:mod:`overconf.report.guards`: near chance, too few wrong or correct predictions) is
+not judged: it cannot support the claim, which is then at most ``partly supported`` (``not testable`` when no
+cell is left) and names the cells and the guard. Claims whose results can go opposite ways are split: one per
+attack label, one per corruption severity; statements name what was run (:mod:`overconf.report.budget`).
+
 A claim about an *average* (:func:`claim_lower_on_average`) needs the paired test across pairs at p < 0.05.
 Guards (``warning`` when they apply, else ``informational``): accuracy at or near chance, too few wrong
-predictions for o(f), a fitted temperature at its search bound, too few pairs for the paired test to reach
+predictions for o(f), too few correct ones for u(f)/AUROC, budgets below the paper's, a fitted temperature at its search bound, too few pairs for the paired test to reach
 p < 0.05, ECE below 50 % accuracy.
 """
 
@@ -34,6 +39,7 @@ import pandas as pd
 
 from overconf.metrics import paired_test
 from overconf.metrics.temperature import TEMPERATURE_BOUNDS
+from overconf.report.budget import attack_name, describe, run_parameters, severity_of, shortfalls
 from overconf.report.cells import Pair
 from overconf.report.guards import (
     GUARD_COLUMN,
@@ -238,9 +244,10 @@ def _is_pgd(perturbation: str) -> bool:
     return perturbation.split(":")[0].lower() == "pgd"
 
 
-def claim_pgd_rise(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+def claim_pgd_rise(cells: pd.DataFrame, pairs: list[Pair], run: dict[str, dict[str, Any]] | None = None) -> Claim:
     rise = _select(cells, "normal_rise", family="attack")
     rise = rise[np.array([_is_pgd(p) for p in rise["perturbation"]], dtype=bool)]
+    ran = ", ".join(describe(str(label), run or {}) for label in dict.fromkeys(rise["perturbation"]))
 
     def line(r: Any) -> str:
         if not np.isfinite(r.estimate):
@@ -249,7 +256,8 @@ def claim_pgd_rise(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
                 f"rise {_interval(r)} (n = {r.n})")
 
     claim = judge_every(
-        "pgd-rise", "Under PGD the normal models' over-confidence o(f) rises above their clean o(f).",
+        "pgd-rise", f"Under PGD{' — ' + ran + ' —' if ran else ''} the normal models' over-confidence o(f) rises "
+        "above their clean o(f).",
         f"{PAPER}, Fig. 2 and the ImageNet numbers (normal o(f) 0.47–0.59 clean, 0.88–0.94 under PGD)",
         rise, pairs, ">", line, "pair × PGD cells")
     square = _select(cells, "normal_rise", family="attack")
@@ -266,34 +274,80 @@ def claim_pgd_rise(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
     return Claim(**{**claim.__dict__, "evidence": claim.evidence + notes})
 
 
-def claim_attack_lower(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
-    return judge_every(
-        "attack-lower", "Under attack (PGD, Squares) the robust model's o(f) stays below its normal twin's.",
+def _attack_labels(cells: pd.DataFrame) -> list[str]:
+    return [str(p) for p in dict.fromkeys(cells.loc[cells["family"] == "attack", "perturbation"])]
+
+
+def _title(label: str) -> str:
+    return {"pgd": "PGD", "square": "Squares"}.get(attack_name(label), attack_name(label))
+
+
+#: the paper's attack-detection AUROC on CIFAR-10 (robust vs normal), per attack
+PAPER_DETECTION = {"pgd": "PGD 0.92 vs 0.52", "square": "Squares 0.92 vs 0.84"}
+
+
+def claim_attack_lower(cells: pd.DataFrame, pairs: list[Pair], run: dict[str, dict[str, Any]]) -> list[Claim]:
+    """One claim per attack label: the robust model's o(f) stays below its twin's under that attack."""
+    return [judge_every(
+        f"attack-lower:{label}", f"Under {_title(label)} — {describe(label, run)} — the robust model's o(f) stays "
+        "below its normal twin's.",
         f"{PAPER}, Fig. 2 (clean / PGD / Squares bars) and the ImageNet numbers (robust 0.23–0.39 under PGD)",
-        _select(cells, "overconfidence", family="attack"), pairs, "<", _diff_line("o(f)"), "pair × attack cells")
+        _select(cells, "overconfidence", family="attack", perturbation=label), pairs, "<", _diff_line("o(f)"),
+        "pairs") for label in _attack_labels(cells)]
 
 
-def claim_detection(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
-    return judge_every(
-        "detection", "Attack detection (clean-correct vs attacked-wrong, by confidence) has a higher AUROC for "
-        "the robust model (paper, CIFAR-10: PGD 0.92 vs 0.52, Squares 0.92 vs 0.84).",
-        f"{PAPER}, Fig. 4", _select(cells, "detection_auroc", family="attack"), pairs, ">",
-        _diff_line("detection AUROC"), "pair × attack cells")
+def claim_detection(cells: pd.DataFrame, pairs: list[Pair], run: dict[str, dict[str, Any]]) -> list[Claim]:
+    """One claim per attack label: attack detection has the higher AUROC for the robust model."""
+    return [judge_every(
+        f"detection:{label}", f"Detection of {_title(label)} examples — {describe(label, run)} — (clean-correct vs "
+        "attacked-wrong, by confidence) has a higher AUROC for the robust model"
+        + (f" (paper, CIFAR-10: {PAPER_DETECTION[attack_name(label)]})." if attack_name(label) in PAPER_DETECTION
+           else "."),
+        f"{PAPER}, Fig. 4", _select(cells, "detection_auroc", family="attack", perturbation=label), pairs, ">",
+        _diff_line("detection AUROC"), "pairs") for label in _attack_labels(cells)]
 
 
-def claim_misclassification_auroc(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
-    return judge_every(
-        "misclassification-auroc", "Under attack the robust model's confidence separates its correct from its "
-        "wrong predictions better (higher misclassification AUROC).", f"{PAPER}, Fig. 3 (PGD and Squares columns)",
-        _select(cells, "auroc", family="attack"), pairs, ">", _diff_line("AUROC"), "pair × attack cells")
+def claim_misclassification_auroc(cells: pd.DataFrame, pairs: list[Pair], run: dict[str, dict[str, Any]]) -> list[Claim]:
+    """One claim per attack label: the robust model's confidence separates right from wrong better."""
+    return [judge_every(
+        f"misclassification-auroc:{label}", f"Under {_title(label)} — {describe(label, run)} — the robust model's "
+        "confidence separates its correct from its wrong predictions better (higher misclassification AUROC).",
+        f"{PAPER}, Fig. 3 ({_title(label)} column)", _select(cells, "auroc", family="attack", perturbation=label),
+        pairs, ">", _diff_line("AUROC"), "pairs") for label in _attack_labels(cells)]
 
 
-def claim_corruptions(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
-    return judge_every(
-        "corruptions", "Under every common corruption and severity the robust model's o(f) stays below its "
-        "normal twin's.", "ours: extends the paper's clean-data claim to each CIFAR-10-C cell (the paper shows "
-        "CIFAR-10-C in Fig. 3 only)", _select(cells, "overconfidence", family="corruption"), pairs, "<",
-        _diff_line("o(f)"), "pair × corruption cells")
+def claim_corruptions(cells: pd.DataFrame, pairs: list[Pair], run: dict[str, dict[str, Any]]) -> list[Claim]:
+    """One claim per corruption severity run: the robust model's o(f) stays below its twin's in every
+    corruption of that severity."""
+    part = _select(cells, "overconfidence", family="corruption")
+    severities = [severity_of(str(p)) for p in part["perturbation"]]
+    claims = []
+    for severity in dict.fromkeys(severities):
+        rows = part[[s == severity for s in severities]]
+        labels = list(dict.fromkeys(str(p) for p in rows["perturbation"]))
+        name = f"severity {severity}" if severity is not None else "no stated severity"
+        ran = ", ".join(describe(label, run) for label in labels)
+        claims.append(judge_every(
+            f"corruptions:severity={severity}" if severity is not None else "corruptions:other",
+            f"Under each common corruption run at {name} ({len(labels)} corruption(s): {ran}) the robust "
+            "model's o(f) stays below its normal twin's.", "ours: extends the paper's clean-data claim to each "
+            "corruption cell (the paper shows CIFAR-10-C in Fig. 3 only)", rows, pairs, "<", _diff_line("o(f)"),
+            "pair × corruption cells"))
+    return claims
+
+
+def claim_budget(run: dict[str, dict[str, Any]], pairs: list[Pair]) -> Claim:
+    """A warning for every budget of the run below the paper's (attack strength, test-set size)."""
+    statement = ("The run's attacks and test set are as strong and as large as the paper's (Square queries, PGD "
+                 "steps, images evaluated).")
+    if not run:
+        return Claim("budget", statement, "ours (a guard)", NOT_TESTABLE, "run.json lists no cells: the run's "
+                     "budgets are unknown.", pairs_expected=[p.name for p in pairs])
+    lines = shortfalls(run)
+    return _guard("budget", statement, "ours (a guard)", lines, [{"perturbation": k, **{
+        key: value for key, value in v.items() if isinstance(value, int | float | str | bool)}} for k, v in run.items()],
+        "{n} budget(s) below the paper's: read the verdicts as about this weaker run.",
+        "Every budget recorded in run.json is at least the paper's.", pairs)
 
 
 def claim_gap_survives_temperature(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
@@ -502,16 +556,18 @@ def guard_ece_low_accuracy(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
 
 
 def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFrame, pairs: list[Pair],
-                 n_classes: dict[str, int]) -> list[Claim]:
-    """Every claim, then every guard, in the order the report lists them."""
+                 n_classes: dict[str, int], manifest: dict[str, Any] | None = None) -> list[Claim]:
+    """Every claim, then every guard, in the order the report lists them (``manifest``: ``run.json``, for what
+    was run)."""
+    run = run_parameters(manifest or {})
     return [
         claim_every_pair_clean(cells, pairs),
         claim_lower_on_average(cells, pairs),
-        claim_pgd_rise(cells, pairs),
-        claim_attack_lower(cells, pairs),
-        claim_detection(cells, pairs),
-        claim_misclassification_auroc(cells, pairs),
-        claim_corruptions(cells, pairs),
+        claim_pgd_rise(cells, pairs, run),
+        *claim_attack_lower(cells, pairs, run),
+        *claim_detection(cells, pairs, run),
+        *claim_misclassification_auroc(cells, pairs, run),
+        *claim_corruptions(cells, pairs, run),
         claim_gap_survives_temperature(cells, pairs),
         claim_building_blocks(models, summary, pairs),
         guard_chance(summary, n_classes, pairs),
@@ -520,4 +576,5 @@ def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFram
         guard_temperature_bound(summary, pairs),
         guard_paired_test_power(cells, pairs),
         guard_ece_low_accuracy(summary, pairs),
+        claim_budget(run, pairs),
     ]
