@@ -30,7 +30,9 @@ from overconf.report.claims import (
     judge_every,
     minimum_p_value,
 )
+from overconf.report.combine import combine_runs
 from overconf.report.guards import MIN_CORRECT_FOR_UNDERCONFIDENCE
+from overconf.report.tables import paired_tests
 from overconf.store.parquet import records_path, write_records
 
 CONTRACT_KEYS = {"id", "statement", "verdict", "pairs_expected", "pairs_tested", "pairs_missing", "cells_tested",
@@ -289,3 +291,34 @@ def test_statements_name_what_was_run_and_budgets_below_the_paper_warn(tmp_path:
     assert any("n_queries = 200" in e and "5000 in the paper" in e for e in budget["evidence"])
     assert any("300 of the test set's 10000 images" in e for e in budget["evidence"])
     assert all(c["source"] for c in claims.values())
+
+
+def test_the_same_checkpoints_in_two_runs_are_one_unit_in_the_paired_test(tmp_path: Path) -> None:
+    # the same two pairs (same checkpoint SHA-256s) evaluated in two runs: 2 independent pairs, not 4
+    perturbations = {"clean": ("clean", 0.85, 0.75)}
+    first = make_synthetic_run(tmp_path / "a", n=300, perturbations=perturbations, seed=1)
+    second = make_synthetic_run(tmp_path / "b", n=300, perturbations=perturbations, seed=2)
+    (tmp_path / "both").mkdir()
+    records, manifest = combine_runs([first, second])
+    claims = {c.id: c for c in analyse(tmp_path / "both", n_resamples=100, records=records, manifest=manifest).claims}
+    test = claims["clean-average"].numbers[-1]
+    assert test["metric"] == "paired_test" and test["n"] == 2 and test["n_pairs"] == 4
+    assert test["minimum_p"] == 0.5 and "2 independent pairs" in claims["clean-average"].summary
+    assert any("4 pairs form 2 units" in e for e in claims["clean-average"].evidence)
+    assert "2 independent pairs" in claims["paired-test-power"].evidence[0]
+    other = json.loads((second / "run.json").read_text())
+    for m in other["models"]:
+        m["sha256"] = "ff" + m["sha256"][2:]  # other checkpoints: four independent pairs
+    (second / "run.json").write_text(json.dumps(other))
+    records, manifest = combine_runs([first, second])
+    claims = {c.id: c for c in analyse(tmp_path / "both", n_resamples=100, records=records, manifest=manifest).claims}
+    assert claims["clean-average"].numbers[-1]["n"] == 4
+
+
+def test_paired_tests_table_averages_pairs_of_one_unit() -> None:
+    pairs = pd.DataFrame({"dataset": "d", "perturbation": "clean", "pair": ["a", "b", "c"],
+                          "overconfidence_robust": [0.2, 0.4, 0.3], "overconfidence_normal": [0.5, 0.7, 0.6]})
+    table = paired_tests(pairs, {"a": "a = b", "b": "a = b", "c": "c"})
+    row = table[table["metric"] == "overconfidence"].iloc[0]
+    assert row["n"] == 2 and row["robust_mean"] == pytest.approx(0.3)
+    assert paired_tests(pairs).query("metric == 'overconfidence'")["n"].iloc[0] == 3

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from overconf.metrics import summary_table
-from overconf.report.cells import Pair, expected_pairs, pair_cells, scaled_clean_records
+from overconf.report.cells import Pair, expected_pairs, pair_cells, replicate_units, scaled_clean_records
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.combine import combine_runs
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
@@ -31,6 +31,9 @@ from overconf.report.tables import pair_table, paired_tests, write_summary, writ
 from overconf.store.parquet import read_records, slug, write_atomic
 
 log = logging.getLogger(__name__)
+UNIT_NOTE = ("Tests across pairs count independent pairs: pairs whose robust and normal checkpoints share their "
+             "SHA-256 (the same two models evaluated on several data sets or in several runs) are averaged into one "
+             "unit before the Wilcoxon test.")
 REPORT_DIR = "report"
 REPORT_HTML = "report.html"
 SUMMARY_HTML_COLUMNS = ["model", "robust", "dataset", "perturbation", "family", "n", "accuracy", "ece",
@@ -78,7 +81,7 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | N
         del records
     with _timed("pair table and tests"):
         pairs = pair_table(run, summary, expected)
-        tests = paired_tests(pairs)
+        tests = paired_tests(pairs, replicate_units(expected, run.manifest))
     with _timed("bootstrap intervals"):
         cells, pooled = pair_cells(run, expected, n_resamples=n_resamples, scaled=scaled)
         differences = difference.pair_differences(run, cells, pooled, expected)
@@ -168,7 +171,7 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
                    shown, collapsed=True, csv=tables_dir / "summary.csv"),
     ]
     page = render_page(title="overconf report", run_label=run_label, manifest=run.manifest, claims=claims,
-                       figures=entries, tables=tables, base=report_dir, notes=[guard_statement()])
+                       figures=entries, tables=tables, base=report_dir, notes=[guard_statement(), UNIT_NOTE])
     html_path = report_dir / REPORT_HTML
     write_atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return html_path

@@ -95,6 +95,24 @@ def expected_pairs(manifest: dict[str, Any], models: pd.DataFrame) -> list[Pair]
     return _named_uniquely(_pairs_from_models(entries))
 
 
+def replicate_units(pairs: list[Pair], manifest: dict[str, Any]) -> dict[str, str]:
+    """Pair name → its unit in tests across pairs: pairs whose robust *and* normal checkpoints have the same
+    SHA-256 (``run.json`` ``models[].sha256``; the same two models evaluated on several data sets or in several
+    runs) are one unit, named by their pair names joined with `` = ``; a pair without both hashes is its own unit.
+
+    >>> models = [{"model": m, "sha256": h} for m, h in [("a/r", "1"), ("a/n", "2"), ("b/r", "1"), ("b/n", "2")]]
+    >>> replicate_units([Pair("x", "a", "a/r", "a/n"), Pair("y", "b", "b/r", "b/n")], {"models": models})
+    {'a': 'a = b', 'b': 'a = b'}
+    """
+    sha = {str(m.get("model")): m.get("sha256") for m in manifest.get("models", []) if isinstance(m, dict)}
+    groups: dict[object, list[str]] = {}
+    for pair in pairs:
+        r, n = sha.get(pair.robust), sha.get(pair.normal)
+        key: object = (r, n) if isinstance(r, str) and r and isinstance(n, str) and n else ("pair", pair.name)
+        groups.setdefault(key, []).append(pair.name)
+    return {name: " = ".join(dict.fromkeys(names)) for names in groups.values() for name in names}
+
+
 def _named_uniquely(pairs: list[Pair]) -> list[Pair]:
     names = [p.name for p in pairs]
     return [p if names.count(p.name) == 1 else Pair(p.dataset, p.robust, p.robust, p.normal) for p in pairs]

@@ -40,7 +40,7 @@ import pandas as pd
 from overconf.metrics import paired_test
 from overconf.metrics.temperature import TEMPERATURE_BOUNDS
 from overconf.report.budget import attack_name, describe, run_parameters, severity_of, shortfalls
-from overconf.report.cells import Pair
+from overconf.report.cells import Pair, replicate_units
 from overconf.report.guards import (
     GUARD_COLUMN,
     MIN_CORRECT_FOR_UNDERCONFIDENCE,
@@ -378,7 +378,15 @@ def minimum_p_value(n_pairs: int) -> float:
     return min(1.0, 2.0 / 2.0 ** n_pairs) if n_pairs > 0 else 1.0
 
 
-def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+def by_unit(data: pd.DataFrame, units: dict[str, str] | None) -> pd.DataFrame:
+    """``robust`` and ``normal`` averaged over the pairs of one unit (:func:`overconf.report.cells.replicate_units`:
+    pairs sharing both checkpoints), one row per unit named ``pair`` (a pair is its own unit without ``units``)."""
+    units = units or {}
+    keyed = data.assign(pair=[units.get(str(p), str(p)) for p in data["pair"]])
+    return keyed.groupby("pair", sort=False)[["robust", "normal"]].mean().reset_index()
+
+
+def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair], units: dict[str, str] | None = None) -> Claim:
     statement = "Robust models are less over-confident than normal ones on clean data (across pairs)."
     source = f"{PAPER}, abstract and Fig. 2"
     part = _select(cells, "overconfidence", perturbation="clean")
@@ -397,18 +405,24 @@ def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
                      "that passes the guards.", ["complete: no pair with data", *guard_line], [], expected, [], missing,
                      numbers=numbers, pairs_guarded=guarded_pairs,
                      cells_guarded=[cell_name(p, "clean") for p in guarded_pairs])
-    robust, normal = data["robust"].to_numpy(float), data["normal"].to_numpy(float)
+    grouped = by_unit(data, units)
+    robust, normal = grouped["robust"].to_numpy(float), grouped["normal"].to_numpy(float)
     test = paired_test(robust, normal)
-    min_p = minimum_p_value(len(data))
+    n_units = len(grouped)
+    min_p = minimum_p_value(n_units)
     evidence = [f"mean o(f) robust {_f(robust.mean())} vs normal {_f(normal.mean())}; median Δ {_f(test.median_difference)}",
-                (f"Wilcoxon signed-rank over {len(data)} pairs: p = {test.p_value:.3g} (the smallest p {len(data)} "
-                 f"pairs can give is {min_p:.3g}), effect size r = {test.effect_size:.2f}")]
+                (f"Wilcoxon signed-rank over {n_units} independent pairs: p = {test.p_value:.3g} (the smallest p "
+                 f"{n_units} pairs can give is {min_p:.3g}), effect size r = {test.effect_size:.2f}")]
+    if n_units < len(data):
+        evidence.append(f"{len(data)} pairs form {n_units} units: pairs whose robust and normal checkpoints share "
+                        f"their SHA-256 (the same models on several data sets or runs) are averaged into one unit "
+                        f"before the test ({', '.join(u for u in grouped['pair'] if ' = ' in u)})")
     failed = []
     if missing:
         failed.append(f"complete: {len(missing)} of {len(expected)} pairs lack data ({', '.join(missing)})")
     failed += guard_line
     if min_p >= ALPHA:
-        failed.append(f"power: with {len(data)} pairs the test cannot reach p < {ALPHA} (smallest p {min_p:.3g})")
+        failed.append(f"power: with {n_units} independent pairs the test cannot reach p < {ALPHA} (smallest p {min_p:.3g})")
     elif test.p_value >= ALPHA:
         failed.append(f"significance: p = {test.p_value:.3g} ≥ {ALPHA}")
     if test.median_difference >= 0:
@@ -419,11 +433,11 @@ def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
         verdict = INCONCLUSIVE
     else:
         verdict = PARTLY if missing or guarded_pairs else SUPPORTED
-    numbers.append({"metric": "paired_test", "n": len(data), "p_value": test.p_value, "minimum_p": min_p,
-                    "effect_size": test.effect_size, "median_difference": test.median_difference})
+    numbers.append({"metric": "paired_test", "n": n_units, "n_pairs": len(data), "p_value": test.p_value,
+                    "minimum_p": min_p, "effect_size": test.effect_size, "median_difference": test.median_difference})
     return Claim("clean-average", statement, source, verdict,
                  f"Mean o(f) robust {_f(robust.mean())} vs normal {_f(normal.mean())}; paired test p = "
-                 f"{test.p_value:.3g} over {len(data)} pairs.", failed, evidence, expected,
+                 f"{test.p_value:.3g} over {n_units} independent pairs ({len(data)} pairs).", failed, evidence, expected,
                  list(dict.fromkeys(data["pair"])), missing, [cell_name(p, "clean") for p in data["pair"]],
                  [cell_name(r.pair, "clean") for r in data.itertuples(index=False) if r.estimate >= 0], numbers,
                  guarded_pairs, [cell_name(p, "clean") for p in guarded_pairs])
@@ -529,15 +543,15 @@ def guard_temperature_bound(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
                   "Every fitted temperature lies inside its search interval.", pairs)
 
 
-def guard_paired_test_power(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+def guard_paired_test_power(cells: pd.DataFrame, pairs: list[Pair], units: dict[str, str] | None = None) -> Claim:
     part = _select(cells, "overconfidence", perturbation="clean")
-    n = int(np.isfinite(part["estimate"].to_numpy(float)).sum())
+    n = len(by_unit(part[np.isfinite(part["estimate"].to_numpy(float))], units))
     min_p = minimum_p_value(n)
     statement = f"The run has enough pairs for the paired test across pairs to reach p < {ALPHA}."
     numbers = [{"metric": "paired_test", "n": n, "minimum_p": min_p}]
     if min_p >= ALPHA:
         return _guard("paired-test-power", statement, "ours (a guard)", [
-            (f"{n} pairs with clean data: the smallest two-sided p the Wilcoxon signed-rank test can give is "
+            (f"{n} independent pairs with clean data: the smallest two-sided p the Wilcoxon signed-rank test can give is "
              f"{min_p:.3g} (2 / 2^{n}); at least 6 pairs are needed for p < {ALPHA}")], numbers,
             "Too few pairs for the paired test to reach p < 0.05.", "", pairs)
     return _guard("paired-test-power", statement, "ours (a guard)", [], numbers, "",
@@ -560,9 +574,10 @@ def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFram
     """Every claim, then every guard, in the order the report lists them (``manifest``: ``run.json``, for what
     was run)."""
     run = run_parameters(manifest or {})
+    units = replicate_units(pairs, manifest or {})
     return [
         claim_every_pair_clean(cells, pairs),
-        claim_lower_on_average(cells, pairs),
+        claim_lower_on_average(cells, pairs, units),
         claim_pgd_rise(cells, pairs, run),
         *claim_attack_lower(cells, pairs, run),
         *claim_detection(cells, pairs, run),
@@ -574,7 +589,7 @@ def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFram
         guard_few_wrong(summary, pairs),
         guard_few_correct(summary, pairs),
         guard_temperature_bound(summary, pairs),
-        guard_paired_test_power(cells, pairs),
+        guard_paired_test_power(cells, pairs, units),
         guard_ece_low_accuracy(summary, pairs),
         claim_budget(run, pairs),
     ]
