@@ -322,3 +322,17 @@ def test_paired_tests_table_averages_pairs_of_one_unit() -> None:
     row = table[table["metric"] == "overconfidence"].iloc[0]
     assert row["n"] == 2 and row["robust_mean"] == pytest.approx(0.3)
     assert paired_tests(pairs).query("metric == 'overconfidence'")["n"].iloc[0] == 3
+
+
+def test_a_cell_covering_few_classes_is_a_warning(tmp_path: Path) -> None:
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool",), n=300,
+                             perturbations={"clean": ("clean", 0.85, 0.8), "pgd": ("attack", 0.05, 0.45)})
+    for model in ("relu-maxpool-normal", "relu-maxpool-robust"):  # the attack saw the first 40 of a class-sorted set
+        path = records_path(out, model, "pgd")
+        table = pd.read_parquet(path)
+        table = table.assign(label=np.where(table["index"] < 150, 0, 1)).iloc[:40]
+        info = ModelInfo(model, "relu-maxpool", model.endswith("robust"), "synthetic", {})
+        logits = np.stack(table["logits"].to_numpy())
+        write_records(out, make_records(info, "pgd", "attack", table["index"].to_numpy(), table["label"].to_numpy(), logits))
+    coverage = claims_of(out)["class-coverage"]
+    assert coverage["verdict"] == WARNING and coverage["evidence"] == ["synthetic · pgd: 1 of 10 classes"]

@@ -23,7 +23,7 @@ from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claim
 from overconf.report.combine import combine_runs
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import budgets, dataset_title, save_figure
-from overconf.report.guards import guard_cells, guard_statement
+from overconf.report.guards import class_coverage, guard_cells, guard_statement
 from overconf.report.html import FigureEntry, TableEntry, render_page
 from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
@@ -86,7 +86,8 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | N
         cells, pooled = pair_cells(run, expected, n_resamples=n_resamples, scaled=scaled)
         differences = difference.pair_differences(run, cells, pooled, expected)
     cells = guard_cells(cells, summary, classes)
-    claims = check_claims(run.models, summary, cells, expected, classes, run.manifest)
+    claims = check_claims(run.models, summary, cells, expected, classes, run.manifest,
+                          class_coverage(run.records, run.manifest))
     return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
 
 

@@ -526,6 +526,19 @@ def guard_few_correct(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
                   f"Every cell has at least {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct predictions.", pairs)
 
 
+def guard_class_coverage(coverage: pd.DataFrame | None, pairs: list[Pair]) -> Claim:
+    """A warning for every data set × perturbation whose records cover fewer classes than the data set has."""
+    statement = "Every cell's samples cover every class of its data set (a class-sorted first n would not)."
+    if coverage is None or coverage.empty:
+        return Claim("class-coverage", statement, "ours (a guard)", NOT_TESTABLE, "No labelled records.",
+                     pairs_expected=[p.name for p in pairs])
+    short = coverage[coverage["classes"] < coverage["classes_in_data"]]
+    hits = [f"{r.dataset} · {r.perturbation}: {r.classes} of {r.classes_in_data} classes" for r in short.itertuples(index=False)]
+    return _guard("class-coverage", statement, "ours (a guard)", hits, coverage.to_dict("records"),
+                  "{n} cell(s) cover fewer classes than their data set: their numbers describe those classes only.",
+                  "Every cell covers every class of its data set.", pairs)
+
+
 def guard_temperature_bound(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
     low, high = TEMPERATURE_BOUNDS
     statement = f"Every fitted temperature lies inside its search interval [{low:g}, {high:g}]."
@@ -570,9 +583,10 @@ def guard_ece_low_accuracy(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
 
 
 def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFrame, pairs: list[Pair],
-                 n_classes: dict[str, int], manifest: dict[str, Any] | None = None) -> list[Claim]:
+                 n_classes: dict[str, int], manifest: dict[str, Any] | None = None,
+                 coverage: pd.DataFrame | None = None) -> list[Claim]:
     """Every claim, then every guard, in the order the report lists them (``manifest``: ``run.json``, for what
-    was run)."""
+    was run; ``coverage``: :func:`overconf.report.guards.class_coverage`)."""
     run = run_parameters(manifest or {})
     units = replicate_units(pairs, manifest or {})
     return [
@@ -592,4 +606,5 @@ def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFram
         guard_paired_test_power(cells, pairs, units),
         guard_ece_low_accuracy(summary, pairs),
         claim_budget(run, pairs),
+        guard_class_coverage(coverage, pairs),
     ]

@@ -102,3 +102,19 @@ def guard_statement() -> str:
             f"than {MIN_WRONG_FOR_OVERCONFIDENCE} wrong predictions of either model, or a u(f)- or AUROC-based "
             f"number on fewer than {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct ones (for AUROC also fewer than "
             f"{MIN_WRONG_FOR_OVERCONFIDENCE} wrong ones).")
+
+
+def class_coverage(records: pd.DataFrame, manifest: dict[str, object]) -> pd.DataFrame:
+    """Per data set × labelled perturbation: ``classes`` (distinct true labels in its records, over all models)
+    and ``classes_in_data`` (``run.json`` ``data`` ``classes_present`` of that data set, else the most any of
+    its perturbations covers)."""
+    labelled = records[records["family"].astype(str) != "ood"]
+    table = (labelled.groupby(["dataset", "perturbation"], observed=True)["label"].nunique()
+             .rename("classes").reset_index())
+    table = table.astype({"dataset": str, "perturbation": str})
+    items = manifest.get("data")
+    entries = [d for d in (items if isinstance(items, list) else [items]) if isinstance(d, dict)]
+    present = {str(d.get("name")): d["classes_present"] for d in entries if isinstance(d.get("classes_present"), int)}
+    most = table.groupby("dataset")["classes"].transform("max")
+    table["classes_in_data"] = [int(present.get(d, m)) for d, m in zip(table["dataset"], most)]
+    return table
