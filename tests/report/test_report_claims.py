@@ -336,3 +336,50 @@ def test_a_cell_covering_few_classes_is_a_warning(tmp_path: Path) -> None:
         write_records(out, make_records(info, "pgd", "attack", table["index"].to_numpy(), table["label"].to_numpy(), logits))
     coverage = claims_of(out)["class-coverage"]
     assert coverage["verdict"] == WARNING and coverage["evidence"] == ["synthetic · pgd: 1 of 10 classes"]
+
+
+def test_ood_claims_and_calibration_direction_are_on_the_page(tmp_path: Path) -> None:
+    # the robust models are as confident on OOD noise as on clean data: robust OOD detection is worse
+    perturbations = {"clean": ("clean", 0.85, 0.75), "ood-uniform": ("ood", 0.0, 0.0)}
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=400, perturbations=perturbations)
+    for k, pair in enumerate(("relu-maxpool", "relu-flc")):
+        info = ModelInfo(f"{pair}-robust", pair, True, "synthetic", {})
+        labels = pd.read_parquet(records_path(out, info.model, "ood-uniform"))["label"].to_numpy()
+        logits = synthetic_logits(np.random.default_rng(21 + k), np.zeros_like(labels), 1.0, 8.0, 10)
+        write_records(out, make_records(info, "ood-uniform", "ood", np.arange(labels.size), np.full(labels.size, -1), logits))
+    claims = claims_of(out)
+    auroc, confidence = claims["ood-auroc:ood-uniform"], claims["ood-confidence:ood-uniform"]
+    assert auroc["source"].startswith("ours") and confidence["source"].startswith("ours")
+    assert auroc["verdict"] == NOT_SUPPORTED and len(auroc["cells_against"]) == 2
+    assert confidence["verdict"] == NOT_SUPPORTED
+    for number in auroc["numbers"]:
+        assert number["low"] <= number["estimate"] <= number["high"] < 0
+    direction = claims["calibration-direction"]
+    assert direction["verdict"] == "informational" and len(direction["evidence"]) == 2
+    assert all("robust relu-" in e and "-robust under-confident" in e for e in direction["evidence"])
+    assert "not better calibration" in direction["summary"]
+
+
+def test_the_gap_is_judged_after_three_calibrators_on_the_same_held_out_half(tmp_path: Path) -> None:
+    out = make_synthetic_run(tmp_path, pairs=("relu-maxpool", "relu-flc"), n=600,
+                             perturbations={"clean": ("clean", 0.85, 0.75)})
+    claims = claims_of(out)
+    for claim_id in ("temperature-scaling", "isotonic-calibration", "histogram-binning"):
+        claim = claims[claim_id]
+        assert claim["source"] == "ours (not in the paper)" and claim["verdict"] == SUPPORTED, claim_id
+        assert [n["n"] for n in claim["numbers"]] == [300, 300]  # the even half, scored; the odd half fitted
+
+
+def test_isotonic_and_histogram_binning_are_fitted_on_odd_and_scored_on_even() -> None:
+    from overconf.report.calibrators import calibrated_clean_records, histogram_binning
+
+    index = np.arange(8)
+    records = pd.DataFrame({"model": "m", "family": "clean", "index": index,
+                            "confidence": [0.95, 0.95, 0.95, 0.95, 0.35, 0.35, 0.35, 0.35],
+                            "correct": [True, True, False, False, True, False, True, False]})
+    table = calibrated_clean_records(records, pd.DataFrame({"model": ["m"], "perturbation": ["clean"]}))
+    assert table["index"].tolist() == [0, 2, 4, 6] and table["confidence_ts"].isna().all()  # no logits: no T
+    # odd half: confidence 0.95 → 1 of 2 right; 0.35 → 0 of 2 right
+    assert table["confidence_hist"].tolist() == [0.5, 0.5, 0.0, 0.0]
+    assert table["confidence_iso"].tolist() == [0.5, 0.5, 0.0, 0.0]
+    assert histogram_binning(np.array([0.95]), np.array([True]))(np.array([0.1])).tolist() == [0.1]  # empty bin

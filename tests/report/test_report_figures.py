@@ -231,3 +231,17 @@ def test_panel_titles_use_the_papers_names() -> None:
         "Clean", "PGD", "Squares", "CIFAR-10-C (corruptions)"]
     assert budgets(["clean", "pgd:steps=20", "square:n_queries=200"], 8 / 255) == (
         "Attack budgets: PGD: steps=20; Squares: n_queries=200; ε = 0.03137.")
+
+
+def test_ood_figure_one_bar_per_model_per_ood_set(out: Path) -> None:
+    from overconf.metrics import summary_table
+    from overconf.report.figures.ood import figure_ood_auroc
+    from overconf.store.parquet import read_records
+
+    summary = summary_table(read_records(out))
+    fig = figure_ood_auroc(summary)
+    assert fig is not None and len(fig.axes) == 1 and fig.axes[0].get_title() == "ood-uniform"
+    heights = sorted(round(p.get_height(), 9) for p in fig.axes[0].patches)
+    expected = summary[summary["family"] == "ood"]["ood_auroc"]
+    assert heights == sorted(round(v, 9) for v in expected) and len(heights) == 4
+    assert figure_ood_auroc(summary[summary["family"] != "ood"]) is None

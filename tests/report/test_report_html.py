@@ -23,7 +23,7 @@ def test_page_is_self_contained_and_complete(report_html: Path, out: Path) -> No
     assert [p.stem for p in pngs] == [
         "fig1_confidence_scatter", "fig2_overconfidence_bars", "fig3_misclassification_roc", "fig4_detection_roc",
         "fig5_density_synthetic_relu-flc", "fig5_density_synthetic_relu-maxpool", "fig6_density_synthetic_downsampling",
-        "pair_differences", "reliability_synthetic"]
+        "ood_auroc", "pair_differences", "reliability_synthetic"]
     assert sorted(p.stem for p in (report_html.parent / "figures").glob("*.svg")) == [p.stem for p in pngs]
     assert page.count('src="data:image/png;base64,') == len(pngs)
     manifest = json.loads((out / "run.json").read_text())

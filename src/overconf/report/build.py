@@ -18,10 +18,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from overconf.metrics import summary_table
-from overconf.report.cells import Pair, expected_pairs, pair_cells, replicate_units, scaled_clean_records
+from overconf.report.calibrators import calibrated_clean_records
+from overconf.report.cells import Pair, expected_pairs, ood_cells, pair_cells, replicate_units
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.combine import combine_runs
-from overconf.report.figures import bars, density, difference, reliability, roc, scatter
+from overconf.report.direction import calibration_directions
+from overconf.report.figures import bars, density, difference, ood, reliability, roc, scatter
 from overconf.report.figures.common import budgets, dataset_title, save_figure
 from overconf.report.guards import class_coverage, guard_cells, guard_statement
 from overconf.report.html import FigureEntry, TableEntry, render_page
@@ -77,7 +79,7 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | N
         run = load_run(out, records, manifest)
         expected = expected_pairs(run.manifest, run.models)
         classes = n_classes(records)
-        scaled = scaled_clean_records(records, summary)
+        scaled = calibrated_clean_records(records, summary)
         del records
     with _timed("pair table and tests"):
         pairs = pair_table(run, summary, expected)
@@ -85,9 +87,11 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | N
     with _timed("bootstrap intervals"):
         cells, pooled = pair_cells(run, expected, n_resamples=n_resamples, scaled=scaled)
         differences = difference.pair_differences(run, cells, pooled, expected)
+        directions = calibration_directions(run, expected, summary, n_resamples)
+        cells = pd.concat([cells, ood_cells(run, expected, n_resamples)], ignore_index=True)
     cells = guard_cells(cells, summary, classes)
     claims = check_claims(run.models, summary, cells, expected, classes, run.manifest,
-                          class_coverage(run.records, run.manifest))
+                          class_coverage(run.records, run.manifest), directions)
     return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
 
 
@@ -147,6 +151,7 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
     for dataset in run.datasets:
         add(reliability.figure_reliability(run, dataset), f"reliability_{dataset}",
             f"Reliability diagrams, {dataset_title(dataset)}", reliability.CAPTION)
+    add(ood.figure_ood_auroc(summary), "ood_auroc", "OOD detection — AUROC per model (ours)", ood.CAPTION)
     add(difference.figure_differences(differences), "pair_differences",
         "Robust minus normal with bootstrap intervals", difference.CAPTION)
 

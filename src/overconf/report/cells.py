@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from overconf.metrics import apply_temperature
+from overconf.report.calibrators import CALIBRATORS
+from overconf.report.calibrators import COLUMNS as CALIBRATED_COLUMNS
 from overconf.report.guards import COUNT_COLUMNS
 from overconf.report.intervals import (
     N_RESAMPLES,
     Linear,
     Statistic,
+    auroc_stat,
     detection_auroc_stat,
     difference_intervals,
     ece_linear,
@@ -45,6 +47,10 @@ CELL_METRICS = {
     "normal_rise": "o(f) of the normal model, attacked − clean, same images (attacks only)",
     "robust_rise": "o(f) of the robust model, attacked − clean, same images (attacks only)",
     "overconfidence_ts": "o(f) after temperature scaling, robust − normal (clean, even indices)",
+    "ood_auroc": "OOD-detection AUROC (clean vs OOD inputs, by confidence) robust − normal (OOD sets only)",
+    "ood_confidence": "mean confidence on OOD inputs robust − normal (OOD sets only)",
+    "overconfidence_iso": "o(f) after isotonic regression, robust − normal (clean, even indices)",
+    "overconfidence_hist": "o(f) after histogram binning, robust − normal (clean, even indices)",
 }
 CELL_COLUMNS = ["dataset", "pair", "robust_model", "normal_model", "perturbation", "family", "metric", "robust",
                 "normal", "estimate", "low", "high", "n", "note", *COUNT_COLUMNS]
@@ -146,26 +152,6 @@ def _arrays(joined: pd.DataFrame, k: int) -> tuple[np.ndarray, np.ndarray]:
     return joined[f"confidence_{k}"].to_numpy(np.float64), joined[f"correct_{k}"].to_numpy(bool)
 
 
-def scaled_clean_records(records: pd.DataFrame, summary: pd.DataFrame) -> pd.DataFrame:
-    """Clean records of even ``index`` with confidence after each model's fitted temperature (summary column
-    ``temperature``), as :func:`overconf.metrics.summary_table` scores ``overconfidence_ts``; empty without logits."""
-    columns = ["model", "index", "confidence", "correct"]
-    if "logits" not in records.columns or "temperature" not in summary.columns:
-        return pd.DataFrame(columns=columns)
-    temperatures = summary[summary["perturbation"] == "clean"].set_index("model")["temperature"]
-    parts = []
-    clean = records[(records["family"] == "clean") & (records["index"] % 2 == 0)]
-    for model, group in clean.groupby("model", observed=True):
-        t = float(temperatures.get(model, float("nan")))
-        if not np.isfinite(t):
-            continue
-        logits = np.stack(group["logits"].to_numpy()).astype(np.float64)
-        parts.append(pd.DataFrame({"model": str(model), "index": group["index"].to_numpy(),
-                                   "confidence": apply_temperature(logits, t).max(axis=1),
-                                   "correct": group["correct"].to_numpy(bool)}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
-
-
 def _row(pair: Pair, perturbation: str, family: str, metric: str, **values: Any) -> dict[str, Any]:
     nan = float("nan")
     row = {"dataset": pair.dataset, "pair": pair.name, "robust_model": pair.robust, "normal_model": pair.normal,
@@ -196,6 +182,7 @@ def _missing_note(run: RunData, pair: Pair, perturbations: list[str]) -> str:
 def _undefined_note(metric: str, value_r: float, value_n: float) -> str:
     """Why a cell's estimate is NaN, naming the side(s) whose value is undefined."""
     why = {"overconfidence": "no wrong prediction", "overconfidence_ts": "no wrong prediction",
+           "overconfidence_iso": "no wrong prediction", "overconfidence_hist": "no wrong prediction",
            "underconfidence": "no correct prediction", "auroc": "only right or only wrong predictions",
            "detection_auroc": "no clean-correct or no attacked-wrong sample",
            "normal_rise": "no wrong prediction", "robust_rise": "no wrong prediction"}.get(metric, "undefined")
@@ -225,7 +212,7 @@ def pair_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, 
     """
     rows: list[dict[str, Any]] = []
     pooled: list[dict[str, Any]] = []
-    scaled = scaled if scaled is not None else pd.DataFrame(columns=["model", "index", "confidence", "correct"])
+    scaled = scaled if scaled is not None else pd.DataFrame(columns=CALIBRATED_COLUMNS)
     for dataset in dict.fromkeys([*run.datasets, *(p.dataset for p in pairs if p.dataset)]):
         labels = _labels(run, dataset)
         for pair in [p for p in pairs if p.dataset == dataset or not p.dataset]:
@@ -286,7 +273,7 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
     if family == "attack":
         metrics += ["auroc", "detection_auroc", "normal_rise", "robust_rise"]
     if family == "clean" and len(scaled):
-        metrics += ["overconfidence_ts"]
+        metrics += [metric for metric, _ in CALIBRATORS.values()]
     empty = pd.DataFrame(columns=["index", "confidence", "correct"])
     cell_r = run.cell(pair.robust, perturbation) if pair.robust else empty
     cell_n = run.cell(pair.normal, perturbation) if pair.normal else empty
@@ -322,17 +309,28 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
             rise_counts = {"normal_rise": _counts(a_n[1], c_n[1]), "robust_rise": _counts(a_r[1], c_r[1])}
             rows += _linear_cells(pair, perturbation, family, rise, len(four), n_resamples, seed, rise_counts)[0]
     if family == "clean" and len(scaled):
-        ts_r, ts_n = scaled[scaled["model"] == pair.robust], scaled[scaled["model"] == pair.normal]
-        ts = _join(ts_r.drop(columns="model"), ts_n.drop(columns="model")) if len(ts_r) and len(ts_n) else pd.DataFrame()
-        if ts.empty:
-            rows.append(_row(pair, perturbation, family, "overconfidence_ts",
-                             note="no temperature-scaled records (no logits or no fitted temperature)"))
-        else:
-            (conf_tr, ok_tr), (conf_tn, ok_tn) = _arrays(ts, 0), _arrays(ts, 1)
-            scaled_of = {"overconfidence_ts": (overconfidence_linear(conf_tr, ok_tr), overconfidence_linear(conf_tn, ok_tn))}
-            rows += _linear_cells(pair, perturbation, family, scaled_of, len(ts), n_resamples, seed,
-                                  {"overconfidence_ts": _counts(ok_tr, ok_tn)})[0]
+        rows += _calibrated_rows(pair, perturbation, family, scaled, n_resamples, seed)
     return rows, sums
+
+
+def _calibrated_rows(pair: Pair, perturbation: str, family: str, scaled: pd.DataFrame, n_resamples: int,
+                     seed: int) -> list[dict[str, Any]]:
+    """o(f) after each calibrator of :mod:`overconf.report.calibrators`, robust − normal, on the held-out half."""
+    part_r, part_n = scaled[scaled["model"] == pair.robust], scaled[scaled["model"] == pair.normal]
+    joined = _join(part_r.drop(columns="model"), part_n.drop(columns="model")) if len(part_r) and len(part_n) else pd.DataFrame()
+    rows = []
+    for key, (metric, name) in CALIBRATORS.items():
+        column = f"confidence_{key}"
+        if joined.empty or not np.isfinite(joined[[f"{column}_0", f"{column}_1"]].to_numpy(float)).all():
+            why = "no logits or no fitted temperature" if key == "ts" else "no clean records of both halves"
+            rows.append(_row(pair, perturbation, family, metric, note=f"no {name} ({why})"))
+            continue
+        ok_r, ok_n = joined["correct_0"].to_numpy(bool), joined["correct_1"].to_numpy(bool)
+        conf_r, conf_n = joined[f"{column}_0"].to_numpy(np.float64), joined[f"{column}_1"].to_numpy(np.float64)
+        after = {metric: (overconfidence_linear(conf_r, ok_r), overconfidence_linear(conf_n, ok_n))}
+        rows += _linear_cells(pair, perturbation, family, after, len(joined), n_resamples, seed,
+                              {metric: _counts(ok_r, ok_n)})[0]
+    return rows
 
 
 def _interval_rows(pair: Pair, perturbation: str, family: str, stats: dict[str, tuple[Statistic, Statistic | None]],
@@ -353,3 +351,39 @@ def _interval_rows(pair: Pair, perturbation: str, family: str, stats: dict[str, 
                          estimate=interval.estimate, low=interval.low, high=interval.high, n=n, note=note,
                          **counts.get(metric, {})))
     return rows
+
+
+def ood_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
+    """Rows of :data:`CELL_COLUMNS` for every pair × OOD label (family ``ood``): ``ood_auroc`` (clean inputs
+    positive, OOD inputs negative, by confidence) and ``ood_confidence`` (mean confidence on the OOD inputs),
+    robust − normal. The two models' clean records are joined on ``index``, and so are their OOD records; a
+    resample draws from the ``n_clean + n_ood`` joined entries at once (the same weights for both models)."""
+    rec = run.records
+    rows: list[dict[str, Any]] = []
+    for pair in pairs:
+        labels = rec.loc[(rec["family"] == "ood") & rec["model"].isin([pair.robust, pair.normal]), "perturbation"]
+        for label in dict.fromkeys(str(p) for p in labels):
+            clean_r, clean_n = run.cell(pair.robust, "clean"), run.cell(pair.normal, "clean")
+            ood_r, ood_n = run.cell(pair.robust, label), run.cell(pair.normal, label)
+            if min(len(clean_r), len(clean_n), len(ood_r), len(ood_n)) == 0 or not pair.normal:
+                note = _missing_note(run, pair, ["clean", label])
+                rows += [_row(pair, label, "ood", m, note=note) for m in ("ood_auroc", "ood_confidence")]
+                continue
+            inside, outside = _join(clean_r, clean_n), _join(ood_r, ood_n)
+            n_in, n_out = len(inside), len(outside)
+            positive = np.r_[np.ones(n_in, bool), np.zeros(n_out, bool)]
+            score_r = np.r_[inside["confidence_0"].to_numpy(np.float64), outside["confidence_0"].to_numpy(np.float64)]
+            score_n = np.r_[inside["confidence_1"].to_numpy(np.float64), outside["confidence_1"].to_numpy(np.float64)]
+            stats: dict[str, tuple[Statistic, Statistic | None]] = {
+                "ood_auroc": (auroc_stat(score_r, positive), auroc_stat(score_n, positive))}
+            counts = {"robust_correct": n_in, "robust_wrong": n_out, "normal_correct": n_in, "normal_wrong": n_out}
+            rows += _interval_rows(pair, label, "ood", stats, n_in + n_out, n_resamples, seed, {"ood_auroc": counts})
+            mean = {"ood_confidence": (_mean_linear(score_r, ~positive), _mean_linear(score_n, ~positive))}
+            rows += _linear_cells(pair, label, "ood", mean, n_in + n_out, n_resamples, seed, {"ood_confidence": counts})[0]
+    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+
+
+def _mean_linear(values: np.ndarray, member: np.ndarray) -> Linear:
+    """The mean of ``values`` over the entries in ``member``, as weighted sums."""
+    inside = member.astype(np.float64)
+    return Linear(np.column_stack([values * inside, inside]), lambda sums: sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], np.nan))

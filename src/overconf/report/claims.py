@@ -40,6 +40,7 @@ import pandas as pd
 from overconf.metrics import paired_test
 from overconf.metrics.temperature import TEMPERATURE_BOUNDS
 from overconf.report.budget import attack_name, describe, run_parameters, severity_of, shortfalls
+from overconf.report.calibrators import CALIBRATORS, HIST_BINS
 from overconf.report.cells import Pair, replicate_units
 from overconf.report.guards import (
     GUARD_COLUMN,
@@ -336,6 +337,23 @@ def claim_corruptions(cells: pd.DataFrame, pairs: list[Pair], run: dict[str, dic
     return claims
 
 
+def claim_ood(cells: pd.DataFrame, pairs: list[Pair]) -> list[Claim]:
+    """Per OOD set: the robust model separates clean from OOD inputs better (higher AUROC) and is less confident
+    on OOD inputs than its twin."""
+    part = cells[cells["family"] == "ood"]
+    claims = []
+    for label in dict.fromkeys(str(p) for p in part["perturbation"]):
+        claims.append(judge_every(
+            f"ood-auroc:{label}", f"On OOD inputs {label} the robust model's confidence separates clean from OOD "
+            "inputs better (higher OOD-detection AUROC) than its normal twin's.", "ours (OOD detection is not in "
+            "the paper)", _select(part, "ood_auroc", perturbation=label), pairs, ">", _diff_line("OOD AUROC"), "pairs"))
+        claims.append(judge_every(
+            f"ood-confidence:{label}", f"On OOD inputs {label} the robust model is less confident than its normal twin "
+            "(lower mean confidence).", "ours (OOD inputs are not in the paper)",
+            _select(part, "ood_confidence", perturbation=label), pairs, "<", _diff_line("mean OOD confidence"), "pairs"))
+    return claims
+
+
 def claim_budget(run: dict[str, dict[str, Any]], pairs: list[Pair]) -> Claim:
     """A warning for every budget of the run below the paper's (attack strength, test-set size)."""
     statement = ("The run's attacks and test set are as strong and as large as the paper's (Square queries, PGD "
@@ -350,23 +368,37 @@ def claim_budget(run: dict[str, dict[str, Any]], pairs: list[Pair]) -> Claim:
         "Every budget recorded in run.json is at least the paper's.", pairs)
 
 
-def claim_gap_survives_temperature(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
-    part = _select(cells, "overconfidence_ts", perturbation="clean")
+#: calibrator (:data:`overconf.report.calibrators.CALIBRATORS`) → claim id and how it is fitted
+_CALIBRATION_CLAIMS = {
+    "ts": ("temperature-scaling", "post-hoc temperature scaling (T fitted per model by NLL"),
+    "iso": ("isotonic-calibration", "isotonic regression of correct on confidence (fitted per model"),
+    "hist": ("histogram-binning", f"histogram binning ({HIST_BINS} equal-width bins, fitted per model"),
+}
+
+
+def claim_gap_survives(cells: pd.DataFrame, pairs: list[Pair], calibrator: str = "ts") -> Claim:
+    """The robust model's lower clean o(f) survives ``calibrator`` fitted on one held-out half, scored on the other."""
+    metric, name = CALIBRATORS[calibrator]
+    claim_id, how = _CALIBRATION_CLAIMS[calibrator]
+    part = _select(cells, metric, perturbation="clean")
 
     def line(r: Any) -> str:
         if not np.isfinite(r.estimate):
             return f"{cell_name(r.pair, r.perturbation)}: {r.note}"
-        return (f"{r.pair}: o(f) after temperature scaling robust {_f(r.robust)} vs normal {_f(r.normal)}, "
+        return (f"{r.pair}: o(f) after {name} robust {_f(r.robust)} vs normal {_f(r.normal)}, "
                 f"Δ {_interval(r)} (n = {r.n} held-out samples)")
 
     claim = judge_every(
-        "temperature-scaling", "The robust model's lower clean o(f) survives post-hoc temperature scaling "
-        "(T fitted per model on its clean records of odd index, o(f) scored on those of even index).",
-        "ours (not in the paper)", part, pairs, "<", line, "pairs")
+        claim_id, f"The robust model's lower clean o(f) survives {how} on its clean records of odd index, o(f) "
+        "scored on those of even index).", "ours (not in the paper)", part, pairs, "<", line, "pairs")
     if part.empty:
-        return Claim(claim.id, claim.statement, claim.source, NOT_TESTABLE, "The run has no clean records with logits.",
-                     ["complete: no logits, so no temperature"], [], claim.pairs_expected, [], claim.pairs_expected)
+        return Claim(claim.id, claim.statement, claim.source, NOT_TESTABLE, "The run has no clean records to calibrate.",
+                     [f"complete: no {name}"], [], claim.pairs_expected, [], claim.pairs_expected)
     return claim
+
+
+def claim_gap_survives_temperature(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    return claim_gap_survives(cells, pairs, "ts")
 
 
 def minimum_p_value(n_pairs: int) -> float:
@@ -526,6 +558,33 @@ def guard_few_correct(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
                   f"Every cell has at least {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct predictions.", pairs)
 
 
+def claim_calibration_direction(directions: pd.DataFrame | None, pairs: list[Pair]) -> Claim:
+    """Per pair: is each member over- or under-confident overall (mean confidence − accuracy, and T vs 1)?"""
+    statement = ("Calibration direction of each model on clean data: mean confidence − accuracy (= o(f)·P(wrong) − "
+                 "u(f)·P(right)) above 0 is over-confident, below 0 under-confident. Lower o(f) is not the same "
+                 "as better calibration: an under-confident model also has a low o(f).")
+    expected = [p.name for p in pairs]
+    if directions is None or directions.empty:
+        return Claim("calibration-direction", statement, "ours (the paper's decomposition of ECE)", NOT_TESTABLE,
+                     "No clean records.", pairs_expected=expected)
+    evidence = []
+    for pair, group in directions.groupby("pair", sort=False):
+        parts = []
+        for r in group.itertuples(index=False):
+            t = f", T = {r.temperature:.3g} {'> 1' if r.temperature > 1 else '< 1' if r.temperature < 1 else '= 1'}" \
+                if np.isfinite(r.temperature) else ""
+            parts.append(f"{r.role} {r.model} {r.direction} (confidence − accuracy {_f(r.estimate)} "
+                         f"[{_f(r.low)}, {_f(r.high)}]{t})")
+        evidence.append(f"{pair}: " + "; ".join(parts))
+    under = directions[(directions["role"] == "robust") & (directions["direction"] == "under-confident")]
+    summary = (f"{len(under)} of {int((directions['role'] == 'robust').sum())} robust models are under-confident "
+               "overall (whole interval below 0): their lower o(f) comes with a higher u(f), not better calibration."
+               if len(under) else "No robust model is under-confident overall with its whole interval below 0.")
+    return Claim("calibration-direction", statement, "ours (the paper's decomposition of ECE)", INFO, summary,
+                 evidence=evidence, pairs_expected=expected, pairs_tested=list(dict.fromkeys(directions["pair"])),
+                 numbers=directions.to_dict("records"))
+
+
 def guard_class_coverage(coverage: pd.DataFrame | None, pairs: list[Pair]) -> Claim:
     """A warning for every data set × perturbation whose records cover fewer classes than the data set has."""
     statement = "Every cell's samples cover every class of its data set (a class-sorted first n would not)."
@@ -584,7 +643,7 @@ def guard_ece_low_accuracy(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
 
 def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFrame, pairs: list[Pair],
                  n_classes: dict[str, int], manifest: dict[str, Any] | None = None,
-                 coverage: pd.DataFrame | None = None) -> list[Claim]:
+                 coverage: pd.DataFrame | None = None, directions: pd.DataFrame | None = None) -> list[Claim]:
     """Every claim, then every guard, in the order the report lists them (``manifest``: ``run.json``, for what
     was run; ``coverage``: :func:`overconf.report.guards.class_coverage`)."""
     run = run_parameters(manifest or {})
@@ -597,8 +656,10 @@ def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFram
         *claim_detection(cells, pairs, run),
         *claim_misclassification_auroc(cells, pairs, run),
         *claim_corruptions(cells, pairs, run),
-        claim_gap_survives_temperature(cells, pairs),
+        *(claim_gap_survives(cells, pairs, key) for key in CALIBRATORS),
+        *claim_ood(cells, pairs),
         claim_building_blocks(models, summary, pairs),
+        claim_calibration_direction(directions, pairs),
         guard_chance(summary, n_classes, pairs),
         guard_few_wrong(summary, pairs),
         guard_few_correct(summary, pairs),
