@@ -23,9 +23,11 @@ from overconf.report.claims import (
     NOT_SUPPORTED,
     NOT_TESTABLE,
     PARTLY,
+    STAYS_LOW_TOLERANCE,
     SUPPORTED,
     VERDICTS,
     WARNING,
+    claim_robust_stays_low,
     guard_temperature_bound,
     judge_every,
     minimum_p_value,
@@ -383,3 +385,42 @@ def test_isotonic_and_histogram_binning_are_fitted_on_odd_and_scored_on_even() -
     assert table["confidence_hist"].tolist() == [0.5, 0.5, 0.0, 0.0]
     assert table["confidence_iso"].tolist() == [0.5, 0.5, 0.0, 0.0]
     assert histogram_binning(np.array([0.95]), np.array([True]))(np.array([0.1])).tolist() == [0.1]  # empty bin
+
+
+def rise_frame(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
+    return pd.DataFrame([{"dataset": "d", "pair": p, "perturbation": "pgd", "family": "attack", "metric": "robust_rise",
+                          "robust": 0.3 + e, "normal": 0.3, "estimate": e, "low": lo, "high": hi, "n": 500, "note": ""}
+                         for p, e, lo, hi in rows])
+
+
+@pytest.mark.parametrize(("rows", "verdict"), [
+    ([("a", 0.02, 0.0, 0.04), ("b", -0.01, -0.03, 0.01)], SUPPORTED),  # rises below the 0.05 tolerance
+    ([("a", 0.02, 0.0, 0.04), ("b", 0.03, 0.01, 0.07)], INCONCLUSIVE),  # b's interval reaches the tolerance
+    ([("a", 0.08, 0.06, 0.10), ("b", 0.02, 0.0, 0.04)], PARTLY),
+    ([("a", 0.08, 0.06, 0.10), ("b", 0.06, 0.04, 0.08)], NOT_SUPPORTED),
+])
+def test_robust_overconfidence_stays_low_under_pgd_within_a_stated_tolerance(rows, verdict: str) -> None:
+    pairs = [Pair("d", "a", "a-r", "a-n"), Pair("d", "b", "b-r", "b-n")]
+    claim = claim_robust_stays_low(rise_frame(rows), pairs, {})
+    assert claim.verdict == verdict and STAYS_LOW_TOLERANCE == 0.05
+    assert "by less than 0.05" in claim.statement
+    assert [n["estimate"] for n in claim.to_json()["numbers"]] == [r[1] for r in rows]  # unshifted numbers
+    assert "tolerance 0.05" in claim.evidence[0]
+
+
+def test_every_column_of_fig3_and_the_building_blocks_are_judged_with_intervals(tmp_path: Path) -> None:
+    out = make_synthetic_run(tmp_path, pairs=THREE_PAIRS, n=600, perturbations=DEFAULT_PERTURBATIONS)
+    claims = claims_of(out)
+    for claim_id in ("misclassification-auroc:clean", "misclassification-auroc:pgd", "misclassification-auroc:square",
+                     "misclassification-auroc:corruptions:severity=3"):
+        assert "Fig. 3" in claims[claim_id]["source"], claim_id
+    assert claims["misclassification-auroc:clean"]["verdict"] == SUPPORTED
+    blocks = claims["building-blocks:downsampling"], claims["building-blocks:activation"]
+    assert [b["cells_tested"] for b in blocks] == [["flc vs maxpool · normal · clean", "flc vs maxpool · robust · clean"],
+                                                   ["pssilu vs relu · normal · clean", "pssilu vs relu · robust · clean"]]
+    assert blocks[0]["pairs_expected"] == list(THREE_PAIRS) and blocks[0]["pairs_tested"] == ["relu-maxpool", "relu-flc"]
+    for block in blocks:
+        assert block["verdict"] not in ("informational", NOT_TESTABLE) and "Figs. 5–6" in block["source"]
+        for number in block["numbers"]:
+            assert number["low"] <= number["estimate"] <= number["high"]
+    assert "building-blocks" not in claims

@@ -19,7 +19,15 @@ from matplotlib.figure import Figure
 
 from overconf.metrics import summary_table
 from overconf.report.calibrators import calibrated_clean_records
-from overconf.report.cells import Pair, expected_pairs, ood_cells, pair_cells, replicate_units
+from overconf.report.cells import (
+    Pair,
+    block_cells,
+    block_pairs,
+    expected_pairs,
+    ood_cells,
+    pair_cells,
+    replicate_units,
+)
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.combine import combine_runs
 from overconf.report.direction import calibration_directions
@@ -89,9 +97,10 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, records: pd.DataFrame | N
         differences = difference.pair_differences(run, cells, pooled, expected)
         directions = calibration_directions(run, expected, summary, n_resamples)
         cells = pd.concat([cells, ood_cells(run, expected, n_resamples)], ignore_index=True)
+        blocks = guard_cells(block_cells(run, block_pairs(run.models), n_resamples), summary, classes)
     cells = guard_cells(cells, summary, classes)
     claims = check_claims(run.models, summary, cells, expected, classes, run.manifest,
-                          class_coverage(run.records, run.manifest), directions)
+                          class_coverage(run.records, run.manifest), directions, blocks)
     return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
 
 

@@ -35,14 +35,14 @@ from overconf.report.intervals import (
     percentile_interval,
     underconfidence_linear,
 )
-from overconf.report.load import CORRUPTIONS_PANEL, RunData
+from overconf.report.load import CORRUPTIONS_PANEL, RunData, block_groups
 
 #: metric of a cell → what its ``estimate`` is
 CELL_METRICS = {
     "overconfidence": "o(f) robust − normal",
     "underconfidence": "u(f) robust − normal",
     "ece": "ECE robust − normal",
-    "auroc": "misclassification AUROC robust − normal (attacks only)",
+    "auroc": "misclassification AUROC robust − normal (Fig. 3: clean, attacks and corruptions)",
     "detection_auroc": "attack-detection AUROC robust − normal (attacks only)",
     "normal_rise": "o(f) of the normal model, attacked − clean, same images (attacks only)",
     "robust_rise": "o(f) of the robust model, attacked − clean, same images (attacks only)",
@@ -201,7 +201,7 @@ def pair_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, 
     """Per-cell differences, and the pooled corruptions panel per pair.
 
     First table: one row per expected pair × labelled perturbation × metric of :data:`CELL_METRICS` that
-    applies (AUROCs and rises for attacks only, ``overconfidence_ts`` for clean). ``robust`` / ``normal``: each
+    applies (detection AUROC and rises for attacks only, o(f) after calibration for clean). ``robust`` / ``normal``: each
     model's value on the joined samples; ``estimate`` = robust − normal (for ``*_rise``: attacked − clean of one
     model, ``robust``/``normal`` then hold that model's attacked and clean o(f)); ``low``/``high``: 95 % paired
     percentile bootstrap interval; ``n``: joined samples; ``note``: why a value is missing. A pair without
@@ -269,9 +269,9 @@ def _linear_cells(pair: Pair, perturbation: str, family: str, metrics: dict[str,
 
 def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamples: int, seed: int,
               scaled: pd.DataFrame) -> tuple[list[dict[str, Any]], Sums]:
-    metrics = ["overconfidence", "underconfidence", "ece"]
+    metrics = ["overconfidence", "underconfidence", "ece", "auroc"]
     if family == "attack":
-        metrics += ["auroc", "detection_auroc", "normal_rise", "robust_rise"]
+        metrics += ["detection_auroc", "normal_rise", "robust_rise"]
     if family == "clean" and len(scaled):
         metrics += [metric for metric, _ in CALIBRATORS.values()]
     empty = pd.DataFrame(columns=["index", "confidence", "correct"])
@@ -287,10 +287,10 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
     both = _counts(ok_r, ok_n)
     rows, sums = _linear_cells(pair, perturbation, family, linear, len(joined), n_resamples, seed,
                                dict.fromkeys(linear, both))
+    auroc: dict[str, tuple[Statistic, Statistic | None]] = {
+        "auroc": (misclassification_auroc_stat(conf_r, ok_r), misclassification_auroc_stat(conf_n, ok_n))}
+    rows += _interval_rows(pair, perturbation, family, auroc, len(joined), n_resamples, seed, {"auroc": both})
     if family == "attack":
-        auroc: dict[str, tuple[Statistic, Statistic | None]] = {
-            "auroc": (misclassification_auroc_stat(conf_r, ok_r), misclassification_auroc_stat(conf_n, ok_n))}
-        rows += _interval_rows(pair, perturbation, family, auroc, len(joined), n_resamples, seed, {"auroc": both})
         clean_r, clean_n = run.cell(pair.robust, "clean"), run.cell(pair.normal, "clean")
         four = _join(cell_r, cell_n, clean_r, clean_n) if len(clean_r) and len(clean_n) else pd.DataFrame()
         if four.empty:
@@ -387,3 +387,37 @@ def _mean_linear(values: np.ndarray, member: np.ndarray) -> Linear:
     """The mean of ``values`` over the entries in ``member``, as weighted sums."""
     inside = member.astype(np.float64)
     return Linear(np.column_stack([values * inside, inside]), lambda sums: sums[:, 0] / np.where(sums[:, 1] > 0, sums[:, 1], np.nan))
+
+
+#: the usual block of each building-block key: the others are compared against it (Figs. 5–6)
+STANDARD_BLOCKS = {"downsampling": ("maxpool", "stride", "strided", "conv"), "activation": ("relu",)}
+
+
+def block_pairs(models: pd.DataFrame) -> list[tuple[str, Pair]]:
+    """``(key, Pair)`` per model with a non-standard building block against the standard model of its group
+    (:func:`overconf.report.load.block_groups`: same data set and training, differing only in ``key``), for
+    normally and for adversarially trained models. The Pair's ``robust`` slot holds the alternative block,
+    ``normal`` the standard one; its name says both and the training (``flc vs maxpool · normal``)."""
+    out: list[tuple[str, Pair]] = []
+    for robust in (False, True):
+        members = models[models["robust"].to_numpy(bool) == robust].assign(robust=False)
+        configs = dict(zip(members["model"], members["config"]))
+        for dataset, key, names in block_groups(members):
+            values = {m: str(configs[m][key]) for m in names}
+            standard = next((m for m in names if values[m].lower() in STANDARD_BLOCKS.get(key, ())), names[0])
+            for model in names:
+                if model != standard:
+                    name = f"{values[model]} vs {values[standard]} · {'robust' if robust else 'normal'}"
+                    out.append((key, Pair(dataset, name, model, standard)))
+    return out
+
+
+def block_cells(run: RunData, blocks: list[tuple[str, Pair]], n_resamples: int = N_RESAMPLES,
+                seed: int = 0) -> pd.DataFrame:
+    """Clean rows of :data:`CELL_COLUMNS` (o(f), u(f), ECE, AUROC) for every :func:`block_pairs` pair, plus a
+    ``block`` column naming the key; ``robust``/``normal`` hold the alternative and the standard model."""
+    rows = []
+    empty = pd.DataFrame(columns=CALIBRATED_COLUMNS)
+    for key, pair in blocks:
+        rows += [{**r, "block": key} for r in _cells_of(run, pair, "clean", "clean", n_resamples, seed, empty)[0]]
+    return pd.DataFrame(rows, columns=[*CELL_COLUMNS, "block"])
