@@ -132,7 +132,7 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
     cells, differences, claims = analysis.cells, analysis.differences, analysis.claims
     write_claims(claims, report_dir / CLAIMS_JSON)
 
-    for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg")]:  # figures of pairs no longer in the run
+    for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg"), *figures_dir.glob("*.pdf")]:  # figures of pairs no longer in the run
         stale.unlink()
     entries: list[FigureEntry] = []
 
