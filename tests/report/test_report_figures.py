@@ -99,7 +99,7 @@ def test_fig3_legend_carries_mean_and_std_of_misclassification_auroc(run: RunDat
         for robust, name in ((False, "normal"), (True, "robust")):
             models = run.models.loc[run.models["robust"] == robust, "model"]
             aucs = [misclassification_auroc(*panel_arrays(records, m, panel)) for m in models]
-            label = f"{name} (n=2, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})"
+            label = f"{name} (n=2, AUC {np.mean(aucs):.3f} ± {np.std(aucs, ddof=1):.3f})"  # sample SD
             assert label in texts
             mean_curve = next(line for line in ax.lines if line.get_label() == label)
             # the plotted mean curve integrates to about the mean AUROC (linear interpolation, 201 points)
@@ -121,7 +121,7 @@ def test_fig4_mean_and_std_over_robust_and_over_normal(run: RunData, out: Path) 
         for robust, name in ((False, "normal"), (True, "robust")):
             rows = summary[(summary["perturbation"] == attack) & (summary["robust"] == robust)]
             aucs = rows["detection_auroc"].to_numpy()
-            assert f"{name} (n=2, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})" in texts
+            assert f"{name} (n=2, AUC {np.mean(aucs):.3f} ± {np.std(aucs, ddof=1):.3f})" in texts
 
 
 def test_detection_arrays_join_clean_and_attacked_on_index(run: RunData) -> None:
@@ -232,3 +232,66 @@ def test_panel_titles_use_the_papers_names() -> None:
         "Clean", "PGD", "Squares", "CIFAR-10-C (corruptions)"]
     assert budgets(["clean", "pgd:steps=20", "square:n_queries=200"], 8 / 255) == (
         "Attack budgets: PGD: steps=20; Squares: n_queries=200; ε = 0.03137.")
+
+
+def test_ood_figure_one_bar_per_model_per_ood_set(out: Path) -> None:
+    from overconf.metrics import summary_table
+    from overconf.report.figures.ood import figure_ood_auroc
+    from overconf.store.parquet import read_records
+
+    summary = summary_table(read_records(out))
+    fig = figure_ood_auroc(summary)
+    assert fig is not None and len(fig.axes) == 1 and fig.axes[0].get_title() == "ood-uniform"
+    heights = sorted(round(p.get_height(), 9) for p in fig.axes[0].patches)
+    expected = summary[summary["family"] == "ood"]["ood_auroc"]
+    assert heights == sorted(round(v, 9) for v in expected) and len(heights) == 4
+    assert figure_ood_auroc(summary[summary["family"] != "ood"]) is None
+
+
+def test_each_figure_is_also_a_pdf_at_one_and_two_column_width(run: RunData, tmp_path: Path) -> None:
+    import re
+
+    from matplotlib.text import Text
+
+    fig = bars.figure_overconfidence_bars(run)
+    size = tuple(fig.get_size_inches())
+    save_figure(fig, tmp_path, "fig2")
+    for tag, points in (("1col", 3.25 * 72), ("2col", 6.75 * 72)):
+        data = (tmp_path / f"fig2-{tag}.pdf").read_bytes()
+        assert data[:5] == b"%PDF-"
+        box = re.search(rb"/MediaBox \[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", data)
+        assert box is not None and float(box.group(1)) == pytest.approx(points, abs=0.5)
+    assert tuple(fig.get_size_inches()) == size  # restored
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text()]
+    assert sizes and min(sizes) >= 7.0  # points: the same at any print width
+
+
+def test_roc_band_and_auroc_spread_are_sample_standard_deviations() -> None:
+    from matplotlib.figure import Figure
+
+    ax = Figure().subplots()
+    curves = [np.full(roc.FPR_GRID.size, 0.2), np.full(roc.FPR_GRID.size, 0.6)]
+    roc.draw_mean_std(ax, curves, [0.7, 0.9], robust=True)
+    label = ax.get_lines()[0].get_label()
+    assert "AUC 0.800 ± 0.141" in label  # ddof = 1: 0.1414; the population SD would be 0.100
+    band = ax.collections[0].get_paths()[0].vertices[:, 1]
+    assert band.max() == pytest.approx(0.4 + np.std([0.2, 0.6], ddof=1))
+    single = Figure().subplots()
+    roc.draw_mean_std(single, curves[:1], [0.7], robust=False)
+    assert "one model: no SD" in single.get_lines()[0].get_label()
+
+
+def test_density_is_bounded_to_the_support_of_a_confidence() -> None:
+    values = np.random.default_rng(0).uniform(0.1, 0.4, 400)  # K = 10: a confidence is at least 0.1
+    curve = density.kde_curve(values, lower=0.1)
+    assert curve is not None and np.all(curve[density.KDE_GRID < 0.1] == 0)
+    inside = density.KDE_GRID >= 0.1
+    assert float(np.trapezoid(curve[inside], density.KDE_GRID[inside])) == pytest.approx(1.0, abs=0.03)
+
+
+def test_reliability_diagrams_show_per_bin_counts(run: RunData) -> None:
+    fig = reliability.figure_reliability(run, "synthetic")
+    ax = fig.axes[0]
+    conf, _ = run.arrays(run.model_names("synthetic")[0], run.panels_of("synthetic")[0], "synthetic")
+    counts = [int(t.get_text()) for t in ax.texts if t.get_text().isdigit()]
+    assert sum(counts) == conf.size and len(counts) >= 2

@@ -23,7 +23,7 @@ def test_page_is_self_contained_and_complete(report_html: Path, out: Path) -> No
     assert [p.stem for p in pngs] == [
         "fig1_confidence_scatter", "fig2_overconfidence_bars", "fig3_misclassification_roc", "fig4_detection_roc",
         "fig5_density_synthetic_relu-flc", "fig5_density_synthetic_relu-maxpool", "fig6_density_synthetic_downsampling",
-        "pair_differences", "reliability_synthetic"]
+        "ood_auroc", "pair_differences", "reliability_synthetic"]
     assert sorted(p.stem for p in (report_html.parent / "figures").glob("*.svg")) == [p.stem for p in pngs]
     assert page.count('src="data:image/png;base64,') == len(pngs)
     manifest = json.loads((out / "run.json").read_text())
@@ -34,6 +34,10 @@ def test_page_is_self_contained_and_complete(report_html: Path, out: Path) -> No
     for claim in ("In every pair the robust model has the lower over-confidence o(f) on clean data.",
                   "ECE is hard to interpret for models with accuracy below 50%."):
         assert claim in page
+    # how the claims are judged is on the page: the guards' minimums and the unit of the paired test
+    assert "fewer than 30 wrong predictions of either model" in page and "share their SHA-256" in page
+    pdfs = sorted(p.name for p in (report_html.parent / "figures").glob("*.pdf"))
+    assert pdfs == sorted(f"{p.stem}-{tag}.pdf" for p in pngs for tag in ("1col", "2col"))
 
 
 def test_text_from_the_run_is_escaped() -> None:

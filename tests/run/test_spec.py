@@ -93,7 +93,9 @@ def test_my_pair_example_runs_resumes_and_refuses_a_mix(my_pair: Path, tmp_path:
 
     net = load_weights(mymodels.normal_net(), my_pair.parent / "ckpt" / "normal.safetensors").eval()
     images = load_image_folder(path=my_pair.parent / "data/test", num_classes=10, image_size=32)
-    x = torch.stack([images[i][0] for i in range(40)])
+    sample = json.loads((out / "run.json").read_text())["data"]["sample_indices"]  # the class-stratified sample
+    assert len(sample) == 40 and sorted({images.samples[i][1] for i in sample}) == list(range(10))
+    x = torch.stack([images[i][0] for i in sample])
     mean, std = torch.tensor([0.49, 0.48, 0.45]).view(1, 3, 1, 1), torch.tensor([0.25, 0.24, 0.26]).view(1, 3, 1, 1)
     with torch.no_grad():
         expected = net((x - mean) / std).numpy()

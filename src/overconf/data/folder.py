@@ -141,24 +141,34 @@ class ImageFolderSet(ImageSet):
 @DATASETS.register("imagefolder")
 def load_image_folder(split: str = "test", data_dir: Path | None = None, *, path: Path | str | None = None,
                       num_classes: int | None = None, image_size: int | None = None,
-                      mode: str | None = None) -> ImageFolderSet:
-    """``<path>/<class>/<image>``: classes in sorted folder order, images sorted by name within a class;
-    ``mode``: ``RGB`` or ``L`` (3 or 1 channels; default: the first image's). Without ``image_size`` every
-    image must have the first one's width and height (read from the file headers)."""
+                      mode: str | None = None,
+                      classes: list[str] | tuple[str, ...] | None = None) -> ImageFolderSet:
+    """``<path>/<class>/<image>``: classes in sorted folder order (or, with ``classes``, class ``k`` is the folder
+    named ``classes[k]``), images sorted by name within a class; ``mode``: ``RGB`` or ``L`` (3 or 1 channels;
+    default: the first image's). Without ``image_size`` every image must have the first one's width and height
+    (read from the file headers)."""
     root = Path(path if path is not None else data_dir or "")
     if path is None and data_dir is None:
         raise ConfigError("the imagefolder data set needs a path", hint='set [data] path = "my/images"')
     if not root.is_dir():
         raise MissingFileError(f"image folder {root} not found", hint="path must be a folder of class sub-folders")
-    classes = _check_classes(num_classes, str(root))
+    n_classes = _check_classes(num_classes, str(root))
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise DataError(f"{root}: no class sub-folders", hint="expected <path>/<class>/<image>.png|jpg")
-    if len(folders) > classes:
-        raise DataError(f"{root}: {len(folders)} class folders but num_classes = {classes}",
+    if len(folders) > n_classes:
+        raise DataError(f"{root}: {len(folders)} class folders but num_classes = {n_classes}",
                         hint="num_classes must be at least the number of class folders")
-    samples = [(f, k) for k, folder in enumerate(folders) for f in sorted(folder.iterdir())
-               if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
+    if classes is not None and len(classes) > n_classes:
+        raise DataError(f"{root}: {len(classes)} classes listed but num_classes = {n_classes}",
+                        hint="num_classes must be at least the number of classes listed")
+    index = {f.name: k for k, f in enumerate(folders)} if classes is None else {c: k for k, c in enumerate(classes)}
+    unknown = [f.name for f in folders if f.name not in index]
+    if unknown:
+        raise DataError(f"{root}: class folder {unknown[0]!r} is not in [data] classes",
+                        hint="list every class folder in classes, in the models' output order")
+    samples = [(f, index[folder.name]) for folder in sorted(folders, key=lambda f: index[f.name])
+               for f in sorted(folder.iterdir()) if f.is_file() and f.suffix.lower() in IMAGE_EXTENSIONS]
     if not samples:
         raise DataError(f"{root}: no images found", hint=f"expected files ending in {', '.join(IMAGE_EXTENSIONS)}")
     with Image.open(samples[0][0]) as first:
@@ -177,7 +187,7 @@ def load_image_folder(split: str = "test", data_dir: Path | None = None, *, path
                 raise DataError(f"{root}: images of different sizes ({samples[0][0].name} is {first_size[0]}×"
                                 f"{first_size[1]}, {file.relative_to(root)} is {other[0]}×{other[1]}) and no image_size",
                                 hint="set image_size in [data] (resize + centre crop to a square of that side)")
-    return ImageFolderSet(root.name, samples, classes, f"Res{size}Crop{size}" if size else "none", mode)
+    return ImageFolderSet(root.name, samples, n_classes, f"Res{size}Crop{size}" if size else "none", mode)
 
 
 @DATASETS.register("npz")

@@ -17,11 +17,21 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from overconf.report.cells import Pair, clean_temperatures, expected_pairs
+from overconf.report.calibrators import calibrated_clean_records
+from overconf.report.cells import (
+    Pair,
+    block_cells,
+    block_pairs,
+    expected_pairs,
+    ood_cells,
+    replicate_units,
+)
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.combine import combine_runs
-from overconf.report.figures import bars, density, difference, reliability, roc, scatter
+from overconf.report.direction import calibration_directions
+from overconf.report.figures import bars, density, difference, ood, reliability, roc, scatter
 from overconf.report.figures.common import budgets, dataset_title, save_figure
+from overconf.report.guards import class_coverage, guard_cells, guard_statement
 from overconf.report.html import FigureEntry, TableEntry, render_page
 from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
@@ -31,6 +41,9 @@ from overconf.store.parquet import slug, write_atomic
 from overconf.store.validation import RecordFile
 
 log = logging.getLogger(__name__)
+UNIT_NOTE = ("Tests across pairs count independent pairs: pairs whose robust and normal checkpoints share their "
+             "SHA-256 (the same two models evaluated on several data sets or in several runs) are averaged into one "
+             "unit before the Wilcoxon test.")
 REPORT_DIR = "report"
 REPORT_HTML = "report.html"
 SUMMARY_HTML_COLUMNS = ["model", "robust", "dataset", "perturbation", "family", "n", "accuracy", "ece",
@@ -73,13 +86,21 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, files: list[RecordFile] |
         with _timed("summary table"):
             summary = write_summary(out, summarise(run, pool))
         expected = expected_pairs(run.manifest, run.models)
+        classes = n_classes(run)
+        with _timed("post-hoc calibrators"):
+            scaled = calibrated_clean_records(run, summary)
         with _timed("pair table and tests"):
             pairs = pair_table(run, summary, expected)
-            tests = paired_tests(pairs)
+            tests = paired_tests(pairs, replicate_units(expected, run.manifest))
         with _timed("bootstrap intervals"):
-            cells, pooled = intervals(run, expected, n_resamples, clean_temperatures(summary), pool)
+            cells, pooled = intervals(run, expected, n_resamples, scaled, pool)
             differences = difference.pair_differences(run, cells, pooled, expected)
-    claims = check_claims(run.models, summary, cells, expected, n_classes(run))
+            directions = calibration_directions(run, expected, summary, n_resamples)
+            cells = pd.concat([cells, ood_cells(run, expected, n_resamples)], ignore_index=True)
+            blocks = guard_cells(block_cells(run, block_pairs(run.models), n_resamples), summary, classes)
+    cells = guard_cells(cells, summary, classes)
+    claims = check_claims(run.models, summary, cells, expected, classes, run.manifest,
+                          class_coverage(run, run.manifest), directions, blocks)
     return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
 
 
@@ -112,7 +133,7 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
     cells, differences, claims = analysis.cells, analysis.differences, analysis.claims
     write_claims(claims, report_dir / CLAIMS_JSON)
 
-    for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg")]:  # figures of pairs no longer in the run
+    for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg"), *figures_dir.glob("*.pdf")]:  # figures of pairs no longer in the run
         stale.unlink()
     entries: list[FigureEntry] = []
 
@@ -143,6 +164,7 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
             suffix, page = ("", "") if len(pages) == 1 else (f"_p{k}", f" (page {k} of {len(pages)})")
             add(reliability.figure_reliability(run, dataset, models), f"reliability_{dataset}{suffix}",
                 f"Reliability diagrams, {dataset_title(dataset)}{page}", reliability.CAPTION)
+    add(ood.figure_ood_auroc(summary), "ood_auroc", "OOD detection — AUROC per model (ours)", ood.CAPTION)
     add(difference.figure_differences(differences), "pair_differences",
         "Robust minus normal with bootstrap intervals", difference.CAPTION)
 
@@ -155,7 +177,8 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
     write_table(cells, tables_dir, "pair_cells",
                 caption="Robust minus normal per pair and perturbation with 95% paired bootstrap intervals.")
     shown = summary[[c for c in SUMMARY_HTML_COLUMNS if c in summary.columns]]
-    cell_columns = ["pair", "perturbation", "metric", "robust", "normal", "estimate", "low", "high", "n", "note"]
+    cell_columns = ["pair", "perturbation", "metric", "robust", "normal", "estimate", "low", "high", "n", "note",
+                    *[c for c in ("guard",) if c in cells.columns]]
     tables = [
         TableEntry("Paired tests across pairs", "Wilcoxon signed-rank test of robust vs normal values per "
                    "perturbation (overconf.metrics.paired_test); with n pairs the smallest p is 2/2^n.", tests,
@@ -167,7 +190,7 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
                    shown, collapsed=True, csv=tables_dir / "summary.csv"),
     ]
     page = render_page(title="overconf report", run_label=run_label, manifest=run.manifest, claims=claims,
-                       figures=entries, tables=tables, base=report_dir)
+                       figures=entries, tables=tables, base=report_dir, notes=[guard_statement(), UNIT_NOTE])
     html_path = report_dir / REPORT_HTML
     write_atomic(html_path, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     return html_path

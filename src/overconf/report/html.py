@@ -223,9 +223,11 @@ def verdict_table_html(claims: list[Claim]) -> str:
 
 
 def render_page(*, title: str, run_label: str, manifest: dict[str, Any], claims: list[Claim],
-                figures: list[FigureEntry], tables: list[TableEntry], base: Path) -> str:
+                figures: list[FigureEntry], tables: list[TableEntry], base: Path, notes: list[str] | None = None) -> str:
     """The whole page, top-down: verdicts at a glance, each claim, the figures, compact tables (long ones
-    collapsed, their CSV linked), the run's configuration (collapsed). ``base``: the folder the page is in."""
+    collapsed, their CSV linked), the run's configuration (collapsed). ``base``: the folder the page is in;
+    ``notes``: paragraphs shown above the claims (how they are judged: guards, pairing)."""
+    notes_html = "".join(f'<p class="muted">{escape(n)}</p>' for n in notes or [])
     counts = pd.Series([c.verdict for c in claims]).value_counts()
     tally = ", ".join(f"{n} {escape(v)}" for v, n in counts.items())
     nav = "".join(f'<li><a href="#{escape(f.key)}">{escape(f.title)}</a></li>' for f in figures)
@@ -246,7 +248,7 @@ Over-Confident” (NeurIPS 2022), checked on this run's records: {tally}. Every 
 <a href="claims.json">claims.json</a>.</p>
 <nav><ul><li><a href="#claims">Claims</a></li>{nav}<li><a href="#tables">Tables</a></li>
 <li><a href="#provenance">Run configuration</a></li></ul></nav>
-<section id="claims"><h2>Claims</h2>{verdict_table_html(claims)}{"".join(claim_html(c) for c in claims)}</section>
+<section id="claims"><h2>Claims</h2>{notes_html}{verdict_table_html(claims)}{"".join(claim_html(c) for c in claims)}</section>
 <section id="figures"><h2>Figures</h2>{"".join(figure_html(f, base) for f in figures)}</section>
 <section id="tables"><h2>Tables</h2>{table_parts}</section>
 <section id="provenance"><h2>Run configuration</h2><details><summary>Command, configuration, versions, data and

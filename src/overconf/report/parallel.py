@@ -19,7 +19,7 @@ import pandas as pd
 
 from overconf.errors import ConfigError
 from overconf.metrics.summary import summary_frame
-from overconf.report.cells import CELL_COLUMNS, Pair, one_pair_cells, pair_tasks
+from overconf.report.cells import CELL_COLUMNS, Pair, one_pair_cells, pair_calibrated, pair_tasks
 from overconf.report.load import RunData
 from overconf.report.tables import model_summary_rows, sorted_rows
 
@@ -70,15 +70,16 @@ def summarise(run: RunData, pool: Executor | None) -> pd.DataFrame:
     return summary_frame(sorted_rows([row for rows in parts for row in rows]), has_logits=True)
 
 
-def _pair_task(task: tuple[Pair, list[tuple[str, str]], int, int, dict[str, float]]) -> tuple[list[Any], list[Any]]:
-    pair, labels, n_resamples, seed, temperatures = task
-    return one_pair_cells(_run(), pair, labels, n_resamples, seed, temperatures)
+def _pair_task(task: tuple[Pair, list[tuple[str, str]], int, int, pd.DataFrame]) -> tuple[list[Any], list[Any]]:
+    pair, labels, n_resamples, seed, scaled = task
+    return one_pair_cells(_run(), pair, labels, n_resamples, seed, scaled)
 
 
-def intervals(run: RunData, pairs: list[Pair], n_resamples: int, temperatures: dict[str, float],
+def intervals(run: RunData, pairs: list[Pair], n_resamples: int, scaled: pd.DataFrame,
               pool: Executor | None, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`overconf.report.cells.pair_cells`, one pair per task."""
-    tasks = [(pair, labels, n_resamples, seed, temperatures) for _, pair, labels in pair_tasks(run, pairs)]
+    """:func:`overconf.report.cells.pair_cells`, one pair per task (each sent only its own calibrated rows)."""
+    tasks = [(pair, labels, n_resamples, seed, pair_calibrated(scaled, pair))
+             for _, pair, labels in pair_tasks(run, pairs)]
     if pool is None:
         parts: Any = (one_pair_cells(run, *task) for task in tasks)
     else:

@@ -154,11 +154,14 @@ def pair_table(run: RunData, summary: pd.DataFrame, pairs: list[Pair] | None = N
     return pd.DataFrame(rows)
 
 
-def paired_tests(pairs: pd.DataFrame) -> pd.DataFrame:
+def paired_tests(pairs: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
     """:func:`overconf.metrics.paired_test` of robust vs normal across pairs, per data set × perturbation × metric.
 
-    Cells with fewer pairs than the test accepts keep NaN statistics (``note`` says why).
+    ``units``: pair → unit (:func:`overconf.report.cells.replicate_units`); pairs of one unit (the same two
+    checkpoints) are averaged into one before the test, so ``n`` counts independent pairs. Cells with fewer
+    pairs than the test accepts keep NaN statistics (``note`` says why).
     """
+    units = units or {}
     columns = ["dataset", "perturbation", "metric", "n", "robust_mean", "normal_mean", "median_difference",
                "statistic", "p_value", "effect_size", "note"]
     rows: list[dict[str, object]] = []
@@ -168,9 +171,11 @@ def paired_tests(pairs: pd.DataFrame) -> pd.DataFrame:
         for metric in TESTED_METRICS:
             if f"{metric}_robust" not in group:
                 continue
-            both = group[[f"{metric}_robust", f"{metric}_normal"]].dropna()
+            both = group[["pair", f"{metric}_robust", f"{metric}_normal"]].dropna()
             if both.empty:
                 continue
+            both = (both.assign(pair=[units.get(str(p), str(p)) for p in both["pair"]])
+                    .groupby("pair", sort=False).mean().reset_index(drop=True))
             r, n = both.iloc[:, 0].to_numpy(), both.iloc[:, 1].to_numpy()
             row = {"dataset": dataset, "perturbation": perturbation, "metric": metric, "n": len(both),
                    "robust_mean": float(r.mean()), "normal_mean": float(n.mean()),

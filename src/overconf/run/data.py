@@ -16,6 +16,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from overconf.data.base import DATASETS, ImageSet, TensorImageSet
 from overconf.data.corrupted import CIFAR_C, IMAGENET_C, find_corrupted_folder, load_cifar_c, load_imagenet_c
 from overconf.data.corruptions import CORRUPTIONS, SEVERITIES
@@ -59,6 +61,45 @@ def fingerprint(dataset: ImageSet) -> str:
         for path, label in getattr(dataset, "samples", []):
             digest.update(f"{Path(path).parent.name}/{Path(path).name}\t{label}\n".encode())
     return digest.hexdigest()
+
+
+def fair_order(dataset: ImageSet, order: str | None, seed: int, sizes: list[int | None],
+               where: str) -> tuple[ImageSet, dict[str, Any]]:
+    """Folder and npz data in the order ``n_examples`` takes its first ``n`` from, and what run.json records.
+
+    ``order`` ``stratified`` (default): when any of ``sizes`` is below the set's size, the seeded class-stratified
+    order of :func:`overconf.data.sample.stratified_order` (every prefix covers the classes in proportion; the
+    order changes the data fingerprint, which hashes the ordered samples); ``sorted``: the files' order. The
+    record: ``order``, ``order_seed`` and ``sample_indices`` (position in the sample → index in the files'
+    order, as far as the largest ``n`` reaches) where reordered, and ``classes_present``.
+    """
+    from overconf.data.sample import ORDERS, labels_of, reordered, stratified_order
+
+    order = order or "stratified"
+    if order not in ORDERS:
+        raise ConfigError(f"{where}: unknown order {order!r} for {dataset.name}",
+                          hint=f"choose one of {', '.join(ORDERS)} (stratified: a seeded class-stratified sample)")
+    labels = labels_of(dataset)
+    record: dict[str, Any] = {"order": "sorted", "classes_present": int(np.unique(labels).size)}
+    limits = [n for n in sizes if n is not None and n < len(dataset)]
+    if order == "sorted" or not limits:  # every sample is evaluated: the files' order is kept
+        return dataset, record
+    record["order"] = order
+    positions = stratified_order(labels, seed)
+    record.update(order_seed=seed, sample_indices=positions[:max(limits)].tolist())
+    return reordered(dataset, positions), record
+
+
+def coverage_warnings(dataset: ImageSet, sizes: dict[str, int | None]) -> list[str]:
+    """One line per ``n_examples`` whose first ``n`` samples cover fewer classes than the set holds."""
+    from overconf.data.sample import class_coverage
+
+    lines = []
+    for what, n in sizes.items():
+        covered, total = class_coverage(dataset, n)
+        if covered < total:
+            lines.append(f"{what} = {n}: the samples evaluated cover {covered} of the {total} classes of {dataset.name}")
+    return lines
 
 
 def first_n(dataset: ImageSet, n: int | None, what: str) -> ImageSet:

@@ -15,12 +15,21 @@ from typing import Any
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from torch import nn
 
 from overconf.data.base import DEFAULT_EPS, ImageSet
 from overconf.errors import ConfigError, MissingFileError
 from overconf.evaluation.records import ModelInfo
-from overconf.run.data import PerturbationPlan, expand_perturbations, fingerprint, first_n, load_test_set
+from overconf.run.data import (
+    PerturbationPlan,
+    coverage_warnings,
+    expand_perturbations,
+    fair_order,
+    fingerprint,
+    first_n,
+    load_test_set,
+)
 from overconf.run.identity import canonical
 from overconf.run.manifest import cached_sha256
 from overconf.run.spec import ENGINE_KEYS, ModelSpec, Spec, spec_line
@@ -265,13 +274,16 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
         check_gpu_decode(device)
     engine = engine_options(spec, device)
     options: dict[str, Any] = {}
-    if spec.data.dataset in ("imagefolder", "npz"):
+    own_files = spec.data.dataset in ("imagefolder", "npz")
+    if own_files:
         options = {"path": spec.data.path, "num_classes": spec.data.num_classes, "image_size": spec.data.image_size}
+        if spec.data.classes is not None:
+            options["classes"] = list(spec.data.classes)
         data_dir = None
     elif spec.data.image_size is not None:
         raise ConfigError(f"image_size applies to imagefolder and npz data, not {spec.data.dataset!r}",
                           hint="remove image_size from [data]")
-    if spec.data.order is not None:
+    if spec.data.order is not None and not own_files:
         options["order"] = spec.data.order
     if spec.data.mode is not None:
         options["mode"] = spec.data.mode
@@ -292,7 +304,17 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
                                hint=f"{missing_models.hint}; for the data: {exc.hint}") from None
     if missing_models is not None:
         raise missing_models
+    sample: dict[str, Any] = {}
+    sizes = {"[data] n_examples": spec.data.n_examples,
+             **{f"[perturbations] n_examples.{family}": n for family, n in spec.n_examples.items() if family != "ood"}}
+    if own_files:
+        full, sample = fair_order(full, spec.data.order, spec.seed, list(sizes.values()), f"{spec.source}: [data]")
     test_set = first_n(full, spec.data.n_examples, f"{spec.source}: [data] n_examples")
+    if own_files:
+        for line in coverage_warnings(full, {k: min(n, len(test_set)) if k != "[data] n_examples" else n
+                                             for k, n in sizes.items() if n is not None}):
+            console.print(f"[yellow]warning:[/] {escape(line)} (order = {sample.get('order')!r})", highlight=False,
+                          soft_wrap=True)
     if spec.data.num_classes is not None and spec.data.num_classes != full.num_classes:
         raise ConfigError(f"{spec.source}: num_classes = {spec.data.num_classes} but {spec.data.dataset} has "
                           f"{full.num_classes}", hint="leave num_classes out for the named data sets")
@@ -316,7 +338,7 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     cells = build_cells(models, test_set, data_identity, perturbations, spec.n_examples, engine, spec.seed)
     config = canonical({**asdict(spec), "device_resolved": str(device), "eps_default": eps})
     data = {"name": full.name, "sha256": data_identity["fingerprint"], "path": str(spec.data.path or ""),
-            "size": len(full), "n_examples": len(test_set)}
+            "size": len(full), "n_examples": len(test_set), **sample}
     if spec.data.dataset == "fashion-mnist":
         from overconf.data import fashion_mnist
 

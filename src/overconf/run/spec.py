@@ -17,7 +17,9 @@ dataset = "imagefolder"           # fashion-mnist | cifar10 | cifar100 | imagene
 path = "data/test"
 num_classes = 10                  # required for imagefolder / npz
 image_size = 32                   # optional: resize + centre crop
-n_examples = 1000                 # optional: the first n (more than exist is an error)
+n_examples = 1000                 # optional: n samples (more than exist is an error); folder/npz: class-stratified
+order = "stratified"              # folder/npz: stratified (seeded by seed, default) | sorted (the first n files)
+classes = ["cat", "dog"]          # imagefolder, optional: class folder names in the models' output order
 
 [[pair]]                          # any number; or zoo = { dataset = "cifar10", pairs = ["..."] }
 name = "mine"
@@ -57,7 +59,7 @@ FAMILY_LIMITS = ("clean", "attack", "corruption", "ood")
 
 ENGINE_KEYS = ("batch_size", "precision", "attack_precision", "channels_last", "workers", "threads", "decode")
 TOP_KEYS = ("out", "seed", "device", *ENGINE_KEYS, "name", "cache_dir", "data", "pair", "zoo", "perturbations")
-DATA_KEYS = ("dataset", "path", "num_classes", "image_size", "n_examples", "split", "order", "mode")
+DATA_KEYS = ("dataset", "path", "num_classes", "image_size", "n_examples", "split", "order", "mode", "classes")
 IMAGE_MODES = ("RGB", "L")  # as overconf.data.folder.MODES (kept PIL-free here)
 PAIR_KEYS = ("name", "robust", "normal", "architecture")
 MODEL_KEYS = ("entry_point", "kwargs", "checkpoint", "strip_prefix", "mean", "std", "name", "train", "config")
@@ -78,6 +80,7 @@ class DataSpec:
     split: str | None = None
     order: str | None = None
     mode: str | None = None
+    classes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -278,6 +281,7 @@ def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
         split=check.string(raw["split"], "split", "data") if "split" in raw else None,
         order=check.string(raw["order"], "order", "data") if "order" in raw else None,
         mode=_mode(check, raw, dataset),
+        classes=_classes(check, raw["classes"], dataset) if "classes" in raw else None,
     )
 
 
@@ -288,6 +292,20 @@ def _mode(check: _Checker, raw: dict[str, Any], dataset: str) -> str | None:
         raise check.fail(f"mode applies to imagefolder data, not {dataset!r}", "mode", "data",
                          hint="remove mode from [data]")
     return check.choice(raw["mode"], "mode", IMAGE_MODES, "data")
+
+
+def _classes(check: _Checker, value: Any, dataset: str) -> tuple[str, ...]:
+    """``classes``: distinct non-empty folder names, for imagefolder data only."""
+    if dataset != "imagefolder":
+        raise check.fail(f"classes applies to imagefolder data, not {dataset!r}", "classes", "data",
+                         hint="remove classes from [data]")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        raise check.fail(f"classes must be a list of class folder names, got {value!r}", "classes", "data",
+                         hint='e.g. classes = ["cat", "dog"]')
+    twice = sorted({v for v in value if value.count(v) > 1})
+    if twice:
+        raise check.fail(f"class {twice[0]!r} is listed twice in classes", "classes", "data")
+    return tuple(value)
 
 
 def _zoo(check: _Checker, raw: Any, folder: Path) -> ZooSpec:

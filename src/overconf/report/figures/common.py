@@ -8,6 +8,7 @@ figure function returns its :class:`~matplotlib.figure.Figure` so tests can insp
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec
@@ -38,6 +39,8 @@ several pages, so no image grows with the zoo (12 rows of about 2.7 in at :data:
 far below 16,000)."""
 #: the smallest text size (pt) at the saved size; every figure keeps its text at or above it
 MIN_FONT_PT = 8.0
+#: print widths (in) of the PDFs beside each figure: a paper's one column and two columns
+PRINT_WIDTHS = {"1col": 3.25, "2col": 6.75}
 STYLE: dict[RcKeyType, Any] = {"font.size": 9.0, "axes.titlesize": 9.5, "axes.labelsize": 9.0, "xtick.labelsize": 8.0,
          "ytick.labelsize": 8.0, "legend.fontsize": 8.0, "figure.titlesize": 10.0}
 #: the paper's names for attacks (perturbation label before ``:``) and data sets
@@ -185,4 +188,34 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> tuple[Path, Path]:
     with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": name}):
         fig.savefig(png, dpi=PNG_DPI, metadata={"Software": None})
         fig.savefig(svg, metadata={"Date": None})
+    save_print_pdfs(fig, out_dir, name)
     return png, svg
+
+
+def print_size(width: float, height: float, target: float) -> tuple[float, float]:
+    """The figure's size at a print width: the aspect ratio kept, but never lower than ``min(height, 2.4)`` in
+    (a wide one-row figure keeps room for its panels' text).
+
+    >>> print_size(15.0, 3.4, 3.25), print_size(4.0, 3.0, 6.75)
+    ((3.25, 2.4), (6.75, 5.0625))
+    """
+    return target, max(height * target / width, min(height, 2.4))
+
+
+def save_print_pdfs(fig: Figure, out_dir: Path, name: str) -> list[Path]:
+    """Write ``<name>-1col.pdf`` and ``<name>-2col.pdf``: the figure at :data:`PRINT_WIDTHS` (a paper's one- and
+    two-column width), laid out again at that size; text keeps its size in points (≥ :data:`MIN_FONT_PT`), so
+    it prints at that size. The figure's own size and layout are restored afterwards."""
+    size = tuple(fig.get_size_inches())
+    paths = []
+    for tag, width in PRINT_WIDTHS.items():
+        fig.set_size_inches(*print_size(size[0], size[1], width))
+        fig.set_layout_engine("constrained")
+        path = Path(out_dir) / f"{name}-{tag}.pdf"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "constrained_layout not applied": many panels, narrow page
+            fig.savefig(path, metadata={"CreationDate": None, "Producer": None})
+        paths.append(path)
+    fig.set_layout_engine("none")
+    fig.set_size_inches(*size)
+    return paths

@@ -28,24 +28,27 @@ from overconf.report.figures.common import (
     styled,
 )
 from overconf.report.load import BLOCK_KEYS, RunData, block_groups
+from overconf.report.load import n_classes as classes_of
 
 KDE_MAX_SAMPLES = 1000
 KDE_GRID = np.linspace(0.0, 1.0, 129)
 HIST_BINS = np.linspace(0.0, 1.0, 31)
 
 CAPTION_TRAINING = ("Confidence densities of correct (blue) and wrong (red) predictions, normal vs robust "
-                    "twin. Bars: histogram of all samples; lines: Gaussian KDE (reflected at 0 and 1) on a deterministic "
+                    "twin. Bars: histogram of all samples; lines: Gaussian KDE (reflected at 1/K and 1, the bounds of a confidence) on a deterministic "
                     f"subsample of at most {KDE_MAX_SAMPLES} samples (seed 0).")
 CAPTION_BLOCKS = ("Confidence densities of correct (blue) and wrong (red) predictions of the normally trained "
                   "models, grouped by building block ({key}). Bars: histogram of all samples; lines: Gaussian KDE "
-                  f"(reflected at 0 and 1) on a deterministic subsample of at most {KDE_MAX_SAMPLES} samples (seed 0).")
+                  f"(reflected at 1/K and 1, the bounds of a confidence) on a deterministic subsample of at most {KDE_MAX_SAMPLES} samples (seed 0).")
 
 
-def kde_curve(values: np.ndarray, grid: np.ndarray = KDE_GRID, max_samples: int = KDE_MAX_SAMPLES) -> np.ndarray | None:
-    """Gaussian KDE of ``values`` in [0, 1] on ``grid``, or ``None`` when undefined (< 3 samples, no spread).
+def kde_curve(values: np.ndarray, grid: np.ndarray = KDE_GRID, max_samples: int = KDE_MAX_SAMPLES,
+              lower: float = 0.0) -> np.ndarray | None:
+    """Gaussian KDE of ``values`` in [lower, 1] on ``grid``, or ``None`` when undefined (< 3 samples, no spread).
 
-    Confidences pile up at 1, where a plain KDE would leak mass past the bound; the kernel is reflected at
-    0 and 1 (``f(x) = k(x) + k(−x) + k(2 − x)``) so the curve integrates to 1 over [0, 1].
+    A confidence (max softmax of K classes) lies in [1/K, 1] and piles up at 1, where a plain KDE would leak
+    mass past the bounds; the kernel is reflected at ``lower`` (1/K) and 1 (``f(x) = k(x) + k(2·lower − x) +
+    k(2 − x)``, 0 outside [lower, 1]) so the curve integrates to 1 over the support.
 
     >>> kde_curve(np.full(10, 0.9)) is None, kde_curve(np.array([0.2, 0.5])) is None
     (True, True)
@@ -63,12 +66,13 @@ def kde_curve(values: np.ndarray, grid: np.ndarray = KDE_GRID, max_samples: int 
         kde = gaussian_kde(values)
     except (np.linalg.LinAlgError, ValueError):
         return None
-    direct, below, above = np.split(kde(np.concatenate([grid, -grid, 2.0 - grid])), 3)
-    return direct + below + above
+    direct, below, above = np.split(kde(np.concatenate([grid, 2.0 * lower - grid, 2.0 - grid])), 3)
+    return np.where(grid >= lower, direct + below + above, 0.0)
 
 
-def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray) -> None:
-    """Histogram (density) and KDE of the confidence of correct and of wrong predictions on one axes."""
+def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray, n_classes: int = 0) -> None:
+    """Histogram (density) and KDE (bounded to [1/K, 1], ``n_classes`` = K) of the confidence of correct and of
+    wrong predictions on one axes."""
     if confidence.size == 0:
         empty_note(ax)
         return
@@ -78,7 +82,8 @@ def draw_density(ax: Axes, confidence: np.ndarray, correct: np.ndarray) -> None:
             continue
         ax.hist(values, bins=HIST_BINS.tolist(), density=True, histtype="stepfilled", color=colour, alpha=0.3,
                 label=f"{name}: histogram")
-        curve = kde_curve(values)
+        lower = min(1.0 / n_classes, float(confidence.min())) if n_classes >= 2 else 0.0
+        curve = kde_curve(values, lower=lower)
         if curve is not None:
             ax.plot(KDE_GRID, curve, color=colour, lw=1.4, label=f"{name}: KDE")
     ax.text(0.03, 0.96, f"n correct {int(correct.sum())}\nn wrong {int((~correct).sum())}", transform=ax.transAxes,
@@ -91,11 +96,12 @@ def figure_densities(run: RunData, models: Sequence[str], title: str) -> Figure:
     """Rows: ``models`` (labelled with their building blocks and training); columns: the panels."""
     dataset = run.dataset_of(models[0])
     panels = run.panels_of(dataset)
+    n_classes = classes_of(run).get(dataset, 0)  # K, the width of the logits: confidences lie in [1/K, 1]
     fig, axes = new_figure(len(models), len(panels), width=3.0, height=2.5, sharex=True)
     for i, model in enumerate(models):
         for j, panel in enumerate(panels):
             ax = axes[i, j]
-            draw_density(ax, *run.arrays(model, panel, dataset))
+            draw_density(ax, *run.arrays(model, panel, dataset), n_classes=n_classes)
             if i == 0:
                 ax.set_title(panel_title(panel, dataset), fontsize=9)
             if j == 0:

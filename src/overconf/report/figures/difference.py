@@ -77,6 +77,10 @@ def figure_differences(differences: pd.DataFrame) -> Figure | None:
                 ax.errorbar(x, est, yerr=np.nan_to_num(np.abs(err)), fmt="D", ms=4, capsize=2.5, lw=1, label=label)
                 for xi in x[~np.isfinite(est)]:
                     ax.text(xi, 0.0, "n/a", rotation=90, ha="center", va="bottom", color="0.35")
+                no_interval = np.isfinite(est) & ~np.all(np.isfinite(err), axis=0)
+                for xi, yi in zip(x[no_interval], est[no_interval]):  # a point without an interval says why
+                    ax.text(xi, yi, " no interval: undefined in a resample", rotation=90, ha="center", va="bottom",
+                            color="0.35")
             ax.set_xticks(range(len(panels)), [panel_title(p, dataset) for p in panels], rotation=30, ha="right")
             ax.set_ylabel(METRIC_LABELS[metric] + " (robust − normal)")
             title = METRIC_LABELS[metric]

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from overconf.metrics import accuracy, expected_calibration_error, reliability_diagram
 from overconf.report.figures.common import (
+    MIN_FONT_PT,
     MODELS_PER_PAGE,
     empty_note,
     group_color,
@@ -22,7 +23,7 @@ from overconf.report.load import RunData, safe
 
 N_BINS = 15
 CAPTION = (f"Reliability diagrams ({N_BINS} equal-width bins): accuracy per confidence bin (bars) vs the diagonal "
-           "of perfect calibration; bars below it are over-confident. Title: ECE (L1) and accuracy. "
+           "of perfect calibration; bars below it are over-confident. The number on a bar: samples in that bin. Title: ECE (L1) and accuracy. "
            "ECE is hard to interpret below 50% accuracy.")
 
 
@@ -50,8 +51,12 @@ def figure_reliability(run: RunData, dataset: str, models: list[str] | None = No
             else:
                 diagram = reliability_diagram(conf, correct, n_bins=N_BINS)
                 heights = np.where(np.asarray(diagram.counts) > 0, np.asarray(diagram.accuracy, dtype=float), np.nan)
-                ax.stairs(heights, np.asarray(diagram.edges), fill=True, color=group_color(robust), alpha=0.75,
-                          label="accuracy per bin")
+                edges, counts = np.asarray(diagram.edges), np.asarray(diagram.counts)
+                ax.stairs(heights, edges, fill=True, color=group_color(robust), alpha=0.75, label="accuracy per bin")
+                for left, right, count, height in zip(edges[:-1], edges[1:], counts, heights):
+                    if count > 0:  # samples per bin: a bar of 3 samples says less than one of 3,000
+                        ax.text((left + right) / 2, min(float(height), 0.62) + 0.02, str(int(count)), rotation=90,
+                                ha="center", va="bottom", fontsize=MIN_FONT_PT, color="0.2")
                 ece = safe(expected_calibration_error, conf, correct)
                 ax.set_title(f"{panel_title(panel, dataset)}\nECE {ece:.3f} · acc {safe(accuracy, correct):.2f}",
                              fontsize=8)

@@ -2,10 +2,10 @@
 
 Fig. 3 (misclassification): positives are correct predictions, negatives wrong ones, within one panel.
 Each model's curve is put on a common FPR grid (linear interpolation between the curve's points, the
-curve the trapezoidal AUROC integrates), then mean ± std are drawn over the robust and over the normal models.
+curve the trapezoidal AUROC integrates), then mean ± sample SD (ddof = 1) are drawn over the robust and over the normal models.
 
 Fig. 4 (attack detection): positives are *clean, correctly classified* samples, negatives *perturbed,
-wrongly classified* samples of the same indices; drawn like Fig. 3 (mean ± std over robust and over normal
+wrongly classified* samples of the same indices; drawn like Fig. 3 (mean ± sample SD (ddof = 1) over robust and over normal
 models on the common FPR grid), so it stays readable with 49 pairs; per-model AUCs are in the tables.
 """
 
@@ -29,15 +29,15 @@ from overconf.report.load import RunData, safe
 FPR_GRID = np.linspace(0.0, 1.0, 201)
 
 CAPTION_MISCLASSIFICATION = (
-    "ROC of confidence separating correct (positive) from wrong (negative) predictions: mean ± std "
+    "ROC of confidence separating correct (positive) from wrong (negative) predictions: mean ± sample SD (ddof = 1) "
     "over robust (green) and over normal (purple) models, TPR taken on a common FPR grid; dashed: random. "
-    "Legend (per panel, below it): number of models and mean ± std of their AUROC. A model whose AUROC is "
+    "Legend (per panel, below it): number of models and mean ± sample SD (ddof = 1) of their AUROC. A model whose AUROC is "
     "undefined (only right or only wrong predictions) is named in the panel title.")
 CAPTION_DETECTION = (
     "Attack detection: ROC of confidence separating clean correctly classified samples (positive) "
-    "from attacked wrongly classified samples (negative), on the samples the attack ran on: mean ± std over "
+    "from attacked wrongly classified samples (negative), on the samples the attack ran on: mean ± sample SD (ddof = 1) over "
     "robust (green) and over normal (purple) models on a common FPR grid; dashed: random. Legend (per panel): "
-    "number of models and mean ± std of their AUROC; per-model values in tables/summary.csv (detection_auroc).")
+    "number of models and mean ± sample SD (ddof = 1) of their AUROC; per-model values in tables/summary.csv (detection_auroc).")
 
 
 def tpr_on_grid(fpr: np.ndarray, tpr: np.ndarray, grid: np.ndarray = FPR_GRID) -> np.ndarray:
@@ -75,14 +75,17 @@ def finish_roc_axes(ax: Axes, title: str, xlabel: str, ylabel: str) -> None:
 
 
 def draw_mean_std(ax: Axes, curves: list[np.ndarray], aucs: list[float], robust: bool) -> None:
-    """Mean TPR (line) ± std (band) over models on :data:`FPR_GRID`, labelled with n and mean ± std AUC."""
+    """Mean TPR (line) ± sample SD (band, ddof = 1) over models on :data:`FPR_GRID`, labelled with n and mean ±
+    sample SD of the AUC (no band and no SD with one model)."""
     if not curves:
         return
     stack = np.vstack(curves)
-    mean, std = stack.mean(axis=0), stack.std(axis=0)
+    mean = stack.mean(axis=0)
+    std = stack.std(axis=0, ddof=1) if len(stack) > 1 else np.zeros_like(mean)  # sample SD; one model: no band
     colour = group_color(robust)
+    spread = f" ± {np.std(aucs, ddof=1):.3f}" if len(aucs) > 1 else " (one model: no SD)"
     ax.plot(FPR_GRID, mean, color=colour, lw=1.8,
-            label=f"{group_name(robust)} (n={len(aucs)}, AUC {np.mean(aucs):.3f} ± {np.std(aucs):.3f})")
+            label=f"{group_name(robust)} (n={len(aucs)}, AUC {np.mean(aucs):.3f}{spread})")
     ax.fill_between(FPR_GRID, np.clip(mean - std, 0, 1), np.clip(mean + std, 0, 1), color=colour, alpha=0.2,
                     linewidth=0)
 
@@ -112,7 +115,7 @@ def figure_misclassification_roc(run: RunData) -> Figure:
 
 @styled
 def figure_detection_roc(run: RunData) -> Figure | None:
-    """One panel per attack and data set, mean ± std over robust and over normal models; ``None`` without attack."""
+    """One panel per attack and data set, mean ± sample SD (ddof = 1) over robust and over normal models; ``None`` without attack."""
     attacks = run.attacks()
     if not attacks or "clean" not in run.panels:
         return None
