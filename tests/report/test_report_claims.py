@@ -285,12 +285,13 @@ def test_statements_name_what_was_run_and_budgets_below_the_paper_warn(tmp_path:
     claims = claims_of(out)
     assert "200 queries" in claims["attack-lower:square:n_queries=200"]["statement"]
     assert "300 of 10000 images" in claims["attack-lower:square:n_queries=200"]["statement"]
+    assert "Run: clean (300 of 10000 images)." in claims["every-pair-clean"]["statement"]
     corruptions = claims["corruptions:severity=3"]
     assert "severity 3" in corruptions["statement"] and "every" not in corruptions["statement"]
     assert [i for i in claims if i.startswith("corruptions")] == ["corruptions:severity=3"]
     budget = claims["budget"]
     assert budget["verdict"] == WARNING
-    assert any("n_queries = 200" in e and "5000 in the paper" in e for e in budget["evidence"])
+    assert any("n_queries = 200" in e and "5000 in the reference" in e and "the paper's Square attack" in e for e in budget["evidence"])
     assert any("300 of the test set's 10000 images" in e for e in budget["evidence"])
     assert all(c["source"] for c in claims.values())
 

@@ -4,7 +4,7 @@
 steps, n_queries, severity, ...) and its data (``data``: ``n_examples`` evaluated of the test set's ``size``).
 :func:`run_parameters` collects them per perturbation label; :func:`describe` turns them into the words a
 claim's statement uses ("PGD, ε = 0.1, 20 steps, 500 images"); :func:`shortfalls` lists every budget below
-the paper's (:data:`PAPER_BUDGETS`) with both numbers.
+the paper's or the usual reference (:data:`PAPER_BUDGETS`) with both numbers.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 #: attack (label before ``:``) → parameter → the paper's value and where it comes from
 PAPER_BUDGETS: dict[str, dict[str, tuple[float, str]]] = {
     "square": {"n_queries": (5000, "the paper's Square attack (RobustBench / AutoAttack standard) uses 5,000 queries")},
-    "pgd": {"steps": (20, "PGD-20, the usual evaluation budget the paper's PGD numbers are compared with")},
+    "pgd": {"steps": (20, "PGD-20, the usual robustness-evaluation budget, taken as the reference")},
 }
 _SEVERITY = re.compile(r"severity=(\d+)")
 _WORDS = {"eps": "ε = {:.4g}", "steps": "{:g} steps", "n_queries": "{:g} queries", "restarts": "{:g} restart(s)",
@@ -76,7 +76,7 @@ def shortfalls(parameters: dict[str, dict[str, Any]]) -> list[str]:
         for key, (paper, why) in PAPER_BUDGETS.get(attack_name(label), {}).items():
             value = params.get(key)
             if isinstance(value, int | float) and value < paper:
-                lines.append(f"{label}: {key} = {value:g} in this run, {paper:g} in the paper ({why}); a weaker "
+                lines.append(f"{label}: {key} = {value:g} in this run, {paper:g} in the reference ({why}); a weaker "
                              "attack leaves more images correct and more of its errors were already wrong on clean data")
         n, size = params.get("n_examples"), params.get("size")
         if isinstance(n, int) and isinstance(size, int) and n < size:

@@ -233,9 +233,15 @@ def _diff_line(label: str) -> Callable[[Any], str]:
     return line
 
 
-def claim_every_pair_clean(cells: pd.DataFrame, pairs: list[Pair]) -> Claim:
+def _ran(label: str, run: dict[str, dict[str, Any]] | None) -> str:
+    """`` Run: <what was run>.`` when run.json records it, else nothing."""
+    return f" Run: {describe(label, run)}." if run and label in run else ""
+
+
+def claim_every_pair_clean(cells: pd.DataFrame, pairs: list[Pair], run: dict[str, dict[str, Any]] | None = None) -> Claim:
     return judge_every(
-        "every-pair-clean", "In every pair the robust model has the lower over-confidence o(f) on clean data.",
+        "every-pair-clean", "In every pair the robust model has the lower over-confidence o(f) on clean data."
+        + _ran("clean", run),
         f"{PAPER}, Fig. 2 and its CIFAR-10 result (robust o(f) lower in every pair)",
         _select(cells, "overconfidence", perturbation="clean"), pairs, "<", _diff_line("o(f)"), "pairs")
 
@@ -472,8 +478,9 @@ def by_unit(data: pd.DataFrame, units: dict[str, str] | None) -> pd.DataFrame:
     return keyed.groupby("pair", sort=False)[["robust", "normal"]].mean().reset_index()
 
 
-def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair], units: dict[str, str] | None = None) -> Claim:
-    statement = "Robust models are less over-confident than normal ones on clean data (across pairs)."
+def claim_lower_on_average(cells: pd.DataFrame, pairs: list[Pair], units: dict[str, str] | None = None,
+                           run: dict[str, dict[str, Any]] | None = None) -> Claim:
+    statement = "Robust models are less over-confident than normal ones on clean data (across pairs)." + _ran("clean", run)
     source = f"{PAPER}, abstract and Fig. 2"
     part = _select(cells, "overconfidence", perturbation="clean")
     expected = [p.name for p in pairs]
@@ -715,8 +722,8 @@ def check_claims(models: pd.DataFrame, summary: pd.DataFrame, cells: pd.DataFram
     run = run_parameters(manifest or {})
     units = replicate_units(pairs, manifest or {})
     return [
-        claim_every_pair_clean(cells, pairs),
-        claim_lower_on_average(cells, pairs, units),
+        claim_every_pair_clean(cells, pairs, run),
+        claim_lower_on_average(cells, pairs, units, run),
         claim_pgd_rise(cells, pairs, run),
         claim_robust_stays_low(cells, pairs, run),
         *claim_attack_lower(cells, pairs, run),
