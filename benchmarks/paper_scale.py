@@ -80,6 +80,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=4)
     parser.add_argument("--n", type=int, default=2000, help="samples per cell")
+    parser.add_argument("--classes", type=int, default=10, help="classes (width of the logits)")
+    parser.add_argument("--cells", type=int, default=78, help="cells per model: the first of the paper's 78")
     parser.add_argument("--workers", default="1", help="comma-separated worker counts for the report stage")
     parser.add_argument("--stages", default=",".join(STAGES))
     parser.add_argument("--out", type=Path, default=None, help="run folder (kept; default: a temporary one)")
@@ -91,17 +93,17 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "src"))
     from synthetic_run import make_synthetic_run
 
-    cells = paper_perturbations()
+    cells = dict(list(paper_perturbations().items())[:args.cells])
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp) / "run"
         start = time.perf_counter()
         if not (out / "run.json").is_file():
             make_synthetic_run(out, pairs=[f"relu-p{k:03d}" for k in range(args.pairs)], n=args.n, perturbations=cells,
-                               accuracy_step=0.1 / max(args.pairs, 1))
+                               accuracy_step=0.1 / max(args.pairs, 1), n_classes=args.classes)
         made = time.perf_counter() - start
         models, records = 2 * args.pairs, 2 * args.pairs * len(cells) * args.n
         results = {"machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores", "pairs": args.pairs,
-                   "models": models, "cells_per_model": len(cells), "samples_per_cell": args.n,
+                   "models": models, "cells_per_model": len(cells), "samples_per_cell": args.n, "classes": args.classes,
                    "record_files": models * len(cells), "records": records, "fabricate_s": made, "src": str(args.src),
                    "stages": {}}
         for stage in args.stages.split(","):
@@ -114,7 +116,7 @@ def main() -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / f"paper_scale-{tag}.json").write_text(json.dumps(results, indent=2) + "\n")
     title = (f"# Paper-scale rehearsal: {args.pairs} pairs ({models} models) × {len(cells)} cells × {args.n} samples "
-             f"= {records:,} records in {models * len(cells)} files ({results['machine']})")
+             f"× {args.classes} classes = {records:,} records in {models * len(cells)} files ({results['machine']})")
     lines = [title, "",
              "| stage | wall s | CPU s | peak RSS MB (main) | peak RSS MB (largest worker) |", "| :-- | --: | --: | --: | --: |"]
     for name, m in results["stages"].items():

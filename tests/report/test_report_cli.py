@@ -19,13 +19,13 @@ from overconf.report.load import load_run
 def test_report_command_calls_build_report(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
                                            tmp_path: Path) -> None:
     calls = []
-    monkeypatch.setattr(overconf.report, "build_report", lambda out, n_resamples: calls.append(
-        (out, n_resamples)) or out / "report" / "report.html")
-    monkeypatch.setattr(sys, "argv", ["overconf", "report", str(tmp_path), "--n-resamples", "50"])
+    monkeypatch.setattr(overconf.report, "build_report", lambda out, n_resamples, workers: calls.append(
+        (out, n_resamples, workers)) or out / "report" / "report.html")
+    monkeypatch.setattr(sys, "argv", ["overconf", "report", str(tmp_path), "--n-resamples", "50", "--workers", "2"])
     with pytest.raises(SystemExit) as exit_info:
         cli.app()
     assert exit_info.value.code == 0
-    assert calls == [(tmp_path, 50)]
+    assert calls == [(tmp_path, 50, 2)]
     assert capsys.readouterr().out.strip() == str(tmp_path / "report" / "report.html")
 
 

@@ -3,6 +3,7 @@ cache stays within its budget, worker processes give the serial tables, and figu
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from synthetic_run import make_synthetic_run
 
 from overconf.errors import ConfigError
 from overconf.metrics import summary_table
-from overconf.report.build import analyse
+from overconf.report.build import analyse, build_report, figure_jobs
 from overconf.report.figures import density, reliability
 from overconf.report.figures.common import PNG_DPI
 from overconf.report.load import RunData, _CellCache, load_run
@@ -50,11 +51,21 @@ def test_cell_cache_keeps_within_its_budget(run: RunData) -> None:
     assert confidence.size == one.rows  # reads after eviction give the records again
 
 
-def test_workers_give_the_serial_tables(out: Path) -> None:
+def test_workers_give_the_serial_tables_and_figures(out: Path, tmp_path: Path) -> None:
     serial = analyse(out, n_resamples=50)
     parallel = analyse(out, n_resamples=50, workers=2)
     pd.testing.assert_frame_equal(serial.summary, parallel.summary, check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(serial.cells, parallel.cells, check_exact=False, rtol=1e-12)
+    names = {}
+    for workers in (1, 2):
+        copy = tmp_path / f"run{workers}"
+        shutil.copytree(out, copy, ignore=shutil.ignore_patterns("report"))
+        page = build_report(copy, n_resamples=50, workers=workers).read_text()
+        names[workers] = sorted(p.name for p in (copy / "report" / "figures").iterdir())
+        shown = [name for name in names[workers] if name.endswith((".png", ".svg"))]
+        assert all(f'<figure id="{Path(name).stem}"' in page for name in shown)
+    # each as PNG and SVG, and as PDFs at one- and two-column width
+    assert names[1] == names[2] and len(names[2]) == 4 * len(figure_jobs(serial))
 
 
 @pytest.mark.parametrize("workers", [0, -1, 10_000])

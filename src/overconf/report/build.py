@@ -9,13 +9,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from matplotlib.figure import Figure
 
 from overconf.report.calibrators import calibrated_clean_records
 from overconf.report.cells import (
@@ -30,12 +30,12 @@ from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claim
 from overconf.report.combine import combine_runs
 from overconf.report.direction import calibration_directions
 from overconf.report.figures import bars, density, difference, ood, reliability, roc, scatter
-from overconf.report.figures.common import budgets, dataset_title, save_figure
+from overconf.report.figures.common import budgets, dataset_title
 from overconf.report.guards import class_coverage, guard_cells, guard_statement
 from overconf.report.html import FigureEntry, TableEntry, render_page
 from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
-from overconf.report.parallel import intervals, summarise, workers_pool
+from overconf.report.parallel import FigureJob, draw_figures, intervals, summarise, workers_pool
 from overconf.report.tables import pair_table, paired_tests, write_summary, write_table
 from overconf.store.parquet import slug, write_atomic
 from overconf.store.validation import RecordFile
@@ -83,21 +83,25 @@ def analyse(out: Path, n_resamples: int = N_RESAMPLES, files: list[RecordFile] |
     with _timed("checking record files"):
         run = load_run(out, files, manifest)
     with workers_pool(workers, run) as pool:
-        with _timed("summary table"):
-            summary = write_summary(out, summarise(run, pool))
-        expected = expected_pairs(run.manifest, run.models)
-        classes = n_classes(run)
-        with _timed("post-hoc calibrators"):
-            scaled = calibrated_clean_records(run, summary)
-        with _timed("pair table and tests"):
-            pairs = pair_table(run, summary, expected)
-            tests = paired_tests(pairs, replicate_units(expected, run.manifest))
-        with _timed("bootstrap intervals"):
-            cells, pooled = intervals(run, expected, n_resamples, scaled, pool)
-            differences = difference.pair_differences(run, cells, pooled, expected)
-            directions = calibration_directions(run, expected, summary, n_resamples)
-            cells = pd.concat([cells, ood_cells(run, expected, n_resamples)], ignore_index=True)
-            blocks = guard_cells(block_cells(run, block_pairs(run.models), n_resamples), summary, classes)
+        return _analyse(run, out, n_resamples, pool)
+
+
+def _analyse(run: RunData, out: Path, n_resamples: int, pool: Executor | None) -> Analysis:
+    with _timed("summary table"):
+        summary = write_summary(out, summarise(run, pool))
+    expected = expected_pairs(run.manifest, run.models)
+    classes = n_classes(run)
+    with _timed("post-hoc calibrators"):
+        scaled = calibrated_clean_records(run, summary)
+    with _timed("pair table and tests"):
+        pairs = pair_table(run, summary, expected)
+        tests = paired_tests(pairs, replicate_units(expected, run.manifest))
+    with _timed("bootstrap intervals"):
+        cells, pooled = intervals(run, expected, n_resamples, scaled, pool)
+        differences = difference.pair_differences(run, cells, pooled, expected)
+        directions = calibration_directions(run, expected, summary, n_resamples)
+        cells = pd.concat([cells, ood_cells(run, expected, n_resamples)], ignore_index=True)
+        blocks = guard_cells(block_cells(run, block_pairs(run.models), n_resamples), summary, classes)
     cells = guard_cells(cells, summary, classes)
     claims = check_claims(run.models, summary, cells, expected, classes, run.manifest,
                           class_coverage(run, run.manifest), directions, blocks)
@@ -108,10 +112,13 @@ def build_report(out: Path, n_resamples: int = N_RESAMPLES, workers: int = 1) ->
     """Build the report of ``out`` and return the path of ``report.html``.
 
     ``n_resamples`` is the number of bootstrap resamples behind the robust-minus-normal intervals; ``workers``
-    the number of processes computing the summary and the intervals (1: this one).
+    the number of processes computing the summary, the intervals and the figures (1: this one).
     """
     out = Path(out)
-    return render_report(analyse(out, n_resamples, workers=workers), out / REPORT_DIR, str(out), n_resamples)
+    with _timed("checking record files"):
+        run = load_run(out)
+    with workers_pool(workers, run) as pool:
+        return render_report(_analyse(run, out, n_resamples, pool), out / REPORT_DIR, str(out), n_resamples, pool)
 
 
 def build_combined_report(runs: list[Path], out: Path, n_resamples: int = N_RESAMPLES, workers: int = 1) -> Path:
@@ -122,12 +129,48 @@ def build_combined_report(runs: list[Path], out: Path, n_resamples: int = N_RESA
     """
     out = Path(out)
     files, manifest = combine_runs([Path(d) for d in runs], command=f"overconf report {' '.join(map(str, runs))} --out {out}")
-    analysis = analyse(out, n_resamples, files=files, manifest=manifest, workers=workers)
-    return render_report(analysis, out, ", ".join(str(d) for d in runs), n_resamples)
+    run = load_run(out, files, manifest)
+    with workers_pool(workers, run) as pool:
+        analysis = _analyse(run, out, n_resamples, pool)
+        return render_report(analysis, out, ", ".join(str(d) for d in runs), n_resamples, pool)
 
 
-def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamples: int) -> Path:
-    """Write claims.json, every figure and table and report.html of ``analysis`` under ``report_dir``."""
+def figure_jobs(analysis: Analysis) -> list[FigureJob]:
+    """Every figure of the report, in page order, as jobs that draw and save it (in any process)."""
+    run = analysis.run
+    jobs = [
+        FigureJob(scatter.figure_confidence_scatter, (), "fig1_confidence_scatter",
+                  "Fig. 1 — Confidence on correct vs wrong predictions", scatter.CAPTION),
+        FigureJob(bars.figure_overconfidence_bars, (), "fig2_overconfidence_bars", "Fig. 2 — Over-confidence per pair",
+                  bars.CAPTION),
+        FigureJob(roc.figure_misclassification_roc, (), "fig3_misclassification_roc",
+                  "Fig. 3 — ROC: correct vs wrong by confidence", roc.CAPTION_MISCLASSIFICATION),
+        FigureJob(roc.figure_detection_roc, (), "fig4_detection_roc", "Fig. 4 — Attack detection ROC",
+                  roc.CAPTION_DETECTION),
+    ]
+    for name, title, models in density.density_groups(run):
+        caption = density.CAPTION_TRAINING if name.startswith("fig5") else density.CAPTION_BLOCKS.format(
+            key=name.rsplit("_", 1)[-1])
+        label = "Fig. 5" if name.startswith("fig5") else "Fig. 6"
+        jobs.append(FigureJob(density.figure_densities, (models, title), name,
+                              f"{label} — Confidence densities, {title}", caption))
+    for dataset in run.datasets:
+        pages = reliability.reliability_pages(run, dataset)
+        for k, models in enumerate(pages, start=1):
+            suffix, page = ("", "") if len(pages) == 1 else (f"_p{k}", f" (page {k} of {len(pages)})")
+            jobs.append(FigureJob(reliability.figure_reliability, (dataset, models), f"reliability_{dataset}{suffix}",
+                                  f"Reliability diagrams, {dataset_title(dataset)}{page}", reliability.CAPTION))
+    jobs.append(FigureJob(ood.figure_ood_auroc, (analysis.summary,), "ood_auroc",
+                          "OOD detection — AUROC per model (ours)", ood.CAPTION, with_run=False))
+    jobs.append(FigureJob(difference.figure_differences, (analysis.differences,), "pair_differences",
+                          "Robust minus normal with bootstrap intervals", difference.CAPTION, with_run=False))
+    return jobs
+
+
+def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamples: int,
+                  pool: Executor | None = None) -> Path:
+    """Write claims.json, every figure and table and report.html of ``analysis`` under ``report_dir`` (the
+    figures in ``pool``'s processes when given)."""
     figures_dir, tables_dir = report_dir / "figures", report_dir / "tables"
     summary, run, pairs, tests = analysis.summary, analysis.run, analysis.pairs, analysis.tests
     cells, differences, claims = analysis.cells, analysis.differences, analysis.claims
@@ -135,38 +178,11 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
 
     for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg"), *figures_dir.glob("*.pdf")]:  # figures of pairs no longer in the run
         stale.unlink()
-    entries: list[FigureEntry] = []
-
     budget = budgets(run.panels, (run.manifest.get("config") or {}).get("eps"))
-
-    def add(fig: Figure | None, name: str, title: str, caption: str) -> None:
-        if fig is None:
-            return
-        caption = f"{caption} {budget}".strip()
-        with _timed(f"saving {name}"):
-            png, svg = save_figure(fig, figures_dir, slug(name))
-        entries.append(FigureEntry(slug(name), title, caption, png, svg))
-
-    add(scatter.figure_confidence_scatter(run), "fig1_confidence_scatter",
-        "Fig. 1 — Confidence on correct vs wrong predictions", scatter.CAPTION)
-    add(bars.figure_overconfidence_bars(run), "fig2_overconfidence_bars", "Fig. 2 — Over-confidence per pair", bars.CAPTION)
-    add(roc.figure_misclassification_roc(run), "fig3_misclassification_roc",
-        "Fig. 3 — ROC: correct vs wrong by confidence", roc.CAPTION_MISCLASSIFICATION)
-    add(roc.figure_detection_roc(run), "fig4_detection_roc", "Fig. 4 — Attack detection ROC", roc.CAPTION_DETECTION)
-    for name, title, models in density.density_groups(run):
-        caption = density.CAPTION_TRAINING if name.startswith("fig5") else density.CAPTION_BLOCKS.format(
-            key=name.rsplit("_", 1)[-1])
-        label = "Fig. 5" if name.startswith("fig5") else "Fig. 6"
-        add(density.figure_densities(run, models, title), name, f"{label} — Confidence densities, {title}", caption)
-    for dataset in run.datasets:
-        pages = reliability.reliability_pages(run, dataset)
-        for k, models in enumerate(pages, start=1):
-            suffix, page = ("", "") if len(pages) == 1 else (f"_p{k}", f" (page {k} of {len(pages)})")
-            add(reliability.figure_reliability(run, dataset, models), f"reliability_{dataset}{suffix}",
-                f"Reliability diagrams, {dataset_title(dataset)}{page}", reliability.CAPTION)
-    add(ood.figure_ood_auroc(summary), "ood_auroc", "OOD detection — AUROC per model (ours)", ood.CAPTION)
-    add(difference.figure_differences(differences), "pair_differences",
-        "Robust minus normal with bootstrap intervals", difference.CAPTION)
+    with _timed("figures"):
+        saved = draw_figures(figure_jobs(analysis), figures_dir, run, pool)
+    entries = [FigureEntry(slug(job.name), job.title, f"{job.caption} {budget}".strip(), *paths)
+               for job, paths in saved]
 
     write_table(summary, tables_dir, "summary", caption="Summary: one row per model and perturbation.")
     write_table(pairs, tables_dir, "pairs", caption="Robust model beside its normal twin (diff = robust - normal).")

@@ -1,5 +1,6 @@
-"""The report's data steps spread over worker processes: the summary one model per task, the bootstrap
-intervals one pair per task (each task reads only its own record files, one cell at a time).
+"""The report's steps spread over worker processes: the summary one model per task, the bootstrap intervals
+one pair per task, the figures one figure per task (each task reads only the record files it needs, one cell
+or one panel at a time).
 
 Workers are started with ``spawn`` (no state shared with the parent but the :class:`RunData` sent once at
 start); with ``workers = 1`` everything runs in this process. Results come back in the serial order, so the
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -29,7 +32,6 @@ _RUN: RunData | None = None
 
 def _start(run: RunData) -> None:
     global _RUN
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
     _RUN = run
 
 
@@ -90,3 +92,39 @@ def intervals(run: RunData, pairs: list[Pair], n_resamples: int, scaled: pd.Data
         rows += cell_rows
         pooled += pooled_rows
     return pd.DataFrame(rows, columns=CELL_COLUMNS), pd.DataFrame(pooled, columns=CELL_COLUMNS)
+
+
+@dataclass(frozen=True)
+class FigureJob:
+    """One figure: ``draw(run, *args)`` (or ``draw(*args)`` when not ``with_run``) returns it or ``None``; it is
+    saved as ``<figures>/<slug(name)>.png|.svg`` and shown under ``title`` with ``caption``."""
+
+    draw: Callable[..., Any]
+    args: tuple[Any, ...]
+    name: str
+    title: str
+    caption: str
+    with_run: bool = True
+
+
+def _draw(job: FigureJob, figures_dir: Path, run: RunData) -> tuple[Path, Path] | None:
+    from overconf.report.figures.common import save_figure
+    from overconf.store.parquet import slug
+
+    fig = job.draw(run, *job.args) if job.with_run else job.draw(*job.args)
+    return None if fig is None else save_figure(fig, figures_dir, slug(job.name))
+
+
+def _figure_task(task: tuple[FigureJob, Path]) -> tuple[Path, Path] | None:
+    return _draw(task[0], task[1], _run())
+
+
+def draw_figures(jobs: list[FigureJob], figures_dir: Path, run: RunData,
+                 pool: Executor | None) -> list[tuple[FigureJob, tuple[Path, Path]]]:
+    """Draw and save every figure (in ``pool``'s processes when given); ``(job, (png, svg))`` of those drawn,
+    in the jobs' order."""
+    if pool is None:
+        saved: Any = (_draw(job, figures_dir, run) for job in jobs)
+    else:
+        saved = pool.map(_figure_task, [(job, figures_dir) for job in jobs])
+    return [(job, paths) for job, paths in zip(jobs, saved) if paths is not None]

@@ -15,7 +15,7 @@ import pandas as pd
 
 from overconf.errors import MetricInputError
 from overconf.metrics import paired_test
-from overconf.metrics.summary import GROUP_KEYS, held_out_temperature, summary_frame, summary_row
+from overconf.metrics.summary import GROUP_KEYS, held_out_temperature, summary_row
 from overconf.report.cells import Pair
 from overconf.report.load import RunData
 from overconf.store.parquet import write_atomic
@@ -30,10 +30,9 @@ def compute_summary(out: Path | RunData) -> pd.DataFrame:
     """:func:`overconf.metrics.summary_table` of all records of a run (one row per model × perturbation),
     computed one model at a time, one cell at a time (:func:`model_summary_rows`): memory is that of one cell."""
     from overconf.report.load import load_run
+    from overconf.report.parallel import summarise  # it imports this module
 
-    run = out if isinstance(out, RunData) else load_run(Path(out))
-    rows = [row for model in run.models["model"] for row in model_summary_rows(run, str(model))]
-    return summary_frame(sorted_rows(rows), has_logits=True)
+    return summarise(out if isinstance(out, RunData) else load_run(Path(out)), None)
 
 
 SUMMARY_COLUMNS_READ = ["model", "pair", "robust", "dataset", "perturbation", "family", "index", "label",

@@ -163,11 +163,24 @@ def _spot_check_logits(path: Path, handle: pq.ParquetFile, prediction: np.ndarra
     return int(z.shape[1])
 
 
+CHECK_THREADS = 8
+"""Threads checking a run's record files (reading Parquet releases the GIL); at most the number of cores."""
+
+
 def check_run_records(files: Sequence[Path]) -> list[RecordFile]:
-    """Check every record file of a run (:func:`describe_record_file`), and that its content is what the run's
-    ``run.json`` recorded (:func:`overconf.store.integrity.check_record_hashes`); return what each holds."""
+    """Check every record file of a run (:func:`describe_record_file`, several files at a time), and that its
+    content is what the run's ``run.json`` recorded (:func:`overconf.store.integrity.check_record_hashes`);
+    return what each holds. A bad file raises the error of the first bad file in ``files``' order."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
     from overconf.store.integrity import check_record_hashes
 
-    described = [describe_record_file(path) for path in files]
+    threads = min(CHECK_THREADS, os.cpu_count() or 1, len(files))
+    if threads <= 1:
+        described = [describe_record_file(path) for path in files]
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            described = list(pool.map(describe_record_file, files))
     check_record_hashes(files)
     return described
