@@ -33,18 +33,22 @@ demo: data
 # After the whole suite, the reproducibility tests run again on other CPU kernels (generic ATen kernels with
 # oneDNN limited to SSE4.1; oneDNN off at two torch threads), so a test that holds only on one CPU's kernels
 # fails here first.
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each test file in one of them (its module fixtures,
+# such as the demo run, are built once).
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 REPRODUCIBILITY := $(BIN)/python -m pytest -q -p no:cacheprovider -m "reproducibility and not slow"
 test: data lint
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 	  && (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) || echo "chromium not installed: the browser test will be skipped"; }
 	ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=SSE41 $(REPRODUCIBILITY)
 	OVERCONF_TEST_MKLDNN=0 OVERCONF_TEST_THREADS=2 $(REPRODUCIBILITY)
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 # The fast subset for development: everything but the tests marked slow (training, real attacks, the CLI end
 # to end); `make test` (CI) runs everything.
 test-fast: data lint
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(PYTEST) -m "not slow"
 
 # Lint and type-check (configured in pyproject.toml: ruff's rules; mypy strict on metrics/, perturb/,
 # evaluation/, store/).
