@@ -82,7 +82,7 @@ def test_a_run_lives_in_s3_resumes_there_and_is_read_from_there(s3: Any, tiny_sp
     assert len(records) == 4 and "run.json" in stored and "summary.csv" in stored
     assert not any(k.startswith(".") or ".tmp" in k for k in stored)  # no claim or temporary file in the store
     assert not list(tmp_path.glob("s3*")), "the URI became a local folder"
-    one = sorted(records)[0]
+    one = min(records)
     with s3.open_input_file(f"{BUCKET}/runs/tiny/{one}") as handle:  # a complete Parquet file with its identity
         assert b"overconf.cell" in pq.read_schema(handle).metadata
 
@@ -112,8 +112,33 @@ def test_a_run_lives_in_s3_resumes_there_and_is_read_from_there(s3: Any, tiny_sp
     assert "report.html" in keys(s3, "runs/tiny/report") or "report/report.html" in keys(s3, "runs/tiny")
 
 
+KILLING = """
+import os, signal
+from pathlib import Path
+import mymodels
+
+MARKER = Path(__file__).with_name("killed-once")
+
+
+def robust_net():
+    \"\"\"mymodels.robust_net, whose worker process dies the first time it is attacked (its clean cell is done).\"\"\"
+    net = mymodels.robust_net()
+    forward = net.forward
+
+    def dying(x):
+        if x.requires_grad and not MARKER.exists():
+            MARKER.write_text(str(os.getpid()))
+            os.kill(os.getpid(), signal.SIGKILL)
+        return forward(x)
+    net.forward = dying
+    return net
+"""
+
+
 def test_ray_tasks_write_to_s3_without_a_shared_disk(s3: Any, tiny_spec: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two nodes; the tasks see the run only through s3:// (the driver takes their files from the store). A task
+    whose worker is killed after its first cell is retried: the retry skips that cell and computes the other."""
     ray = pytest.importorskip("ray")
     from ray.cluster_utils import Cluster
 
@@ -137,12 +162,22 @@ def test_ray_tasks_write_to_s3_without_a_shared_disk(s3: Any, tiny_spec: Path, t
         cluster.wait_for_nodes()
         uri = f"s3://{BUCKET}/runs/on-ray"
         result = run_spec(tiny_spec, out=uri, backend="ray", progress=False, report=False)
+        (tiny_spec.parent / "killingmodels.py").write_text(KILLING)
+        killing = tiny_spec.with_name("killing.toml")
+        killing.write_text(tiny_spec.read_text().replace('"mymodels:robust_net"', '"killingmodels:robust_net"'))
+        killed = run_spec(killing, out=f"s3://{BUCKET}/runs/killed", backend="ray", progress=False, report=False)
     finally:
         ray.shutdown()
         cluster.shutdown()
     assert not result.failed and len(result.written) == 4
-    assert pulled == [0, 4], "the driver computed cells itself, or did not take the tasks' files from the store"
+    assert pulled[:2] == [0, 4], "the driver computed cells itself, or did not take the tasks' files from the store"
     assert len({k for k in keys(s3, "runs/on-ray") if k.startswith("records/")}) == 4
     assert "run.json" in keys(s3, "runs/on-ray")
     assert not list(tmp_path.glob("s3*")), "the URI became a local folder"
     assert not [p for p in set(scratch.rglob("*")) - before if p.is_file()], "a task left files in its scratch folder"
+    assert (tiny_spec.parent / "killed-once").is_file(), "no worker was killed"
+    assert not killed.failed, killed.failed
+    assert sorted(p.name for p in killed.written) == ["clean.parquet", "pgd_steps=2.parquet", "pgd_steps=2.parquet"]
+    stored = keys(s3, "runs/killed")
+    assert len({k for k in stored if k.startswith("records/")}) == 4 and "run.json" in stored
+    assert not any(k.startswith(".") or ".tmp" in k for k in stored)
