@@ -27,31 +27,35 @@ def run_spec(spec: Spec | Path | str, *, out: Path | str | None = None, command:
         spec = load_spec(spec)
     if out is not None:
         spec = replace(spec, out=Path(out))
-    folder = RunFolder.open(out if isinstance(out, str) else spec.out)  # s3://...: worked on through a mirror
-    folder.pull()
-    local = folder.local
-    started = time.perf_counter()
-    plan = resolve(spec, progress=progress)
-    result = execute(plan, local, command=command, overwrite=overwrite, backend=backend, address=address,
-                     dry_run=dry_run, progress=progress)
-    if dry_run:
+    folder = RunFolder.open(spec.out)  # s3://... (a Path of it too): worked on through a local mirror
+    try:
+        folder.pull()
+        local = folder.local
+        started = time.perf_counter()
+        plan = resolve(spec, progress=progress)
+        result = execute(plan, local, command=command, overwrite=overwrite, backend=backend, address=address,
+                         dry_run=dry_run, progress=progress)
+        if dry_run:
+            return result
+        if result.failed and not any((local / "records").glob("*/*.parquet")):
+            folder.push_changed()  # the failed models' logs
+            return result  # every model failed: nothing to summarise (the caller names the failed models)
+        if report:
+            from overconf.report import build_report
+
+            result.report = build_report(local)
+        else:
+            from overconf.report.tables import summary_is_current, write_summary
+
+            if result.written or not summary_is_current(local):
+                write_summary(local)
+        folder.push_changed()
+        if table:
+            from overconf.run.show import print_summary
+
+            print_summary(local, name=folder.name)
+        console.print(f"{folder.name}: {len(result.written)} cells computed, {result.done_before} already done, "
+                      f"{time.perf_counter() - started:.0f} s", highlight=False, soft_wrap=True)
         return result
-    if result.failed and not any((local / "records").glob("*/*.parquet")):
-        return result  # every model failed: nothing to summarise (the caller names the failed models)
-    if report:
-        from overconf.report import build_report
-
-        result.report = build_report(local)
-    else:
-        from overconf.report.tables import summary_is_current, write_summary
-
-        if result.written or not summary_is_current(local):
-            write_summary(local)
-    folder.push_changed()
-    if table:
-        from overconf.run.show import print_summary
-
-        print_summary(local)
-    console.print(f"{folder.name}: {len(result.written)} cells computed, {result.done_before} already done, "
-                  f"{time.perf_counter() - started:.0f} s", highlight=False, soft_wrap=True)
-    return result
+    finally:
+        folder.close()  # later writes in the mirror are not this run's

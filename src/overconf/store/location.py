@@ -166,13 +166,15 @@ class RunFolder:
         return copied
 
     def push(self, path: Path) -> None:
-        """Upload one mirror file (one put: the object appears whole or not at all)."""
+        """Upload one mirror file (one put, or one multipart upload completed at the end: the object appears whole
+        or not at all)."""
         if not self.remote:
             return
         relative = Path(path).resolve().relative_to(self.local.resolve()).as_posix()
         key = f"{self._root}/{relative}"
-        with open(path, "rb") as source, self._fs.open_output_stream(key) as sink:
-            shutil.copyfileobj(source, sink, 1 << 20)
+        data = Path(path).read_bytes()  # read first: a failed local read must not complete a partial object
+        with self._fs.open_output_stream(key) as sink:
+            sink.write(data)
         info = self._fs.get_file_info(key)
         os.utime(path, ns=(info.mtime_ns, info.mtime_ns))  # the mirror now matches the store
 
