@@ -31,3 +31,22 @@ def test_a_local_run_folder_is_itself_and_nothing_is_pushed(tmp_path: Path) -> N
     with opened(tmp_path / "run") as again:
         assert again.local == tmp_path / "run"
     assert mirrored(tmp_path / "run") is None
+
+
+def test_an_unreachable_store_is_one_line_naming_the_run(tmp_path: Path) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "x",
+           "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1", "OVERCONF_CACHE": str(tmp_path / "cache"),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).resolve().parents[2] / "src"), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-m", "overconf", "show", "s3://bucket/runs/a"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 2, result.stderr
+    assert "error: s3://bucket/runs/a: cannot list it" in result.stderr and "Traceback" not in result.stderr
+    assert "hint: check the bucket, AWS_ENDPOINT_URL" in result.stderr

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from overconf.errors import ConfigError
+from overconf.errors import ConfigError, StoreError
 
 SCHEMES = ("s3",)
 REMOTE = "remote"
@@ -52,9 +52,9 @@ def uri_of(out: str | Path) -> str | None:
         return None
     scheme, rest = match.group(1).lower(), match.group(2).strip("/")
     if scheme not in SCHEMES:
-        raise ConfigError(f"out = {out}: {scheme}:// is not supported", hint="give a local folder or an s3:// URI")
+        raise ConfigError(f"{scheme}://{rest}: {scheme}:// is not supported", hint="give a local folder or an s3:// URI")
     if "/" not in rest or not rest.split("/", 1)[1]:
-        raise ConfigError(f"out = {out} names a bucket, not a run folder in it", hint="e.g. s3://bucket/runs/mine")
+        raise ConfigError(f"{scheme}://{rest} names a bucket, not a run folder in it", hint="e.g. s3://bucket/runs/mine")
     return f"{scheme}://{rest}"
 
 
@@ -72,6 +72,12 @@ def s3_filesystem() -> Any:
     if region:
         options["region"] = region
     return fs.S3FileSystem(**options)
+
+
+def _store_error(what: str, exc: BaseException) -> StoreError:
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    return StoreError(f"{what} ({first})", hint="check the bucket, AWS_ENDPOINT_URL and the AWS_ACCESS_KEY_ID / "
+                      "AWS_SECRET_ACCESS_KEY variables, then rerun: finished cells are kept")
 
 
 def _stamp_matches(local: Path, size: int, mtime_ns: int) -> bool:
@@ -135,9 +141,7 @@ class RunFolder:
         try:
             infos = self._fs.get_file_info(fs.FileSelector(self._root, recursive=True, allow_not_found=True))
         except (OSError, ArrowException) as exc:
-            raise ConfigError(f"{self.uri}: cannot list it ({str(exc).splitlines()[0][:200]})",
-                              hint="check the bucket, AWS_ENDPOINT_URL and the AWS_ACCESS_KEY_ID / "
-                              "AWS_SECRET_ACCESS_KEY variables") from None
+            raise _store_error(f"{self.uri}: cannot list it", exc) from None
         return {info.path[len(self._root) + 1:]: info for info in infos if info.type == fs.FileType.File}
 
     def pull(self, only: list[str] | None = None) -> int:
@@ -145,6 +149,8 @@ class RunFolder:
         otherwise; drop mirror record files the store does not hold. Returns the number of files copied."""
         if not self.remote:
             return 0
+        from pyarrow import ArrowException
+
         listing = self._listing()
         wanted = listing if only is None else {k: v for k, v in listing.items() if k in only}
         copied = 0
@@ -154,8 +160,12 @@ class RunFolder:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.pull.tmp")
-            with self._fs.open_input_stream(info.path) as source, open(tmp, "wb") as sink:
-                shutil.copyfileobj(source, sink, 1 << 20)
+            try:
+                with self._fs.open_input_stream(info.path) as source, open(tmp, "wb") as sink:
+                    shutil.copyfileobj(source, sink, 1 << 20)
+            except (OSError, ArrowException) as exc:
+                tmp.unlink(missing_ok=True)
+                raise _store_error(f"{self.uri}/{relative}: cannot read it", exc) from None
             os.replace(tmp, target)
             os.utime(target, ns=(info.mtime_ns, info.mtime_ns))
             copied += 1
@@ -170,12 +180,17 @@ class RunFolder:
         or not at all)."""
         if not self.remote:
             return
+        from pyarrow import ArrowException
+
         relative = Path(path).resolve().relative_to(self.local.resolve()).as_posix()
         key = f"{self._root}/{relative}"
         data = Path(path).read_bytes()  # read first: a failed local read must not complete a partial object
-        with self._fs.open_output_stream(key) as sink:
-            sink.write(data)
-        info = self._fs.get_file_info(key)
+        try:
+            with self._fs.open_output_stream(key) as sink:
+                sink.write(data)
+            info = self._fs.get_file_info(key)
+        except (OSError, ArrowException) as exc:
+            raise _store_error(f"{self.uri}/{relative}: cannot write it", exc) from None
         os.utime(path, ns=(info.mtime_ns, info.mtime_ns))  # the mirror now matches the store
 
     def push_changed(self) -> int:
