@@ -149,7 +149,7 @@ def demo(
     result = run_demo(out, quick=quick, data_dir=data_dir, device=device, report=not no_report,
                       overwrite=overwrite, dry_run=dry_run, backend=backend, address=address)
     if not dry_run:
-        print(out / "summary.csv")
+        print(result.out / "summary.csv")  # an s3:// run's local mirror copy
     _exit_if_failed(result)
 
 

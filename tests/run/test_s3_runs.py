@@ -4,6 +4,7 @@ and Ray tasks of a two-node cluster write there without a shared disk."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -82,6 +83,9 @@ def test_a_run_lives_in_s3_resumes_there_and_is_read_from_there(s3: Any, tiny_sp
     assert len(records) == 4 and "run.json" in stored and "summary.csv" in stored
     assert not any(k.startswith(".") or ".tmp" in k for k in stored)  # no claim or temporary file in the store
     assert not list(tmp_path.glob("s3*")), "the URI became a local folder"
+    with s3.open_input_stream(f"{BUCKET}/runs/tiny/run.json") as handle:
+        manifest = json.loads(handle.read())
+    assert manifest["config"]["out"] == uri and len(manifest["cells"]) == 4
     one = min(records)
     with s3.open_input_file(f"{BUCKET}/runs/tiny/{one}") as handle:  # a complete Parquet file with its identity
         assert b"overconf.cell" in pq.read_schema(handle).metadata

@@ -33,6 +33,7 @@ def run_spec(spec: Spec | Path | str, *, out: Path | str | None = None, command:
         local = folder.local
         started = time.perf_counter()
         plan = resolve(spec, progress=progress)
+        plan.config["out"] = folder.name  # run.json names an s3:// run by its URI, not a Path of it
         result = execute(plan, local, command=command, overwrite=overwrite, backend=backend, address=address,
                          dry_run=dry_run, progress=progress)
         if dry_run:
