@@ -3,7 +3,7 @@
 A quoted token counts as a label when it looks like a spec (``name:key=value``, ``name:anything``) or
 names an OOD set (``ood-…``, ``ood:…``); it must then parse and build with
 :func:`overconf.perturb.create_perturbation`, so ``fog:3`` or ``ood:uniform`` (labels of older versions)
-fail here. Tokens that are clearly not labels (``module:function``, ``file://``) are skipped.
+fail here. Tokens that are clearly not labels (``module:function``, ``file://``, ``s3://``) are skipped.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from overconf.run.data import CORRUPTIONS_SPEC
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "src" / "overconf").rglob("*.py"))
 #: heads of ``head:rest`` tokens that are not perturbation labels
-NOT_LABELS = {"module", "file", "mypkg", "name", "http", "https"}
+NOT_LABELS = {"module", "file", "mypkg", "name", "http", "https", "s3"}
 _QUOTED = re.compile(r"``([^`\s]+)``|(?<!`)`([^`\s]+)`(?!`)")
 _STRING = re.compile(r"""(?<![\w])(?:"([^"\s]+)"|'([^'\s]+)')""")
 _SPEC = re.compile(r"[a-z][a-z0-9_]*(?:-[a-z0-9_]+)*(?::[^\s:]+)+")

@@ -98,10 +98,19 @@ def report(
     if out is None and len(runs) > 1:
         raise ConfigError(f"{len(runs)} run folders need --out DIR for their combined report",
                           hint="overconf report RUN1 RUN2 --out DIR")
-    if out is None:
-        print(overconf.report.build_report(runs[0], n_resamples=n_resamples, workers=workers))
-    else:
-        print(overconf.report.build_combined_report(runs, out, n_resamples=n_resamples, workers=workers))
+    from contextlib import ExitStack
+
+    from overconf.store.location import opened
+
+    with ExitStack() as stack:  # s3:// runs are read (and the report written) through local mirrors
+        folders = [stack.enter_context(opened(run)) for run in runs]
+        if out is None:
+            built = overconf.report.build_report(folders[0].local, n_resamples=n_resamples, workers=workers)
+        else:
+            target = stack.enter_context(opened(out))
+            built = overconf.report.build_combined_report([f.local for f in folders], target.local,
+                                                          n_resamples=n_resamples, workers=workers)
+    print(built)
 
 
 @app.command("run")
@@ -140,7 +149,7 @@ def demo(
     result = run_demo(out, quick=quick, data_dir=data_dir, device=device, report=not no_report,
                       overwrite=overwrite, dry_run=dry_run, backend=backend, address=address)
     if not dry_run:
-        print(out / "summary.csv")
+        print(result.out / "summary.csv")  # an s3:// run's local mirror copy
     _exit_if_failed(result)
 
 
@@ -155,7 +164,7 @@ def query_command(
     if len(args) < 2:
         raise OverconfError("query needs at least one run folder and a SQL query",
                             hint='overconf query runs/demo "SELECT model, avg(correct::int) FROM records GROUP BY model"')
-    result = query_records([Path(a) for a in args[:-1]], args[-1])
+    result = query_records(args[:-1], args[-1])
     if csv is not None:
         from overconf.store.parquet import write_atomic
 
@@ -172,8 +181,10 @@ def query_command(
 def show_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run folder")]) -> None:
     """Print a run's summary: main numbers per model × perturbation (corruptions pooled)."""
     from overconf.run.show import print_summary
+    from overconf.store.location import opened
 
-    print_summary(out)
+    with opened(out) as folder:  # an s3:// run is read through its local mirror
+        print_summary(folder.local, name=folder.name)
 
 
 @app.command("verify")
@@ -181,8 +192,10 @@ def verify_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run 
     """Check a run folder is untouched: every record file valid, its SHA-256 and configuration as run.json
     recorded them, nothing missing or added (detects edits; not a signature)."""
     from overconf.store.integrity import verify_run
+    from overconf.store.location import opened
 
-    checked, problems = verify_run(out)
+    with opened(out) as folder:  # an s3:// run is checked through its local mirror
+        checked, problems = verify_run(folder.local)
     for problem in problems:
         console.print(f"[red]FAIL[/] {escape(problem)}", highlight=False, soft_wrap=True)
     if problems:

@@ -39,6 +39,10 @@ class RecordError(OverconfError, ValueError):
     """A record file that is damaged, misplaced, or whose values contradict each other."""
 
 
+class StoreError(OverconfError, OSError):
+    """A remote run folder (``s3://``) that cannot be listed, read or written (network, credentials, bucket)."""
+
+
 class CheckpointError(OverconfError, ValueError):
     """A checkpoint that cannot be loaded safely or does not match its architecture."""
 

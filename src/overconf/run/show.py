@@ -39,8 +39,9 @@ def _fmt(value: object) -> str:
     return str(value)
 
 
-def print_summary(out: Path, console: Console | None = None) -> pd.DataFrame:
-    """Print the run's provenance line and compact table (from ``summary.csv``, computed if absent)."""
+def print_summary(out: Path, console: Console | None = None, name: str | None = None) -> pd.DataFrame:
+    """Print the run's provenance line (the run called ``name``, default ``out``) and compact table (from
+    ``summary.csv``, computed if absent)."""
     from overconf.report.tables import SUMMARY_CSV, write_summary
     from overconf.store.integrity import check_record_hashes
 
@@ -51,7 +52,7 @@ def print_summary(out: Path, console: Console | None = None) -> pd.DataFrame:
     table_rows = compact_summary(summary)
     manifest = read_manifest(out)
     console = console or Console(width=160)
-    title = f"{out}" + (f" · {manifest.get('command')}" if manifest.get("command") else "")
+    title = f"{name or out}" + (f" · {manifest.get('command')}" if manifest.get("command") else "")
     if manifest.get("overconf_version"):
         title += f" · overconf {manifest['overconf_version']}" + (f" ({manifest['git_commit'][:10]})" if manifest.get("git_commit") else "")
     table = Table(title=title, title_justify="left")

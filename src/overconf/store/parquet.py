@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from overconf.errors import ConfigError
 from overconf.evaluation.records import RECORD_SCHEMA
+from overconf.store.location import published
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
 
@@ -42,7 +43,8 @@ def records_path(out: Path, model: str, perturbation: str) -> Path:
 
 
 def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path``."""
+    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path`` (and upload
+    it when ``path`` lies in the mirror of a remote run: :func:`overconf.store.location.published`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -60,6 +62,7 @@ def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
         raise
     finally:
         tmp.unlink(missing_ok=True)
+    published(path)  # a remote run's mirror: uploaded with one put (overconf.store.location)
 
 
 CELL_METADATA_KEY = b"overconf.cell"

@@ -38,14 +38,19 @@ def record_files(out: Path) -> list[Path]:
     return files
 
 
-def query_records(runs: Sequence[Path], sql: str) -> pd.DataFrame:
-    """Run ``sql`` against the view ``records`` of ``runs``; a SQL error is a :class:`ConfigError`."""
+def query_records(runs: Sequence[Path | str], sql: str) -> pd.DataFrame:
+    """Run ``sql`` against the view ``records`` of ``runs`` (folders or ``s3://`` URIs, read through local
+    mirrors: :mod:`overconf.store.location`); a SQL error is a :class:`ConfigError`."""
+    from overconf.store.location import opened
+
     if not runs:
         raise ConfigError("no run folder given", hint='overconf query RUN [RUN...] "SELECT ... FROM records"')
     parts = []
     for run in runs:
-        files = ", ".join(_literal(str(f)) for f in record_files(Path(run)))
-        parts.append(f"SELECT *, {_literal(str(run))} AS run FROM read_parquet([{files}], union_by_name=true)")
+        with opened(run) as folder:
+            files = ", ".join(_literal(str(f)) for f in record_files(folder.local))
+        name = folder.name if folder.remote else str(run)
+        parts.append(f"SELECT *, {_literal(name)} AS run FROM read_parquet([{files}], union_by_name=true)")
     with duckdb.connect() as con:
         con.execute("CREATE TEMP VIEW records AS " + " UNION ALL BY NAME ".join(parts))
         try:
