@@ -600,14 +600,23 @@ def guard_chance(summary: pd.DataFrame, n_classes: dict[str, int], pairs: list[P
                   "Every model is clearly above chance on clean data.", pairs)
 
 
-def guard_few_wrong(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
-    rows = summary[summary["family"] != "ood"]
+def _few_predictions(summary: pd.DataFrame, right: bool) -> tuple[list[str], list[dict[str, Any]]]:
+    """Model × perturbation cells (OOD left out) with fewer correct (``right``) or wrong predictions than the
+    guard's minimum: one line and one number each."""
+    minimum = MIN_CORRECT_FOR_UNDERCONFIDENCE if right else MIN_WRONG_FOR_OVERCONFIDENCE
+    word, key = ("correct", "n_correct") if right else ("wrong", "n_wrong")
     hits, numbers = [], []
-    for r in rows.itertuples(index=False):
-        wrong = round(int(r.n) * (1.0 - float(r.accuracy))) if np.isfinite(r.accuracy) else 0
-        if wrong < MIN_WRONG_FOR_OVERCONFIDENCE:
-            hits.append(f"{r.model} · {r.perturbation}: {wrong} wrong predictions of {r.n}")
-            numbers.append({"model": r.model, "perturbation": r.perturbation, "n_wrong": wrong, "n": int(r.n)})
+    for r in summary[summary["family"] != "ood"].itertuples(index=False):
+        share = float(r.accuracy) if right else 1.0 - float(r.accuracy)
+        count = round(int(r.n) * share) if np.isfinite(r.accuracy) else 0
+        if count < minimum:
+            hits.append(f"{r.model} · {r.perturbation}: {count} {word} predictions of {r.n}")
+            numbers.append({"model": r.model, "perturbation": r.perturbation, key: count, "n": int(r.n)})
+    return hits, numbers
+
+
+def guard_few_wrong(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
+    hits, numbers = _few_predictions(summary, right=False)
     return _guard("few-wrong", f"o(f) rests on at least {MIN_WRONG_FOR_OVERCONFIDENCE} wrong predictions in every "
                   "model × perturbation cell.", "ours (a guard)", hits, numbers,
                   f"{{n}} model × perturbation cell(s) have fewer than {MIN_WRONG_FOR_OVERCONFIDENCE} wrong "
@@ -616,13 +625,7 @@ def guard_few_wrong(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
 
 
 def guard_few_correct(summary: pd.DataFrame, pairs: list[Pair]) -> Claim:
-    rows = summary[summary["family"] != "ood"]
-    hits, numbers = [], []
-    for r in rows.itertuples(index=False):
-        right = round(int(r.n) * float(r.accuracy)) if np.isfinite(r.accuracy) else 0
-        if right < MIN_CORRECT_FOR_UNDERCONFIDENCE:
-            hits.append(f"{r.model} · {r.perturbation}: {right} correct predictions of {r.n}")
-            numbers.append({"model": r.model, "perturbation": r.perturbation, "n_correct": right, "n": int(r.n)})
+    hits, numbers = _few_predictions(summary, right=True)
     return _guard("few-correct", f"u(f) and AUROC rest on at least {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct "
                   "predictions in every model × perturbation cell.", "ours (a guard)", hits, numbers,
                   f"{{n}} model × perturbation cell(s) have fewer than {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct "
