@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 from overconf.data.base import ImageSet
 from overconf.data.folder import ImageFolderSet, preprocessing_steps
@@ -76,6 +75,8 @@ def decode_batch(encoded: Sequence[torch.Tensor], preprocessing: str, device: to
         except RuntimeError as exc:
             raise DataError(f"a file of this batch is not a decodable JPEG ({exc})",
                             hint="use --decode cpu (PIL reads PNG and other formats)") from None
+    from torchvision.transforms.v2 import functional as TF  # lazy: start-up time
+
     by_shape: dict[tuple[int, ...], list[int]] = {}  # images of one size are resized together: one kernel per size
     for i, image in enumerate(images):
         by_shape.setdefault(tuple(image.shape), []).append(i)

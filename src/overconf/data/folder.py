@@ -23,16 +23,19 @@ import copy
 import hashlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
-from torchvision import transforms
 
 from overconf.data.base import DATASETS, ImageSet, TensorImageSet
 from overconf.errors import ConfigError, DataError, MissingFileError
 from overconf.validate import check_int
+
+if TYPE_CHECKING:
+    from torchvision import transforms
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 JPEG_EXTENSIONS = (".jpg", ".jpeg")
@@ -50,6 +53,8 @@ def preprocessing_steps(name: str) -> tuple[int | None, transforms.Interpolation
     >>> preprocessing_steps("none")
     (None, <InterpolationMode.BILINEAR: 'bilinear'>, None)
     """
+    from torchvision import transforms  # lazy: start-up time (torchvision imports torch._dynamo, about 2 s)
+
     match = _PREPROCESSING.fullmatch(name) if isinstance(name, str) else None
     if match is None:
         raise ConfigError(f"unknown preprocessing {name!r}", hint=f"choose {PREPROCESSING_FORMS}")
@@ -61,6 +66,8 @@ def preprocessing_steps(name: str) -> tuple[int | None, transforms.Interpolation
 
 def pil_transform(preprocessing: str) -> transforms.Compose:
     """The PIL pipeline of a preprocessing name: resize, centre crop, then a float tensor in [0, 1]."""
+    from torchvision import transforms  # lazy: start-up time
+
     resize, interpolation, crop = preprocessing_steps(preprocessing)
     steps: list[object] = []
     if resize is not None:
