@@ -25,7 +25,8 @@ import torch
 
 from overconf.cli import main
 from overconf.evaluation.records import ModelInfo, make_records
-from overconf.store.parquet import records_path, write_records
+from overconf.store.layout import records_path
+from overconf.store.parquet import write_records
 
 ROBUST_ID = "Andriushchenko2020Understanding"
 
@@ -532,6 +533,6 @@ def test_a_run_killed_while_replacing_cells_resumes(tmp_path: Path, monkeypatch:
     assert len(read_records(tmp_path / "run")) == 8 + 8 + 4 + 8  # the replaced cell is read, not called changed
     resumed = run_spec(spec, progress=False, report=False, overwrite=True)  # the other cell still to replace
     assert resumed.done_before == 3 and len(resumed.written) == 1
-    from overconf.store.integrity import verify_run
+    from overconf.store.verify import verify_run
 
     assert verify_run(tmp_path / "run") == (4, [])
