@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -167,7 +168,7 @@ def import_cycles(imports: list[Import]) -> list[str]:
             path.append(node)
             seen.add(node)
         cycle = [*path[path.index(node):], node]
-        steps = "; ".join(str(edges[a][b]) for a, b in zip(cycle, cycle[1:], strict=False))
+        steps = "; ".join(str(edges[a][b]) for a, b in pairwise(cycle))
         problems.append(f"import cycle {' → '.join(cycle)}: {steps}")
     return problems
 
