@@ -1,7 +1,7 @@
 """A run's plan: the models and cells (model × perturbation) a :class:`~overconf.run.spec.Spec` resolves to.
 
 Resolving checks everything that can be checked before any model is loaded or trained (perturbation
-specs, device, data, files, sizes) and computes each cell's identity (:mod:`overconf.run.identity`).
+specs, device, data, files, sizes) and computes each cell's identity (:mod:`overconf.store.identity`).
 Models are loaded only when one of their cells is computed.
 """
 
