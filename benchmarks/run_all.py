@@ -50,14 +50,9 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from overconf.data.base import TensorImageSet
-from overconf.evaluation.engine import (
-    available_cores,
-    default_workers,
-    evaluate,
-    precision_context,
-    resolve_device,
-)
+from overconf.evaluation.engine import evaluate, precision_context
 from overconf.evaluation.records import ModelInfo
+from overconf.evaluation.runtime import available_cores, default_workers, resolve_device
 from overconf.models.cnn import small_cnn
 from overconf.perturb import create_perturbation
 

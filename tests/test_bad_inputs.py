@@ -25,7 +25,8 @@ import torch
 
 from overconf.cli import main
 from overconf.evaluation.records import ModelInfo, make_records
-from overconf.store.parquet import records_path, write_records
+from overconf.store.layout import records_path
+from overconf.store.parquet import write_records
 
 ROBUST_ID = "Andriushchenko2020Understanding"
 
@@ -479,14 +480,14 @@ def test_bad_input(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, c
 
 def test_full_disk_names_the_file_and_is_not_a_permission_problem(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    from overconf.store import parquet
+    from overconf import files
 
     _records_run(tmp_path)
 
     def full(fd: int) -> None:
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(parquet.os, "fsync", full)
+    monkeypatch.setattr(files.os, "fsync", full)
     case = Case(["report", "{tmp}/run"], ["No space left on device: {tmp}/run/summary.csv"],
                 absent=["run/summary.csv"], output_has=["hint: the disk is full"], output_lacks=["permission"])
     code, out, err = _run(tmp_path, case, monkeypatch, capsys)
@@ -509,7 +510,7 @@ def test_third_party_import_warnings_do_not_reach_the_user(tmp_path: Path) -> No
 def test_a_run_killed_while_replacing_cells_resumes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--overwrite replaces a cell, then the process dies: run.json must not hold the old file's hash, so the
     resume takes the new file as done instead of refusing it as changed."""
-    from overconf.run import execute
+    from overconf.run import resume
     from overconf.run.runner import run_spec
 
     monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
@@ -517,21 +518,21 @@ def test_a_run_killed_while_replacing_cells_resumes(tmp_path: Path, monkeypatch:
     spec = tmp_path / "u" / "spec.toml"
     spec.write_text(spec.read_text().replace('specs = ["clean", "ood-uniform"]',
                                              'specs = ["clean", "ood-uniform"]\nn_examples = { ood = 4 }'))
-    real = execute.compute_cell
+    real = resume.compute_cell
 
     def compute_then_die(*args, **kwargs):  # type: ignore[no-untyped-def]
         real(*args, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(execute, "compute_cell", compute_then_die)
+    monkeypatch.setattr(resume, "compute_cell", compute_then_die)
     with pytest.raises(KeyboardInterrupt):
         run_spec(spec, overwrite=True, progress=False, report=False)
-    monkeypatch.setattr(execute, "compute_cell", real)
+    monkeypatch.setattr(resume, "compute_cell", real)
     from overconf.store.parquet import read_records
 
     assert len(read_records(tmp_path / "run")) == 8 + 8 + 4 + 8  # the replaced cell is read, not called changed
     resumed = run_spec(spec, progress=False, report=False, overwrite=True)  # the other cell still to replace
     assert resumed.done_before == 3 and len(resumed.written) == 1
-    from overconf.store.integrity import verify_run
+    from overconf.store.verify import verify_run
 
     assert verify_run(tmp_path / "run") == (4, [])

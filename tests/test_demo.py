@@ -25,10 +25,11 @@ from overconf.data import fashion_mnist
 from overconf.data.corruptions import CORRUPTIONS
 from overconf.data.ood import OOD_SETS
 from overconf.errors import MissingFileError
+from overconf.files import sha256_file
 from overconf.run.data import expand_perturbations
 from overconf.run.demo import PAIRS, DemoConfig, demo_spec, pair_configs
-from overconf.run.manifest import read_manifest, sha256_file
 from overconf.store.parquet import read_records
+from overconf.store.run_json import read_manifest
 from overconf.train.cache import train_or_load
 
 pytestmark = pytest.mark.slow

@@ -22,13 +22,18 @@ from overconf.data.mapped import DEFAULT_KEYS, as_image_set
 from overconf.errors import ConfigError, DataError, ModelOutputError
 from overconf.evaluation import engine
 from overconf.evaluation.records import ModelInfo
+from overconf.evaluation.runtime import resolve_device
 from overconf.metrics import summary_table
+from overconf.models.blocks import Normalize
 from overconf.perturb import create_perturbation
 from overconf.perturb.base import Perturbation
 from overconf.report import build_report
+from overconf.report.tables import write_summary
 from overconf.run.demo import run_demo
-from overconf.run.execute import RunResult
-from overconf.run.local import GridModel, run_grid
+from overconf.run.execute import RunResult, execute
+from overconf.run.failures import explain_shape_error
+from overconf.run.grid import grid_plan, run_grid
+from overconf.run.models import GridModel
 from overconf.run.runner import run_spec
 from overconf.run.spec import load_spec
 from overconf.run.zoo import evaluate_zoo
@@ -95,15 +100,13 @@ def evaluate(
     info = info or ModelInfo("model", "model", False, data.name)
     try:
         table = engine.evaluate(model, info, data, perturbation, batch_size=batch_size,
-                                device=engine.resolve_device(device), seed=seed, progress=progress)
+                                device=resolve_device(device), seed=seed, progress=progress)
     except ModelOutputError as exc:
         if num_classes is None and "logits for a" in exc.message:
             exc.hint = (f"the data's labels say {data.num_classes} classes; if the data lacks some of the model's "
                         "classes, pass num_classes=<the model's>")
         raise
     except RuntimeError as exc:  # a shape mismatch between data and model, said in words
-        from overconf.run.failures import explain_shape_error
-
         words = explain_shape_error(exc, data)
         if words is None:
             raise
@@ -187,11 +190,6 @@ def compare(
     A model that fails is a :class:`~overconf.errors.ConfigError` naming it, after the other's cells are
     written.
     """
-    from overconf.models.blocks import Normalize
-    from overconf.report.tables import write_summary
-    from overconf.run.execute import execute
-    from overconf.run.local import grid_plan
-
     if (mean is None) != (std is None) or (mean is not None and std is not None and len(mean) != len(std)):
         raise ConfigError("mean and std go together, one number per channel each")
     data = as_image_set(dataset, name=dataset_name, num_classes=num_classes, keys=keys, infer=True)
@@ -208,7 +206,7 @@ def compare(
         identity = {"parameters_sha256": _parameters_sha256(wrapped)}
         models.append(GridModel(info, wrapped.eval, identity))
     plan = grid_plan(models, data, list(perturbations), n_per_family=n_per_family, eps=eps, batch_size=batch_size,
-                     device=engine.resolve_device(device), seed=seed)
+                     device=resolve_device(device), seed=seed)
     result = execute(plan, Path(out), command="overconf.compare", overwrite=overwrite, progress=progress)
     if any(Path(out, "records").glob("*/*.parquet")):
         result.report = build_report(Path(out)) if report else None

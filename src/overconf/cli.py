@@ -1,7 +1,8 @@
 """The ``overconf`` command: a thin Typer app that parses, calls the library and prints.
 
 User errors (:class:`overconf.errors.OverconfError`) become one ``error:`` line plus a ``hint:`` line
-and a non-zero exit; anything else is a bug and keeps its traceback.
+and a non-zero exit; anything else is a bug and keeps its traceback. Each command imports the library inside
+its body (lazy: start-up time), so that ``overconf --version`` and ``--help`` load none of it.
 """
 
 from __future__ import annotations
@@ -34,10 +35,10 @@ console = Console(stderr=True)
 
 def _version(value: bool) -> None:
     if value:
-        from overconf.run.identity import git_commit, overconf_version
+        from overconf.version import __version__, git_commit
 
         commit = git_commit()
-        print(f"overconf {overconf_version()}" + (f" (git {commit[:12]})" if commit else ""))
+        print(f"overconf {__version__}" + (f" (git {commit[:12]})" if commit else ""))
         raise typer.Exit()
 
 
@@ -166,7 +167,7 @@ def query_command(
                             hint='overconf query runs/demo "SELECT model, avg(correct::int) FROM records GROUP BY model"')
     result = query_records(args[:-1], args[-1])
     if csv is not None:
-        from overconf.store.parquet import write_atomic
+        from overconf.files import write_atomic
 
         write_atomic(csv, lambda tmp: result.to_csv(tmp, index=False))
         print(csv)
@@ -191,8 +192,8 @@ def show_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run fo
 def verify_command(out: Annotated[Path, typer.Argument(metavar="RUN", help="run folder")]) -> None:
     """Check a run folder is untouched: every record file valid, its SHA-256 and configuration as run.json
     recorded them, nothing missing or added (detects edits; not a signature)."""
-    from overconf.store.integrity import verify_run
     from overconf.store.location import opened
+    from overconf.store.verify import verify_run
 
     with opened(out) as folder:  # an s3:// run is checked through its local mirror
         checked, problems = verify_run(folder.local)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from overconf.errors import MissingFileError
+
 
 def cache_root() -> Path:
     """``$OVERCONF_CACHE``, else ``$XDG_CACHE_HOME/overconf``, else ``~/.cache/overconf`` (tests/test_paths.py)."""
@@ -29,8 +31,6 @@ def explicit_data_dir(data_dir: Path | None) -> Path | None:
     """
     if data_dir is None:
         return None
-    from overconf.errors import MissingFileError
-
     folder = Path(data_dir).expanduser()
     if not folder.is_dir():
         raise MissingFileError(f"--data-dir {folder}: {'not a folder' if folder.exists() else 'no such folder'}",

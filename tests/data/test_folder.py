@@ -11,8 +11,8 @@ from PIL import Image
 
 from overconf.data.base import DATASETS
 from overconf.data.folder import load_image_folder, load_npz
+from overconf.data.named import dataset_names
 from overconf.errors import ConfigError, DataError, MissingFileError
-from overconf.run.data import dataset_names
 
 
 def test_registered() -> None:

@@ -169,7 +169,7 @@ def test_out_of_memory_is_one_clear_error_naming_cell_and_batch_size(cnn: nn.Mod
 
 @pytest.mark.parametrize("key", ["workers", "threads"])
 def test_workers_and_threads_beyond_any_use_are_refused(cnn: nn.Module, key: str) -> None:
-    from overconf.evaluation.engine import OVERSUBSCRIPTION, available_cores
+    from overconf.evaluation.runtime import OVERSUBSCRIPTION, available_cores
 
     too_many = OVERSUBSCRIPTION * available_cores() + 1
     with pytest.raises(ConfigError, match=f"{key} = {too_many} on a machine with"):

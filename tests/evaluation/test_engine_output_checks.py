@@ -14,7 +14,8 @@ from overconf.errors import ModelOutputError
 from overconf.evaluation.engine import evaluate
 from overconf.evaluation.records import ModelInfo
 from overconf.perturb import create_perturbation
-from overconf.run.local import GridModel, run_grid
+from overconf.run.grid import run_grid
+from overconf.run.models import GridModel
 from overconf.store.parquet import read_records
 
 INFO = ModelInfo("bad-net", "p", False, "fashion-mnist")

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from overconf.evaluation.records import ModelInfo, make_records
-from overconf.run.manifest import environment_versions, write_manifest
 from overconf.store.parquet import write_records
+from overconf.store.run_json import environment_versions, write_manifest
 
 #: perturbation label → (family, accuracy of normal, accuracy of robust)
 DEFAULT_PERTURBATIONS: dict[str, tuple[str, float, float]] = {

@@ -35,7 +35,8 @@ from overconf.report.claims import (
 from overconf.report.combine import combine_runs
 from overconf.report.guards import MIN_CORRECT_FOR_UNDERCONFIDENCE
 from overconf.report.tables import paired_tests
-from overconf.store.parquet import records_path, write_records
+from overconf.store.layout import records_path
+from overconf.store.parquet import write_records
 
 CONTRACT_KEYS = {"id", "statement", "verdict", "pairs_expected", "pairs_tested", "pairs_missing", "cells_tested",
                  "cells_against"}

@@ -95,7 +95,7 @@ def test_evaluate_flags_reach_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path
         seen.append(spec)
         return RunResult(spec.out)
 
-    monkeypatch.setattr("overconf.run.runner.run_spec", fake_run_spec)
+    monkeypatch.setattr("overconf.run.zoo.run_spec", fake_run_spec)
     result = CliRunner().invoke(app, ["evaluate", "--zoo", "cifar10", "--out", str(tmp_path / "r"), "--batch-size",
                                       "auto", "--precision", "bf16", "--attack-precision", "fp16", "--channels-last",
                                       "--workers", "3", "--threads", "2", "--decode", "gpu"])

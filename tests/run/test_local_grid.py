@@ -9,7 +9,8 @@ import torch
 from overconf.data.base import TensorImageSet
 from overconf.evaluation.records import ModelInfo
 from overconf.models.cnn import small_cnn
-from overconf.run.local import GridModel, run_grid
+from overconf.run.grid import run_grid
+from overconf.run.models import GridModel
 from overconf.store.parquet import read_records
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from overconf import files
 from overconf.evaluation.records import ModelInfo, make_records
+from overconf.files import remembered_sha256, sha256_file
 from overconf.report.tables import SUMMARY_CSV, summary_is_current, write_summary
-from overconf.run import manifest
-from overconf.run.manifest import cached_sha256, sha256_file, write_manifest
 from overconf.store import parquet, validation
 from overconf.store.parquet import read_cell, write_records
+from overconf.store.run_json import write_manifest
 
 
 def _write(out: Path, model: str = "m", perturbation: str = "clean") -> Path:
@@ -30,15 +31,15 @@ def test_checkpoint_hash_is_cached_by_path_size_and_mtime(tmp_path: Path, monkey
     monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
     weights = tmp_path / "w.bin"
     weights.write_bytes(b"abc" * 1000)
-    first = cached_sha256(weights)
+    first = remembered_sha256(weights)
     assert first == sha256_file(weights)
     calls: list[Path] = []
-    monkeypatch.setattr(manifest, "sha256_file", lambda p: calls.append(p) or "recomputed")
-    assert cached_sha256(weights) == first and not calls  # remembered: the file is not read again
+    monkeypatch.setattr(files, "sha256_file", lambda p: calls.append(p) or "recomputed")
+    assert remembered_sha256(weights) == first and not calls  # remembered: the file is not read again
     weights.write_bytes(b"abcd" * 1000)  # changed size and time: hashed afresh
-    assert cached_sha256(weights) == "recomputed" and len(calls) == 1
+    assert remembered_sha256(weights) == "recomputed" and len(calls) == 1
     os.utime(weights, ns=(1, 1))  # same size, another time: hashed afresh
-    cached_sha256(weights)
+    remembered_sha256(weights)
     assert len(calls) == 2
 
 
@@ -48,7 +49,7 @@ def test_hash_cache_that_cannot_be_written_only_costs_the_hash(tmp_path: Path, m
     monkeypatch.setenv("OVERCONF_CACHE", str(blocker))
     weights = tmp_path / "w.bin"
     weights.write_bytes(b"x")
-    assert cached_sha256(weights) == sha256_file(weights)
+    assert remembered_sha256(weights) == sha256_file(weights)
 
 
 def test_run_json_is_left_alone_when_unchanged(tmp_path: Path) -> None:

@@ -146,7 +146,7 @@ def test_ray_tasks_write_to_s3_without_a_shared_disk(s3: Any, tiny_spec: Path, t
     ray = pytest.importorskip("ray")
     from ray.cluster_utils import Cluster
 
-    from overconf.run.ray_backend import TASKS
+    from overconf.run.backends.ray import TASKS
     from overconf.run.runner import run_spec
     from overconf.store.location import RunFolder
 

@@ -12,8 +12,9 @@ import pytest
 from overconf.errors import RecordError
 from overconf.evaluation.records import ModelInfo, make_records
 from overconf.store import integrity
-from overconf.store.integrity import RECORD_HASHES, check_record_hashes, verify_run
+from overconf.store.integrity import RECORD_HASHES, check_record_hashes
 from overconf.store.parquet import read_records, write_records
+from overconf.store.verify import verify_run
 
 
 def _run(out: Path) -> list[Path]:
@@ -54,10 +55,10 @@ def test_hashes_are_cached_by_file_metadata(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "cache"))
     files = _run(tmp_path / "run")
     reads: list[Path] = []
-    from overconf.run import manifest
+    from overconf import files as hashing
 
-    real = manifest.sha256_file
-    monkeypatch.setattr(manifest, "sha256_file", lambda p: reads.append(p) or real(p))
+    real = hashing.sha256_file
+    monkeypatch.setattr(hashing, "sha256_file", lambda p: reads.append(p) or real(p))
     check_record_hashes(files)
     assert reads == []  # hashed when run.json was written; unchanged since
     stat = files[0].stat()

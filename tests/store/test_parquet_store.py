@@ -10,7 +10,9 @@ import pytest
 
 from overconf.errors import MissingFileError
 from overconf.evaluation.records import RECORD_SCHEMA, ModelInfo, make_records
-from overconf.store.parquet import has_records, read_records, records_path, write_atomic, write_records
+from overconf.files import write_atomic
+from overconf.store.layout import records_path
+from overconf.store.parquet import has_records, read_records, write_records
 
 
 def table(model: str = "m", perturbation: str = "fog:severity=3", n: int = 5, seed: int = 0):

@@ -14,7 +14,8 @@ import pytest
 
 from overconf.errors import RecordError
 from overconf.evaluation.records import ModelInfo, make_records
-from overconf.store.parquet import read_records, records_path, write_records
+from overconf.store.layout import records_path
+from overconf.store.parquet import read_records, write_records
 
 
 def _table(model: str = "a", perturbation: str = "clean", n: int = 100, seed: int = 0) -> pa.Table:

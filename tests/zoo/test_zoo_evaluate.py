@@ -12,9 +12,10 @@ from typer.testing import CliRunner
 
 from overconf.cli import app
 from overconf.errors import MissingFileError
-from overconf.run.manifest import read_manifest, sha256_file
+from overconf.files import sha256_file
 from overconf.run.zoo import evaluate_zoo
 from overconf.store.parquet import read_records
+from overconf.store.run_json import read_manifest
 from overconf.zoo import load_catalogue, load_model
 from overconf.zoo.fetch import record_checksum
 

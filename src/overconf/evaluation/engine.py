@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -45,6 +44,7 @@ from overconf.data.corruptions import image_seeds
 from overconf.data.decode import DECODES, check_gpu_decode, decode_batch, read_encoded
 from overconf.errors import ConfigError, ModelOutputError
 from overconf.evaluation.records import OOD_LABEL, ModelInfo, make_records
+from overconf.evaluation.runtime import check_worker_counts, default_threads, default_workers, torch_threads
 from overconf.perturb.base import Perturbation, SeededPerImage
 from overconf.validate import check_name
 
@@ -55,65 +55,6 @@ AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 CPU_AUTO_BATCH = 256
 AUTO_BATCH_LIMIT = 4096
 METADATA_KEY = b"overconf.engine"
-#: ``workers`` and ``threads`` may each be at most this many times the cores (more only costs memory and switches)
-OVERSUBSCRIPTION = 4
-
-
-def resolve_device(device: str = "auto") -> torch.device:
-    """``auto`` picks cuda, then mps, then cpu."""
-    if device != "auto":
-        try:
-            chosen = torch.device(device)
-        except RuntimeError:
-            raise ConfigError(f"unknown device {device!r}", hint="use auto, cpu, cuda, cuda:N or mps") from None
-        if chosen.type == "cuda" and not torch.cuda.is_available():
-            raise ConfigError(f"device {device!r} asked for, but CUDA is not available", hint="use --device auto or cpu")
-        if chosen.type == "mps" and not torch.backends.mps.is_available():
-            raise ConfigError(f"device {device!r} asked for, but MPS is not available", hint="use --device auto or cpu")
-        return chosen
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
-
-
-def available_cores() -> int:
-    """CPU cores this process may run on (its affinity mask, which containers and ``taskset`` narrow)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # macOS, Windows
-        return max(1, os.cpu_count() or 1)
-
-
-def default_workers(device: torch.device | str = "cuda") -> int:
-    """Data-loading worker processes when the user names none. Feeding an accelerator: one per core, at most 16.
-    On the CPU the workers compete with the model for the same cores: half of them, none on two cores or fewer
-    (measured on 2 cores: on-the-fly corruptions 0.5–0.9× as fast with 2 workers as with none)."""
-    cores = available_cores()
-    if torch.device(device).type == "cpu":
-        return 0 if cores <= 2 else min(16, cores // 2)
-    return min(16, cores)
-
-
-def default_threads(busy_workers: int = 0) -> int:
-    """Torch threads of the main process when the user names none: ``$OMP_NUM_THREADS`` if set, else the
-    cores left by the worker processes that are busy decoding or corrupting (at least one)."""
-    from_env = os.environ.get("OMP_NUM_THREADS", "")
-    if from_env.isdigit() and int(from_env) > 0:
-        return int(from_env)
-    return max(1, available_cores() - busy_workers)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """``torch.set_num_threads(n)`` for the block, the previous count restored after."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @dataclass(frozen=True)
@@ -278,15 +219,6 @@ def check_logits_finite(host: torch.Tensor, index: torch.Tensor, cell: str) -> N
                            hint="check the model and its weights (a diverged or wrongly loaded checkpoint?)")
 
 
-def check_worker_counts(workers: int | None, threads: int | None, where: str = "") -> None:
-    """:class:`ConfigError` for worker processes or threads beyond any use (more than
-    :data:`OVERSUBSCRIPTION` × the cores available)."""
-    for key, value in (("workers", workers), ("threads", threads)):
-        if value is not None and value > OVERSUBSCRIPTION * available_cores():
-            raise ConfigError(f"{where}{key} = {value} on a machine with {available_cores()} cores",
-                              hint=f"use at most {OVERSUBSCRIPTION * available_cores()} (leave it out for the default)")
-
-
 def evaluate(
     model: nn.Module,
     info: ModelInfo,
@@ -307,9 +239,10 @@ def evaluate(
     """Records (see :mod:`overconf.evaluation.records`) of ``model`` on ``perturbation(dataset)``.
 
     The batch order is fixed and the perturbation's random numbers come from one generator seeded with
-    ``seed``, so a run on CPU is reproducible bit for bit. The model is left in the train/eval mode and the
-    memory format it had. ``workers`` (default :func:`default_workers`) is used only where there is work for
-    worker processes (folder sets, corruptions); ``threads`` (default :func:`default_threads`) is torch's
+    ``seed``, so a run on CPU is reproducible bit for bit. The model is moved to ``device`` and stays there,
+    in the train/eval mode it had; with ``channels_last`` it is converted back to the contiguous memory format
+    after the call (whatever format it had before). ``workers`` (default :func:`~overconf.evaluation.runtime.default_workers`) is used only where there is work for
+    worker processes (folder sets, corruptions); ``threads`` (default :func:`~overconf.evaluation.runtime.default_threads`) is torch's
     thread count for the call. See the module docstring for ``precision``, ``channels_last`` and ``decode``.
     """
     device = torch.device(device)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from torch import nn
 
+from overconf.errors import ConfigError
 from overconf.models.blocks import FLCPooling, Normalize, PSSiLU
 from overconf.registry import Registry
 
@@ -50,8 +51,6 @@ def small_cnn(
 ) -> nn.Sequential:
     """Build the CNN; ``mean``/``std`` default to Fashion-MNIST's training-set statistics."""
     if downsampling not in DOWNSAMPLINGS:
-        from overconf.errors import ConfigError
-
         raise ConfigError(f"unknown downsampling {downsampling!r}", hint=f"choose one of: {', '.join(DOWNSAMPLINGS)}")
     act = ACTIVATIONS.get(activation)
     side = image_size // 4

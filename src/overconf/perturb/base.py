@@ -24,6 +24,7 @@ from torch import nn
 
 from overconf.errors import ConfigError
 from overconf.registry import Registry
+from overconf.validate import did_you_mean
 
 
 @runtime_checkable
@@ -99,8 +100,6 @@ def parse_value(value: str) -> float | int | bool | str:
 def _check_parameter_names(spec: PerturbationSpec, factory: Any) -> None:
     """:class:`ConfigError` for a parameter the factory does not take, with the closest one it does."""
     import inspect
-
-    from overconf.validate import did_you_mean
 
     try:
         parameters = inspect.signature(factory).parameters.values()

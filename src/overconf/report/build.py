@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from overconf.files import write_atomic
 from overconf.report.calibrators import calibrated_clean_records
 from overconf.report.cells import (
     Pair,
@@ -37,7 +38,7 @@ from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
 from overconf.report.parallel import FigureJob, draw_figures, intervals, summarise, workers_pool
 from overconf.report.tables import pair_table, paired_tests, write_summary, write_table
-from overconf.store.parquet import slug, write_atomic
+from overconf.store.layout import slug
 from overconf.store.validation import RecordFile
 
 log = logging.getLogger(__name__)

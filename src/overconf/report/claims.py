@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from overconf.files import write_atomic
 from overconf.metrics import paired_test
 from overconf.metrics.temperature import TEMPERATURE_BOUNDS
 from overconf.report.budget import attack_name, describe, run_parameters, severity_of, shortfalls
@@ -49,7 +50,6 @@ from overconf.report.guards import (
     NEAR_CHANCE_FACTOR,
     chance_limit,
 )
-from overconf.store.parquet import write_atomic
 
 SUPPORTED = "supported"
 PARTLY = "partly supported"

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from overconf.errors import ConfigError
-from overconf.run.manifest import read_manifest
+from overconf.report.load import record_files
+from overconf.store.run_json import read_manifest
 from overconf.store.validation import RecordFile
 
 
@@ -25,8 +26,6 @@ def _run_names(runs: list[Path]) -> list[str]:
 
 def combine_runs(runs: list[Path], command: str = "") -> tuple[list[RecordFile], dict[str, Any]]:
     """``(record files, manifest)`` of ``runs`` combined (see the module docstring)."""
-    from overconf.report.load import record_files
-
     if not runs:
         raise ConfigError("no run folder given", hint="pass one or more run folders: overconf report RUN1 RUN2 --out DIR")
     if len({d.resolve() for d in runs}) != len(runs):

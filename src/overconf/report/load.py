@@ -20,8 +20,10 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from overconf.errors import MetricInputError
-from overconf.run.manifest import read_manifest
-from overconf.store.validation import RecordFile, check_run_records
+from overconf.store.query import check_run_records
+from overconf.store.query import record_files as checked_files
+from overconf.store.run_json import read_manifest
+from overconf.store.validation import RecordFile
 
 CORRUPTIONS_PANEL = "corruptions"
 #: building-block keys of ``run.json`` ``models[].config`` the report compares, with their display names
@@ -225,10 +227,8 @@ def _perturbation_order(manifest: dict[str, Any], files: list[RecordFile]) -> li
 
 
 def record_files(out: Path) -> list[RecordFile]:
-    """Every record file of a run, checked (:func:`overconf.store.validation.check_run_records`)."""
-    from overconf.store.query import record_files as paths
-
-    return check_run_records(paths(Path(out)))
+    """Every record file of a run, checked (:func:`overconf.store.query.check_run_records`)."""
+    return check_run_records(checked_files(Path(out)))
 
 
 def load_run(out: Path, files: list[RecordFile] | None = None, manifest: dict[str, Any] | None = None) -> RunData:

@@ -21,10 +21,33 @@ from typing import Any
 import pandas as pd
 
 from overconf.errors import ConfigError
-from overconf.metrics.summary import summary_frame
+from overconf.metrics.summary import GROUP_KEYS, held_out_temperature, summary_frame, summary_row
 from overconf.report.cells import CELL_COLUMNS, Pair, one_pair_cells, pair_calibrated, pair_tasks
 from overconf.report.load import RunData
-from overconf.report.tables import model_summary_rows, sorted_rows
+from overconf.store.layout import slug
+
+SUMMARY_COLUMNS_READ = ["model", "pair", "robust", "dataset", "perturbation", "family", "index", "label",
+                        "confidence", "correct", "logits"]
+
+
+def model_summary_rows(run: RunData, model: str, n_bins: int = 15) -> list[dict[str, object]]:
+    """The summary rows of one model: its clean cell is read once (temperature, detection and OOD references),
+    then each other cell in turn."""
+    clean = run.read(model, "clean", SUMMARY_COLUMNS_READ)
+    temperature = held_out_temperature(clean)
+    rows = [] if clean is None else [summary_row(clean, clean, temperature, n_bins)]
+    for f in run.files_of(model):
+        if f.perturbation != "clean":
+            group = run.read(model, f.perturbation, SUMMARY_COLUMNS_READ)
+            if group is not None:
+                rows.append(summary_row(group, clean, temperature, n_bins))
+    return rows
+
+
+def sorted_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows in :func:`overconf.metrics.summary_table`'s order (sorted by its group keys)."""
+    return sorted(rows, key=lambda r: tuple(str(r[k]) if k != "robust" else bool(r[k]) for k in GROUP_KEYS))
+
 
 _RUN: RunData | None = None
 """The run a worker process serves (set once by :func:`_start`)."""
@@ -108,8 +131,7 @@ class FigureJob:
 
 
 def _draw(job: FigureJob, figures_dir: Path, run: RunData) -> tuple[Path, Path] | None:
-    from overconf.report.figures.common import save_figure
-    from overconf.store.parquet import slug
+    from overconf.report.figures.common import save_figure  # lazy: start-up time (matplotlib)
 
     fig = job.draw(run, *job.args) if job.with_run else job.draw(*job.args)
     return None if fig is None else save_figure(fig, figures_dir, slug(job.name))

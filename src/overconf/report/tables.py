@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from overconf.errors import MetricInputError
+from overconf.files import write_atomic
 from overconf.metrics import paired_test
-from overconf.metrics.summary import GROUP_KEYS, held_out_temperature, summary_row
 from overconf.report.cells import Pair
-from overconf.report.load import RunData
-from overconf.store.parquet import write_atomic
+from overconf.report.load import RunData, load_run
+from overconf.report.parallel import summarise
 
 SUMMARY_CSV = "summary.csv"
 PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_correct",
@@ -28,34 +28,8 @@ TESTED_METRICS = ("overconfidence", "underconfidence", "ece", "auroc", "detectio
 
 def compute_summary(out: Path | RunData) -> pd.DataFrame:
     """:func:`overconf.metrics.summary_table` of all records of a run (one row per model × perturbation),
-    computed one model at a time, one cell at a time (:func:`model_summary_rows`): memory is that of one cell."""
-    from overconf.report.load import load_run
-    from overconf.report.parallel import summarise  # it imports this module
-
+    computed one model at a time, one cell at a time (:func:`overconf.report.parallel.model_summary_rows`): memory is that of one cell."""
     return summarise(out if isinstance(out, RunData) else load_run(Path(out)), None)
-
-
-SUMMARY_COLUMNS_READ = ["model", "pair", "robust", "dataset", "perturbation", "family", "index", "label",
-                        "confidence", "correct", "logits"]
-
-
-def model_summary_rows(run: RunData, model: str, n_bins: int = 15) -> list[dict[str, object]]:
-    """The summary rows of one model: its clean cell is read once (temperature, detection and OOD references),
-    then each other cell in turn."""
-    clean = run.read(model, "clean", SUMMARY_COLUMNS_READ)
-    temperature = held_out_temperature(clean)
-    rows = [] if clean is None else [summary_row(clean, clean, temperature, n_bins)]
-    for f in run.files_of(model):
-        if f.perturbation != "clean":
-            group = run.read(model, f.perturbation, SUMMARY_COLUMNS_READ)
-            if group is not None:
-                rows.append(summary_row(group, clean, temperature, n_bins))
-    return rows
-
-
-def sorted_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
-    """Rows in :func:`overconf.metrics.summary_table`'s order (sorted by its group keys)."""
-    return sorted(rows, key=lambda r: tuple(str(r[k]) if k != "robust" else bool(r[k]) for k in GROUP_KEYS))
 
 
 def summary_is_current(out: Path) -> bool:

@@ -1,4 +1,4 @@
-"""The data side of a run: load the test set a spec names, fingerprint it, expand ``corruptions``.
+"""The data side of a run: fingerprint the data a spec names, sample it, expand ``corruptions``.
 
 ``corruptions`` (optionally with ``:severity=N``) expands to the pre-generated CIFAR-10-C /
 CIFAR-100-C / ImageNet-C sets when the data set has them and they are present (all five severities, or
@@ -9,42 +9,25 @@ severity N (default 3).
 from __future__ import annotations
 
 import hashlib
-import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from overconf.data.base import DATASETS, ImageSet, TensorImageSet
+from overconf.data.base import ImageSet, TensorImageSet
 from overconf.data.corrupted import CIFAR_C, IMAGENET_C, find_corrupted_folder, load_cifar_c, load_imagenet_c
 from overconf.data.corruptions import CORRUPTIONS, SEVERITIES
+from overconf.data.sample import ORDERS, class_coverage, labels_of, reordered, stratified_order
 from overconf.errors import ConfigError, DataError, MissingFileError
 from overconf.perturb import create_perturbation, parse_spec
 from overconf.perturb.base import Perturbation, parse_value
 from overconf.perturb.corruption import pregenerated
 
 CORRUPTIONS_SPEC = "corruptions"
-_LOADER_MODULES = ("overconf.data.fashion_mnist", "overconf.data.cifar", "overconf.data.imagenet",
-                   "overconf.data.folder")
 PREGENERATED_FOLDERS = {name: folder for name, (folder, _) in CIFAR_C.items()} | {"imagenet": IMAGENET_C}
-
-
-def dataset_names() -> list[str]:
-    """Every registered data set (importing the loader modules registers them)."""
-    for module in _LOADER_MODULES:
-        importlib.import_module(module)
-    return DATASETS.names()
-
-
-def load_test_set(dataset: str, data_dir: Path | None = None, *, split: str | None = None, **options: Any) -> ImageSet:
-    """The evaluation split of ``dataset`` (``val`` for ImageNet, else ``test``) with loader ``options``."""
-    dataset_names()
-    loader = DATASETS.get(dataset)
-    split = split or ("val" if dataset == "imagenet" else "test")
-    return loader(split=split, data_dir=data_dir, **{k: v for k, v in options.items() if v is not None})
 
 
 def fingerprint(dataset: ImageSet) -> str:
@@ -73,8 +56,6 @@ def fair_order(dataset: ImageSet, order: str | None, seed: int, sizes: list[int 
     record: ``order``, ``order_seed`` and ``sample_indices`` (position in the sample → index in the files'
     order, as far as the largest ``n`` reaches) where reordered, and ``classes_present``.
     """
-    from overconf.data.sample import ORDERS, labels_of, reordered, stratified_order
-
     order = order or "stratified"
     if order not in ORDERS:
         raise ConfigError(f"{where}: unknown order {order!r} for {dataset.name}",
@@ -92,8 +73,6 @@ def fair_order(dataset: ImageSet, order: str | None, seed: int, sizes: list[int 
 
 def coverage_warnings(dataset: ImageSet, sizes: dict[str, int | None]) -> list[str]:
     """One line per ``n_examples`` whose first ``n`` samples cover fewer classes than the set holds."""
-    from overconf.data.sample import class_coverage
-
     lines = []
     for what, n in sizes.items():
         covered, total = class_coverage(dataset, n)
@@ -130,8 +109,6 @@ class PerturbationPlan:
 
 def perturbation_parameters(perturbation: Perturbation) -> dict[str, Any]:
     """Every resolved parameter of a perturbation object (ε, steps, step size, queries, severity, ...)."""
-    from dataclasses import asdict, is_dataclass
-
     params = asdict(perturbation) if is_dataclass(perturbation) else dict(vars(perturbation))
     return {k: v for k, v in params.items() if k not in ("label", "family") and not callable(v)}
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from overconf.data import fashion_mnist
 from overconf.data.ood import OOD_SETS
 from overconf.run.execute import RunResult
+from overconf.run.runner import run_spec
 from overconf.run.spec import DataSpec, ModelSpec, PairSpec, Spec
 from overconf.train.config import TrainConfig
 
@@ -83,8 +84,6 @@ def run_demo(out: Path = Path("runs/demo"), *, quick: bool = False, data_dir: Pa
     Finished cells (model × perturbation) already under ``out`` are kept, so an interrupted demo resumes;
     cells of another configuration are refused (``overwrite`` replaces them).
     """
-    from overconf.run.runner import run_spec
-
     spec = demo_spec(DemoConfig.quick() if quick else DemoConfig(), out, data_dir=data_dir, cache_dir=cache_dir,
                      device=device)
     return run_spec(spec, command="overconf demo" + (" --quick" if quick else ""), overwrite=overwrite,

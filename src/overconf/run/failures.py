@@ -1,5 +1,5 @@
 """A model that cannot run: the exception of one model's loading, building or forward pass, kept apart from
-the run so that the other models complete (:func:`overconf.run.execute.run_model_cells`).
+the run so that the other models complete (:func:`overconf.run.resume.run_model_cells`).
 
 The user sees one line naming the model, the cell, the exception type and its message (shape mismatches
 between data and model said in words, :func:`explain_shape_error`); the full traceback is appended to
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from overconf.errors import OverconfError
+from overconf.store.layout import slug
 
 LOGS = "logs"
 
@@ -70,8 +71,6 @@ def explain_shape_error(exc: BaseException, data: Any = None) -> str | None:
 
 
 def log_path(out: Path, model: str) -> Path:
-    from overconf.store.parquet import slug
-
     return Path(out) / LOGS / f"{slug(model)}.log"
 
 

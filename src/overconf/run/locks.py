@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from overconf.store.parquet import slug
+from overconf.store.layout import slug
 
 CLAIMS = ".claims"
 

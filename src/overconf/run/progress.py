@@ -17,7 +17,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from overconf.store.parquet import write_atomic
+from overconf.files import write_atomic
+from overconf.paths import cache_root
 
 #: Rough rates (samples per second, small CNN on 2 CPU cores) used when nothing was measured here.
 ROUGH_RATES = {"clean": 2000.0, "ood": 2000.0, "corruption": 500.0, "attack": 2000.0}
@@ -64,8 +65,6 @@ class RunProgress:
 
 
 def throughput_file() -> Path:
-    from overconf.paths import cache_root
-
     return cache_root() / "throughput.json"
 
 

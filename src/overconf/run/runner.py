@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
 
+from overconf.report import build_report
+from overconf.report.tables import summary_is_current, write_summary
 from overconf.run.execute import RunResult, execute
 from overconf.run.plan import resolve
+from overconf.run.show import print_summary
 from overconf.run.spec import Spec, load_spec
+from overconf.store.location import RunFolder
 
 console = Console(stderr=True)
 
@@ -19,10 +24,6 @@ def run_spec(spec: Spec | Path | str, *, out: Path | str | None = None, command:
              progress: bool = True, report: bool = True, table: bool = False) -> RunResult:
     """Run ``spec`` (a :class:`Spec` or a TOML file) into ``out`` (default: the spec's ``out``): a local folder or
     an ``s3://`` URI (:mod:`overconf.store.location`)."""
-    from dataclasses import replace
-
-    from overconf.store.location import RunFolder
-
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     if out is not None:
@@ -42,18 +43,12 @@ def run_spec(spec: Spec | Path | str, *, out: Path | str | None = None, command:
             folder.push_changed()  # the failed models' logs
             return result  # every model failed: nothing to summarise (the caller names the failed models)
         if report:
-            from overconf.report import build_report
-
             result.report = build_report(local)
         else:
-            from overconf.report.tables import summary_is_current, write_summary
-
             if result.written or not summary_is_current(local):
                 write_summary(local)
         folder.push_changed()
         if table:
-            from overconf.run.show import print_summary
-
             print_summary(local, name=folder.name)
         console.print(f"{folder.name}: {len(result.written)} cells computed, {result.done_before} already done, "
                       f"{time.perf_counter() - started:.0f} s", highlight=False, soft_wrap=True)

@@ -10,7 +10,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from overconf.run.manifest import read_manifest
+from overconf.report.tables import SUMMARY_CSV, write_summary
+from overconf.store.integrity import check_record_hashes
+from overconf.store.run_json import read_manifest
 
 #: (summary column, header) of the compact table
 COLUMNS = (("n", "n"), ("accuracy", "acc"), ("ece", "ECE"), ("overconfidence", "o(f)"),
@@ -42,9 +44,6 @@ def _fmt(value: object) -> str:
 def print_summary(out: Path, console: Console | None = None, name: str | None = None) -> pd.DataFrame:
     """Print the run's provenance line (the run called ``name``, default ``out``) and compact table (from
     ``summary.csv``, computed if absent)."""
-    from overconf.report.tables import SUMMARY_CSV, write_summary
-    from overconf.store.integrity import check_record_hashes
-
     path = Path(out) / SUMMARY_CSV
     if path.is_file():  # the summary stands for the records: they must be what run.json recorded
         check_record_hashes(sorted(Path(out).glob("records/*/*.parquet")))

@@ -262,7 +262,7 @@ def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
     if "dataset" not in raw:
         raise check.fail("[data] needs dataset", "data", hint="e.g. dataset = \"imagefolder\"")
     dataset = check.string(raw["dataset"], "dataset", "data")
-    from overconf.run.data import dataset_names
+    from overconf.data.named import dataset_names  # lazy: start-up time
 
     if dataset not in dataset_names():
         close = closest(dataset, dataset_names(), n=1)

@@ -1,80 +1,20 @@
 """``overconf evaluate --zoo DATASET``: a front end building a :class:`~overconf.run.spec.Spec` with a ``zoo``
 table (the catalogue's pairs found locally) and running it like any spec.
 
-Pairs whose files are missing are skipped and reported (``run.json`` ``config.skipped``); each present
-model's identity is the SHA-256 of its files.
+Pairs whose files are missing are skipped and reported (``run.json`` ``config.skipped``); the models come from
+:func:`overconf.run.models.zoo_models`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-from torch import nn
-
-from overconf.errors import ConfigError, MissingFileError
-from overconf.evaluation.records import ModelInfo
+from overconf.errors import ConfigError
 from overconf.run.execute import RunResult
-from overconf.run.manifest import cached_sha256
-from overconf.run.plan import PlanModel
+from overconf.run.runner import run_spec
 from overconf.run.spec import DataSpec, Spec, ZooSpec
-from overconf.zoo.catalogue import Catalogue, ZooModel, load_catalogue
-from overconf.zoo.loaders import fetch_command, load_model, missing_files, resolve_models_dir, sources
-
-
-def present_pairs(catalogue: Catalogue, models_dir: Path) -> tuple[Catalogue, list[tuple[str, str]]]:
-    """The pairs whose files are all present, and ``(robust id, first missing path)`` for the others."""
-    kept, skipped = [], []
-    for pair in catalogue.pairs:
-        missing = missing_files(pair.robust, models_dir) + missing_files(pair.normal, models_dir)
-        if missing:
-            skipped.append((pair.robust.model_id, str(missing[0])))
-        else:
-            kept.append(pair)
-    return Catalogue(kept), skipped
-
-
-def _plan_model(model: ZooModel, models_dir: Path, device: torch.device) -> PlanModel:
-    paths = [s.path for s in sources(model, models_dir)]
-    hashes = [cached_sha256(p) for p in paths]
-    info = ModelInfo(model.name, model.pair, model.robust, model.dataset, dict(model.meta))
-    identity = {"name": model.name, "pair": model.pair, "robust": model.robust, "dataset": model.dataset,
-                "source": model.source, "model_id": model.model_id, "arch_id": model.arch_id,
-                "entry_point": model.entry_point, "sha256": hashlib.sha256("".join(hashes).encode()).hexdigest()
-                if len(hashes) > 1 else (hashes[0] if hashes else None)}
-
-    def load() -> nn.Module:
-        return load_model(model, models_dir).to(device)
-
-    def entry() -> dict[str, Any]:
-        return {"model": model.name, "pair": model.pair, "robust": model.robust, "dataset": model.dataset,
-                "checkpoint": ";".join(str(p) for p in paths), "sha256": ";".join(hashes),
-                "config": {"source": model.source, "model_id": model.model_id, "arch_id": model.arch_id,
-                           "architecture": model.architecture, "weights": model.weights,
-                           "entry_point": model.entry_point, **model.meta}}
-
-    return PlanModel(info, load, identity, entry)
-
-
-def zoo_models(zoo: ZooSpec, device: torch.device) -> tuple[list[PlanModel], list[tuple[str, str]]]:
-    """The present models of the selected pairs (robust and normal twins, each once) and the skipped pairs."""
-    models_dir = resolve_models_dir(zoo.models_dir)
-    selected = load_catalogue(zoo.catalogue, zoo.add).select(zoo.dataset, list(zoo.pairs) or None)
-    if not selected.pairs:
-        raise ConfigError(f"the catalogue has no pairs for {zoo.dataset!r}", hint="see `overconf zoo list`")
-    present, skipped = present_pairs(selected, models_dir)
-    if not present.pairs:
-        first = selected.pairs[0]
-        raise MissingFileError(
-            f"none of the {len(selected)} selected {zoo.dataset} pairs has its files under {models_dir} "
-            f"(e.g. {skipped[0][1]})",
-            hint=f"run `{fetch_command(first.robust)}` (or `overconf zoo fetch --dataset {zoo.dataset}`), "
-            "or point --models-dir / $OVERCONF_MODELS at your models folder",
-        )
-    return [_plan_model(m, models_dir, device) for m in present.models()], skipped
 
 
 def zoo_spec(dataset: str, out: Path, *, pairs: Sequence[str] | None = None, catalogue: Path | None = None,
@@ -102,7 +42,5 @@ def evaluate_zoo(dataset: str, out: Path, *, report: bool = True, progress: bool
                  backend: str = "local", address: str | None = None, dry_run: bool = False,
                  command: str = "overconf evaluate", **options: Any) -> RunResult:
     """Evaluate every locally present pair of ``dataset`` (see :func:`zoo_spec` for ``options``) into ``out``."""
-    from overconf.run.runner import run_spec
-
     return run_spec(zoo_spec(dataset, out, **options), out=out, command=command, report=report, progress=progress,
                     overwrite=overwrite, backend=backend, address=address, dry_run=dry_run)

@@ -3,7 +3,7 @@
 A local run folder is used as it is. A remote run is worked on through a local *mirror* (``<cache_root>/remote/
 <hash of the URI>``): :meth:`RunFolder.pull` copies the run's files that are missing or differ (size, modification
 time) from the store into it and drops record files the store no longer holds; every file written atomically in
-the mirror (record files, ``run.json``: :func:`overconf.store.parquet.write_atomic`) is uploaded at once with one
+the mirror (record files, ``run.json``: :func:`overconf.files.write_atomic`) is uploaded at once with one
 put (an S3 object appears whole or not at all, so a record file is never partial there either); and
 :meth:`RunFolder.push_changed` uploads the rest (summary, report). So the checks, resume loop, report and DuckDB
 queries run unchanged on local files (the mirror needs local disk the size of the run; memory stays bounded).
@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from overconf.errors import ConfigError, StoreError
+from overconf.files import upload_writes_under
+from overconf.paths import cache_root
 
 SCHEMES = ("s3",)
 REMOTE = "remote"
@@ -37,7 +39,7 @@ REMOTE = "remote"
 
 _URI = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):/{1,2}(.*)$")
 _MIRRORS: dict[Path, RunFolder] = {}
-"""Mirror folders of this process (resolved) → their run: :func:`published` uploads files written in them."""
+"""Mirror folders of this process (resolved) → their run (whose :meth:`RunFolder.push` uploads what is written there)."""
 
 
 def uri_of(out: str | Path) -> str | None:
@@ -108,12 +110,11 @@ class RunFolder:
         if uri is None:
             return cls(Path(out))
         if mirror is None:
-            from overconf.paths import cache_root
-
             mirror = cache_root() / REMOTE / hashlib.sha256(uri.encode()).hexdigest()[:24]
         folder = cls(Path(mirror), uri, s3_filesystem())
         folder.local.mkdir(parents=True, exist_ok=True)
         _MIRRORS[folder.local.resolve()] = folder
+        upload_writes_under(folder.local, folder.push)
         return folder
 
     @property
@@ -133,6 +134,7 @@ class RunFolder:
     def close(self) -> None:
         """Stop uploading what is written in the mirror (the mirror itself stays)."""
         _MIRRORS.pop(self.local.resolve(), None)
+        upload_writes_under(self.local, None)
 
     def _listing(self) -> dict[str, Any]:
         """Relative path → :class:`pyarrow.fs.FileInfo` of every file of the remote run."""
@@ -207,18 +209,6 @@ class RunFolder:
             self.push(path)
             pushed += 1
         return pushed
-
-
-def published(path: Path) -> None:
-    """Upload ``path`` if it lies in the mirror of a remote run of this process (called after every atomic write)."""
-    if not _MIRRORS:
-        return
-    resolved = Path(path).resolve()
-    for folder in resolved.parents:
-        run = _MIRRORS.get(folder)
-        if run is not None:
-            run.push(resolved)
-            return
 
 
 def mirrored(local: Path) -> RunFolder | None:

@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
-import re
-import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,46 +20,9 @@ import pyarrow.parquet as pq
 
 from overconf.errors import ConfigError
 from overconf.evaluation.records import RECORD_SCHEMA
-from overconf.store.location import published
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
-
-
-def slug(name: str) -> str:
-    """A file-name-safe form of a model or perturbation label (``fog:severity=3`` → ``fog_severity=3``).
-
-    >>> slug("fog:severity=3"), slug("pgd:eps=8/255:steps=50")
-    ('fog_severity=3', 'pgd_eps=8_255_steps=50')
-    """
-    return _UNSAFE.sub("_", name)
-
-
-def records_path(out: Path, model: str, perturbation: str) -> Path:
-    return Path(out) / "records" / slug(model) / f"{slug(perturbation)}.parquet"
-
-
-def write_atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it onto ``path`` (and upload
-    it when ``path`` lies in the mirror of a remote run: :func:`overconf.store.location.published`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; results are meant to be shared
-        os.replace(tmp, path)
-    except OSError as exc:  # e.g. a full disk: name the file being written (the writer may not)
-        if not exc.filename:
-            exc.filename = str(path)
-        raise
-    finally:
-        tmp.unlink(missing_ok=True)
-    published(path)  # a remote run's mirror: uploaded with one put (overconf.store.location)
-
+from overconf.files import write_atomic
+from overconf.store.layout import records_path
+from overconf.store.query import record_files
 
 CELL_METADATA_KEY = b"overconf.cell"
 
@@ -71,7 +30,7 @@ CELL_METADATA_KEY = b"overconf.cell"
 def write_records(out: Path, table: pa.Table, cell: dict[str, Any] | None = None) -> Path:
     """Write one model × perturbation record table atomically and return its path.
 
-    ``cell`` (the cell's resolved configuration and provenance, :mod:`overconf.run.identity`) is stored as
+    ``cell`` (the cell's resolved configuration and provenance, :mod:`overconf.store.identity`) is stored as
     JSON in the Parquet schema metadata under ``overconf.cell``; :func:`read_cell` reads it back.
     """
     table = table.cast(RECORD_SCHEMA)
@@ -119,11 +78,9 @@ def read_records(out: Path, columns: list[str] | None = None, where: str | None 
     integer per row. This holds every selected record in memory: ask for the columns and rows you need (the
     report and ``overconf query`` read the files in place instead).
 
-    Every file is checked first (:mod:`overconf.store.validation`): a damaged or inconsistent file is a
+    Every file is checked first (:func:`overconf.store.query.record_files`): a damaged or inconsistent file is a
     :class:`overconf.errors.RecordError` naming it and the rule it breaks.
     """
-    from overconf.store.query import record_files
-
     files = record_files(Path(out))
     cols = "*" if columns is None else ", ".join(f'"{c}"' for c in columns)
     sql = f"SELECT {cols} FROM read_parquet(?, union_by_name=true)"

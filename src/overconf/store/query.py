@@ -1,4 +1,4 @@
-"""DuckDB SQL over the records of one or more runs: a view ``records`` (every record column plus ``run``,
+"""A run's record files, each checked first (:func:`record_files`), and DuckDB SQL over one or more runs: a view ``records`` (every record column plus ``run``,
 the run folder as given) over the record files in place (``read_parquet``; nothing is copied, so DuckDB
 streams them and reads only the columns and row groups a query needs).
 
@@ -14,19 +14,22 @@ streams them and reads only the columns and row groups a query needs).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from overconf.errors import ConfigError, MissingFileError
+from overconf.store.integrity import check_record_hashes
+from overconf.store.location import opened
+from overconf.store.validation import RecordFile, describe_record_file
 
 
 def record_files(out: Path) -> list[Path]:
-    """The run's record files, each checked (:func:`overconf.store.validation.check_run_records`)."""
-    from overconf.store.validation import check_run_records
-
+    """The run's record files, each checked (:func:`check_run_records`)."""
     files = sorted((Path(out) / "records").glob("*/*.parquet"))
     if not files and (Path(out) / "report.html").is_file():
         raise MissingFileError(f"{out} holds a combined report (report.html), not records",
@@ -38,11 +41,27 @@ def record_files(out: Path) -> list[Path]:
     return files
 
 
+CHECK_THREADS = 8
+"""Threads checking a run's record files (reading Parquet releases the GIL); at most the number of cores."""
+
+
+def check_run_records(files: Sequence[Path]) -> list[RecordFile]:
+    """Check every record file of a run (:func:`~overconf.store.validation.describe_record_file`, several files at a time), and that its
+    content is what the run's ``run.json`` recorded (:func:`overconf.store.integrity.check_record_hashes`);
+    return what each holds. A bad file raises the error of the first bad file in ``files``' order."""
+    threads = min(CHECK_THREADS, os.cpu_count() or 1, len(files))
+    if threads <= 1:
+        described = [describe_record_file(path) for path in files]
+    else:
+        with ThreadPoolExecutor(threads) as pool:
+            described = list(pool.map(describe_record_file, files))
+    check_record_hashes(files)
+    return described
+
+
 def query_records(runs: Sequence[Path | str], sql: str) -> pd.DataFrame:
     """Run ``sql`` against the view ``records`` of ``runs`` (folders or ``s3://`` URIs, read through local
     mirrors: :mod:`overconf.store.location`); a SQL error is a :class:`ConfigError`."""
-    from overconf.store.location import opened
-
     if not runs:
         raise ConfigError("no run folder given", hint='overconf query RUN [RUN...] "SELECT ... FROM records"')
     parts = []

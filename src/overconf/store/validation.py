@@ -19,7 +19,6 @@ unique across the run.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import pyarrow.parquet as pq
 
 from overconf.errors import RecordError
 from overconf.evaluation.records import FAMILIES, RECORD_SCHEMA
+from overconf.store.layout import slug
 
 SPOT_CHECK_ROWS = 64
 """Rows of each file whose logits are re-checked against ``prediction`` and ``confidence``."""
@@ -38,12 +38,6 @@ CONFIDENCE_TOLERANCE = 1e-6
 """Largest accepted |stored confidence − max softmax(logits)| (both float64 from the same float32 logits)."""
 
 _SCALARS = [f.name for f in RECORD_SCHEMA if f.name != "logits"]
-
-
-def _slug(name: str) -> str:
-    from overconf.store.parquet import slug  # parquet imports this module
-
-    return slug(name)
 
 
 def _fail(path: Path, rule: str) -> RecordError:
@@ -116,9 +110,9 @@ def _describe(path: Path) -> RecordFile:
     if len(models) != 1 or len(perturbations) != 1:
         raise _fail(path, f"holds {len(models)} models and {len(perturbations)} perturbations, expected one of each")
     model, perturbation = models[0], perturbations[0]
-    if _slug(model) != path.parent.name or f"{_slug(perturbation)}.parquet" != path.name:
+    if slug(model) != path.parent.name or f"{slug(perturbation)}.parquet" != path.name:
         raise _fail(path, f"holds model {model!r} × perturbation {perturbation!r}, which belong in "
-                          f"records/{_slug(model)}/{_slug(perturbation)}.parquet")
+                          f"records/{slug(model)}/{slug(perturbation)}.parquet")
     families = set(pc.unique(table.column("family")).to_pylist())
     if not families <= set(FAMILIES):
         raise _fail(path, f"family {sorted(families - set(FAMILIES))} is not one of {', '.join(FAMILIES)}")
@@ -161,26 +155,3 @@ def _spot_check_logits(path: Path, handle: pq.ParquetFile, prediction: np.ndarra
     if (np.abs(expected - confidence[:n]) > CONFIDENCE_TOLERANCE).any():
         raise _fail(path, "confidence differs from the max softmax of the logits")
     return int(z.shape[1])
-
-
-CHECK_THREADS = 8
-"""Threads checking a run's record files (reading Parquet releases the GIL); at most the number of cores."""
-
-
-def check_run_records(files: Sequence[Path]) -> list[RecordFile]:
-    """Check every record file of a run (:func:`describe_record_file`, several files at a time), and that its
-    content is what the run's ``run.json`` recorded (:func:`overconf.store.integrity.check_record_hashes`);
-    return what each holds. A bad file raises the error of the first bad file in ``files``' order."""
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    from overconf.store.integrity import check_record_hashes
-
-    threads = min(CHECK_THREADS, os.cpu_count() or 1, len(files))
-    if threads <= 1:
-        described = [describe_record_file(path) for path in files]
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            described = list(pool.map(describe_record_file, files))
-    check_record_hashes(files)
-    return described

@@ -22,9 +22,8 @@ from torch import nn
 
 from overconf.data.base import TensorImageSet
 from overconf.errors import CheckpointError
+from overconf.files import stamped_sha256, write_atomic
 from overconf.paths import cache_root
-from overconf.store.integrity import cached_sha256
-from overconf.store.parquet import write_atomic
 from overconf.train.config import TrainConfig
 from overconf.train.loop import build_model, train_model
 
@@ -66,7 +65,7 @@ def train_or_load(config: TrainConfig, train_set: TensorImageSet, data_sha256: s
         model = build_model(config, train_set.subset(config.train_subset))
         meta = _read_meta(meta_path, weights)
         recorded = meta.get("sha256")
-        if recorded is not None and cached_sha256([weights])[weights] != recorded:
+        if recorded is not None and stamped_sha256([weights])[weights] != recorded:
             raise CheckpointError(f"cached model {weights}: its SHA-256 differs from the one recorded in {meta_path.name} "
                                   "when it was trained (replaced or damaged)",
                                   hint=f"delete {weights} and {meta_path} and rerun to train it again")
@@ -81,6 +80,6 @@ def train_or_load(config: TrainConfig, train_set: TensorImageSet, data_sha256: s
             "train_seconds": round(time.perf_counter() - start, 2), **stats}
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     write_atomic(weights, lambda tmp: save_file(state, str(tmp), metadata={"config": config.to_json()}))
-    meta["sha256"] = cached_sha256([weights])[weights]  # checked whenever the cached weights are loaded
+    meta["sha256"] = stamped_sha256([weights])[weights]  # checked whenever the cached weights are loaded
     write_atomic(meta_path, lambda tmp: tmp.write_text(json.dumps(meta, indent=2, sort_keys=True)))
     return CachedModel(model, weights, meta, trained_now=True)

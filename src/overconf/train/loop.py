@@ -8,7 +8,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from overconf.data.base import TensorImageSet
-from overconf.evaluation.engine import default_threads, torch_threads
+from overconf.evaluation.runtime import default_threads, torch_threads
 from overconf.models.cnn import small_cnn
 from overconf.perturb.pgd import fgsm, pgd
 from overconf.train.config import TrainConfig
@@ -39,7 +39,7 @@ def train_model(config: TrainConfig, train_set: TensorImageSet, *, device: torch
                 progress: bool = True, threads: int | None = None) -> tuple[nn.Module, dict[str, float]]:
     """Train ``config``'s model on ``train_set``; return it (in eval mode) and final-epoch statistics
     (``train_loss``: mean cross-entropy on the inputs trained on; ``train_accuracy``: on those inputs;
-    ``threads``: torch's thread count used, ``threads`` or :func:`overconf.evaluation.engine.default_threads`)."""
+    ``threads``: torch's thread count used, ``threads`` or :func:`overconf.evaluation.runtime.default_threads`)."""
     n_threads = default_threads() if threads is None else threads
     with torch_threads(n_threads):
         model, stats = _train(config, train_set, torch.device(device), progress)

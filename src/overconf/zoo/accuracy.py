@@ -15,13 +15,22 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+import pyarrow.compute as pc
+from torch import nn
+
+from overconf.data.base import ImageSet
+from overconf.data.named import load_split
+from overconf.evaluation.engine import evaluate
+from overconf.evaluation.records import ModelInfo
+from overconf.evaluation.runtime import resolve_device
+from overconf.perturb.attacks import Clean
 from overconf.zoo.catalogue import ZooModel
+from overconf.zoo.loaders import load_model, missing_files
 
 if TYPE_CHECKING:
     import pandas as pd
-    from torch import nn
 
 ALPHA = 0.001
 """Chance that a model with exactly its published accuracy is flagged (one-sided binomial test)."""
@@ -81,28 +90,25 @@ class AccuracyCheck:
                 f"{self.lowest:.2%}, binomial test at {ALPHA})")
 
 
-def check_accuracy(model: ZooModel, net: nn.Module, data: Any, n_examples: int, *, batch_size: int = 200,
+def check_accuracy(model: ZooModel, net: nn.Module, data: ImageSet, n_examples: int, *, batch_size: int = 200,
                    device: str = "auto") -> AccuracyCheck:
     """Evaluate ``net`` (``model`` built) on the first ``n_examples`` of ``data`` (clean) and compare."""
-    from overconf.api import evaluate
-
-    records = evaluate(net, data, "clean", n_examples=min(n_examples, len(data)), batch_size=batch_size,
-                       device=device)
-    return AccuracyCheck(model, len(records), int(records["correct"].sum()), published_accuracy(model))
+    info = ModelInfo(model.name, model.pair, model.robust, model.dataset)
+    records = evaluate(net, info, data.subset(min(n_examples, len(data))), Clean(),
+                       batch_size=batch_size, device=resolve_device(device), progress=False)
+    correct = pc.sum(records.column("correct")).as_py() or 0
+    return AccuracyCheck(model, records.num_rows, int(correct), published_accuracy(model))
 
 
 def verify_accuracy(models: Iterable[ZooModel], models_dir: Path, data_dir: Path | None, n_examples: int, *,
                     batch_size: int = 200, device: str = "auto") -> list[AccuracyCheck]:
     """:func:`check_accuracy` of every model whose files are present (each data set's test split read once)."""
-    from overconf.run.data import load_test_set
-    from overconf.zoo.loaders import load_model, missing_files
-
     checks, data_sets = [], {}
     for model in models:
         if missing_files(model, models_dir):
             continue
         if model.dataset not in data_sets:
-            data_sets[model.dataset] = load_test_set(model.dataset, data_dir)
+            data_sets[model.dataset] = load_split(model.dataset, data_dir)
         net = load_model(model, models_dir)
         checks.append(check_accuracy(model, net, data_sets[model.dataset], n_examples, batch_size=batch_size,
                                      device=device))

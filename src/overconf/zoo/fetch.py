@@ -25,8 +25,7 @@ from typing import Any
 from tqdm.auto import tqdm
 
 from overconf.errors import CheckpointError, OverconfError
-from overconf.run.manifest import sha256_file
-from overconf.store.parquet import write_atomic
+from overconf.files import sha256_file, write_atomic
 
 CHECKSUMS = "checksums.json"
 CHUNK = 1 << 20

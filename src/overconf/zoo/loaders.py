@@ -26,6 +26,7 @@ from torch import nn
 
 from overconf._compat import import_robustbench
 from overconf.errors import CheckpointError, ConfigError, MissingFileError
+from overconf.models.blocks import Normalize
 from overconf.paths import cache_root
 from overconf.zoo.catalogue import ZooModel
 from overconf.zoo.checkpoints import (
@@ -172,8 +173,6 @@ def _load_lightning(model: ZooModel, files: list[Path]) -> nn.Module:
 def _load_timm(model: ZooModel, files: list[Path]) -> nn.Module:
     import timm
     from timm.models import get_pretrained_cfg
-
-    from overconf.models.blocks import Normalize
 
     net = timm.create_model(model.arch_id, pretrained=False, num_classes=model.num_classes)
     _load_into(net, files[0])

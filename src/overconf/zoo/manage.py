@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from overconf.errors import OverconfError
-from overconf.run.manifest import sha256_file
+from overconf.files import sha256_file
 from overconf.zoo.catalogue import Catalogue, ZooModel
 from overconf.zoo.fetch import Source, download, read_checksums
 from overconf.zoo.loaders import load_model, sources

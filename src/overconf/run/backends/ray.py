@@ -3,7 +3,7 @@
 Each task receives its model's part of the driver's resolved :class:`~overconf.run.plan.Plan` (the model's
 identity with its checkpoint hash, its loader, its cells and their data; pickled by Ray's cloudpickle), so no
 worker resolves the spec again or hashes a checkpoint, and runs the same resume loop as the local back end
-(:func:`overconf.run.execute.run_model_cells`) on those cells: it claims each cell, writes only that cell's
+(:func:`overconf.run.resume.run_model_cells`) on those cells: it claims each cell, writes only that cell's
 record file (atomically) and returns its path relative to the run. The driver then writes ``run.json`` and the
 report. Tasks ask for one GPU (``num_gpus=1``) when the cluster has GPUs and the run's device is not the CPU.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -33,8 +34,13 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from rich.markup import escape
+
 from overconf.errors import ConfigError
 from overconf.run.plan import Cell, Plan
+from overconf.run.progress import RunProgress
+from overconf.run.resume import console, run_model_cells
+from overconf.store.location import RunFolder, mirrored, uri_of
 
 MAX_RETRIES = 3
 TASKS = "overconf-tasks"
@@ -72,9 +78,6 @@ def model_task(plan: Plan, out: str) -> tuple[list[str], list[tuple[str, str]]]:
     """Run on a Ray worker: compute the cells of ``plan`` (one model's pending cells, resolved by the driver) if
     still missing in ``out`` (a path or an ``s3://`` URI); (record files written, relative to the run; failures
     as ``(model, error)``)."""
-    from overconf.run.execute import run_model_cells
-    from overconf.store.location import RunFolder, uri_of
-
     model = plan.models[0]
     failed: list[tuple[str, str]] = []
     if uri_of(out) is None:
@@ -104,8 +107,6 @@ def check_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -> No
     """:class:`ConfigError` unless the Ray cluster at ``address`` (``<host>:<port>`` or ``ray://<host>:<port>``; ``auto``
     and ``None`` are not checked) accepts a TCP connection within ``timeout`` seconds (``ray.init`` would
     wait far longer)."""
-    import socket
-
     if address is None or address == "auto" or address.startswith("local"):
         return
     target = address.split("://", 1)[-1]
@@ -133,11 +134,6 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
         import ray
     except ImportError:
         raise ConfigError("--backend ray needs the ray package", hint="pip install ray") from None
-    from rich.markup import escape
-
-    from overconf.run.execute import console
-    from overconf.run.progress import RunProgress
-
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False,
@@ -147,8 +143,6 @@ def run_on_ray(plan: Plan, pending: Sequence[Cell], out: Path, *, address: str |
         remote = ray.remote(num_gpus=gpus, max_retries=MAX_RETRIES)(model_task)
         tasks = {}
         started = time.perf_counter()
-        from overconf.store.location import mirrored
-
         mirror = mirrored(out)
         target = mirror.uri if mirror is not None and mirror.uri else str(out)
         for model in plan.models:

@@ -1,36 +1,21 @@
-"""Grids built in Python: models (with loaders) × one data set × perturbation specs, through the same
-resume loop as every run (:func:`overconf.run.execute.execute`, local back end)."""
+"""Grids built in Python (a front end): models (:class:`~overconf.run.models.GridModel`, with loaders) × one data
+set × perturbation specs, through the same resume loop as every run (:func:`overconf.run.execute.execute`,
+local back end)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from functools import partial
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from overconf.data.base import DEFAULT_EPS, ImageSet
-from overconf.evaluation.records import ModelInfo
 from overconf.run.data import expand_perturbations, fingerprint
 from overconf.run.execute import execute
-from overconf.run.identity import canonical
-from overconf.run.plan import Plan, PlanModel, build_cells
+from overconf.run.models import GridModel
+from overconf.run.plan import Plan, build_cells
 from overconf.run.spec import ENGINE_DEFAULTS
-
-
-@dataclass
-class GridModel:
-    """A model of the grid: who it is, and how to load it (called only if some cell is missing).
-
-    ``identity`` should say which weights these are (e.g. a checkpoint SHA-256): a rerun with other
-    weights under the same name is then refused instead of mixed.
-    """
-
-    info: ModelInfo
-    load: Callable[[], nn.Module]
-    identity: dict | None = None
+from overconf.store.identity import canonical
 
 
 def run_grid(
@@ -71,13 +56,7 @@ def grid_plan(
     """The :class:`~overconf.run.plan.Plan` of :func:`run_grid` (nothing is loaded or written)."""
     eps = DEFAULT_EPS.get(dataset.name, 8 / 255) if eps is None else eps
     planned = expand_perturbations(list(perturbations), dataset.name, None, eps)
-    plan_models = []
-    for m in models:
-        identity = {"name": m.info.model, "pair": m.info.pair, "robust": m.info.robust, "dataset": m.info.dataset,
-                    "source": "python", **(m.identity or {})}
-        entry = {"model": m.info.model, "pair": m.info.pair, "robust": m.info.robust, "dataset": m.info.dataset,
-                 "config": dict(m.info.meta)}
-        plan_models.append(PlanModel(m.info, m.load, identity, partial(dict, entry)))
+    plan_models = list(models)
     engine = {**ENGINE_DEFAULTS, "batch_size": batch_size, "device": torch.device(device)}
     data_identity = {"dataset": dataset.name, "fingerprint": fingerprint(dataset), "size": len(dataset),
                      "n_examples": len(dataset)}

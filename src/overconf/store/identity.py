@@ -11,12 +11,12 @@ computed twice on CPU (by any back end) gives the same bytes. Two configurations
 from __future__ import annotations
 
 import json
-import subprocess
 from functools import cache
-from pathlib import Path
 from typing import Any
 
-from overconf.run.manifest import environment_versions
+from overconf.evaluation.records import ModelInfo
+from overconf.store.run_json import environment_versions
+from overconf.version import __version__, git_commit
 
 
 def canonical(value: Any) -> Any:
@@ -39,6 +39,18 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def model_identity(info: ModelInfo, source: str, **fields: Any) -> dict[str, Any]:
+    """The model part of a cell's ``config``: who the model is (``info``), where it comes from (``source``:
+    ``python``, ``entry_point``, ``train`` or the zoo's loader) and ``fields`` saying which weights these are
+    (a checkpoint SHA-256, a training cache key, ...).
+
+    >>> model_identity(ModelInfo("m", "p", True, "cifar10"), "train", key="abc")
+    {'name': 'm', 'pair': 'p', 'robust': True, 'dataset': 'cifar10', 'source': 'train', 'key': 'abc'}
+    """
+    return {"name": info.model, "pair": info.pair, "robust": info.robust, "dataset": info.dataset, "source": source,
+            **fields}
+
+
 def differing_keys(stored: dict[str, Any] | None, requested: dict[str, Any]) -> list[str]:
     """The dotted keys whose values differ (``["<no stored configuration>"]`` when there is none).
 
@@ -52,24 +64,6 @@ def differing_keys(stored: dict[str, Any] | None, requested: dict[str, Any]) -> 
 
 
 @cache
-def git_commit() -> str | None:
-    """The commit of the overconf source tree when it is a git checkout (``None`` for an installed wheel)."""
-    folder = Path(__file__).resolve().parents[1]
-    try:
-        result = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
-                                timeout=5, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
-
-
-def overconf_version() -> str:
-    from overconf import __version__
-
-    return __version__
-
-
-@cache
 def _versions() -> tuple[tuple[str, str], ...]:
     return tuple(environment_versions().items())
 
@@ -78,5 +72,5 @@ def provenance(engine: dict[str, Any]) -> dict[str, Any]:
     """What produced a cell but does not define it: versions, commit, and the engine settings used
     (:class:`overconf.evaluation.engine.EngineSettings`: device, resolved batch size, workers, threads, ...);
     ``device`` and ``batch_size`` also at the top level, as before."""
-    return {"overconf": overconf_version(), "git_commit": git_commit(), "versions": dict(_versions()),
+    return {"overconf": __version__, "git_commit": git_commit(), "versions": dict(_versions()),
             "device": engine.get("device"), "batch_size": engine.get("batch_size"), "engine": engine}
