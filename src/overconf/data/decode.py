@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-from torchvision.transforms.v2 import functional as TF
 
 from overconf.data.base import ImageSet
 from overconf.data.folder import ImageFolderSet, preprocessing_steps
@@ -76,6 +75,9 @@ def decode_batch(encoded: Sequence[torch.Tensor], preprocessing: str, device: to
         except RuntimeError as exc:
             raise DataError(f"a file of this batch is not a decodable JPEG ({exc})",
                             hint="use --decode cpu (PIL reads PNG and other formats)") from None
+    from torchvision.transforms import InterpolationMode
+    from torchvision.transforms.v2 import functional as TF  # lazy: start-up time
+
     by_shape: dict[tuple[int, ...], list[int]] = {}  # images of one size are resized together: one kernel per size
     for i, image in enumerate(images):
         by_shape.setdefault(tuple(image.shape), []).append(i)
@@ -83,7 +85,7 @@ def decode_batch(encoded: Sequence[torch.Tensor], preprocessing: str, device: to
     for rows in by_shape.values():
         group = torch.stack([images[i] for i in rows])
         if resize is not None:
-            group = TF.resize(group, [resize], interpolation=interpolation, antialias=True)
+            group = TF.resize(group, [resize], interpolation=InterpolationMode(interpolation), antialias=True)
         if crop is not None:
             group = TF.center_crop(group, [crop])
         for i, image in zip(rows, group, strict=True):

@@ -23,16 +23,19 @@ import copy
 import hashlib
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image, UnidentifiedImageError
-from torchvision import transforms
 
 from overconf.data.base import DATASETS, ImageSet, TensorImageSet
 from overconf.errors import ConfigError, DataError, MissingFileError
 from overconf.validate import check_int
+
+if TYPE_CHECKING:
+    from torchvision import transforms
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 JPEG_EXTENSIONS = (".jpg", ".jpeg")
@@ -41,19 +44,20 @@ _PREPROCESSING = re.compile(r"none|Crop(?P<crop>[1-9][0-9]*)|(?P<bicubic>Bicubic
 PREPROCESSING_FORMS = "none, Crop<C>, Res<R>Crop<C> or BicubicRes<R>Crop<C> (e.g. Res256Crop224)"
 
 
-def preprocessing_steps(name: str) -> tuple[int | None, transforms.InterpolationMode, int | None]:
+def preprocessing_steps(name: str) -> tuple[int | None, str, int | None]:
     """``(resize short side or None, interpolation, centre crop or None)`` of a preprocessing name (see the
-    module docstring); :class:`ConfigError` for any other name.
+    module docstring); :class:`ConfigError` for any other name. The interpolation is the value of a
+    ``torchvision.transforms.InterpolationMode`` (``"bilinear"`` or ``"bicubic"``).
 
     >>> preprocessing_steps("Res256Crop224")
-    (256, <InterpolationMode.BILINEAR: 'bilinear'>, 224)
+    (256, 'bilinear', 224)
     >>> preprocessing_steps("none")
-    (None, <InterpolationMode.BILINEAR: 'bilinear'>, None)
+    (None, 'bilinear', None)
     """
     match = _PREPROCESSING.fullmatch(name) if isinstance(name, str) else None
     if match is None:
         raise ConfigError(f"unknown preprocessing {name!r}", hint=f"choose {PREPROCESSING_FORMS}")
-    mode = transforms.InterpolationMode.BICUBIC if match["bicubic"] else transforms.InterpolationMode.BILINEAR
+    mode = "bicubic" if match["bicubic"] else "bilinear"
     resize = int(match["resize"]) if match["resize"] else None
     crop = match["crop"] or match["crop2"]
     return resize, mode, int(crop) if crop else None
@@ -61,10 +65,12 @@ def preprocessing_steps(name: str) -> tuple[int | None, transforms.Interpolation
 
 def pil_transform(preprocessing: str) -> transforms.Compose:
     """The PIL pipeline of a preprocessing name: resize, centre crop, then a float tensor in [0, 1]."""
+    from torchvision import transforms  # lazy: start-up time (torchvision imports torch._dynamo, about 2 s)
+
     resize, interpolation, crop = preprocessing_steps(preprocessing)
     steps: list[object] = []
     if resize is not None:
-        steps.append(transforms.Resize(resize, interpolation=interpolation))
+        steps.append(transforms.Resize(resize, interpolation=transforms.InterpolationMode(interpolation)))
     if crop is not None:
         steps.append(transforms.CenterCrop(crop))
     return transforms.Compose([*steps, transforms.ToTensor()])
@@ -97,7 +103,15 @@ class ImageFolderSet(ImageSet):
             raise ConfigError(f"unknown image mode {mode!r}", hint=f"choose one of {', '.join(MODES)}")
         self.name, self.samples, self.num_classes = name, samples, num_classes
         self.preprocessing, self.mode = preprocessing, mode
-        self.transform = pil_transform(preprocessing)
+        preprocessing_steps(preprocessing)  # an unknown name is said here; the transform is built on first use
+        self._transform: transforms.Compose | None = None
+
+    @property
+    def transform(self) -> transforms.Compose:
+        """The PIL pipeline (:func:`pil_transform`), built on first use (it imports torchvision)."""
+        if self._transform is None:
+            self._transform = pil_transform(self.preprocessing)
+        return self._transform
 
     @property
     def channels(self) -> int:

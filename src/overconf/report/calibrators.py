@@ -19,7 +19,6 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from sklearn.isotonic import IsotonicRegression
 
 from overconf.metrics import apply_temperature
 from overconf.report.load import RunData
@@ -38,6 +37,8 @@ def isotonic(confidence: np.ndarray, correct: np.ndarray) -> Callable[[np.ndarra
     >>> f(np.array([0.3, 0.95])).tolist()
     [0.0, 1.0]
     """
+    from sklearn.isotonic import IsotonicRegression  # lazy: start-up time (scikit-learn takes about 1 s)
+
     model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(confidence, correct.astype(np.float64))
     return lambda z: np.asarray(model.predict(z), dtype=np.float64)
 
