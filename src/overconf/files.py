@@ -117,7 +117,7 @@ def stamped_sha256(paths: Iterable[Path]) -> dict[Path, str]:
     digests: dict[Path, str] = {}
     changed = False
     for path in paths:
-        key = str(Path(path).resolve())
+        key = os.path.abspath(path)  # not resolve(): no symlink walk per file; the stamp holds the inode
         stamp = _stamp(Path(path))
         entry = cache.get(key)
         if isinstance(entry, list) and len(entry) == 2 and entry[0] == stamp:

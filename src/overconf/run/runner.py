@@ -8,7 +8,6 @@ from pathlib import Path
 
 from rich.console import Console
 
-from overconf.report import build_report
 from overconf.report.tables import summary_is_current, write_summary
 from overconf.run.execute import RunResult, execute
 from overconf.run.plan import resolve
@@ -43,6 +42,8 @@ def run_spec(spec: Spec | Path | str, *, out: Path | str | None = None, command:
             folder.push_changed()  # the failed models' logs
             return result  # every model failed: nothing to summarise (the caller names the failed models)
         if report:
+            from overconf.report.build import build_report  # lazy: start-up time (figures, matplotlib)
+
             result.report = build_report(local)
         else:
             if result.written or not summary_is_current(local):

@@ -59,7 +59,10 @@ def differing_keys(stored: dict[str, Any] | None, requested: dict[str, Any]) -> 
     """
     if not stored:
         return ["<no stored configuration>"]
-    a, b = flatten(canonical(stored)), flatten(canonical(requested))
+    stored, requested = canonical(stored), canonical(requested)
+    if stored == requested:  # the common case on resume: one comparison instead of flattening both
+        return []
+    a, b = flatten(stored), flatten(requested)
     return sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from pathlib import Path
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
@@ -17,5 +18,6 @@ def slug(name: str) -> str:
     return _UNSAFE.sub("_", name)
 
 
+@lru_cache(maxsize=1 << 16)  # asked several times per cell per command; building a Path costs microseconds
 def records_path(out: Path, model: str, perturbation: str) -> Path:
     return Path(out) / "records" / slug(model) / f"{slug(perturbation)}.parquet"

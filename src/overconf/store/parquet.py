@@ -7,7 +7,6 @@ most the model × perturbation cell it was computing and a rerun resumes from th
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -49,20 +48,21 @@ def has_records(out: Path, model: str, perturbation: str) -> bool:
     return records_path(out, model, perturbation).is_file()
 
 
-_CELLS: dict[tuple[str, int, int], dict[str, Any] | None] = {}
-"""Cell metadata already read in this process, by (path, size, mtime in ns): a file's footer is read once per command."""
+_CELLS: dict[tuple[str, int, int], bytes | None] = {}
+"""Cell metadata (its JSON) already read in this process, by (path, size, mtime in ns): a file's footer is read
+once per command."""
 
 
 def read_cell(path: Path) -> dict[str, Any] | None:
     """The cell metadata a record file was written with (``None`` for files written without it); a file unchanged
-    since it was last read in this process is not read again (the caller gets its own copy)."""
+    since it was last read in this process is not read again (each call parses the JSON anew, so the caller owns
+    what it gets)."""
     stat = Path(path).stat()
     key = (str(path), stat.st_size, stat.st_mtime_ns)
     if key not in _CELLS:
-        metadata = pq.read_schema(path).metadata or {}
-        raw = metadata.get(CELL_METADATA_KEY)
-        _CELLS[key] = json.loads(raw) if raw else None
-    return copy.deepcopy(_CELLS[key])
+        _CELLS[key] = (pq.read_metadata(path).metadata or {}).get(CELL_METADATA_KEY)
+    raw = _CELLS[key]
+    return json.loads(raw) if raw else None
 
 
 STRING_COLUMNS = ("model", "pair", "dataset", "perturbation", "family")
