@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from torch import nn
 
-from overconf.data.base import DEFAULT_EPS, ImageSet
+from overconf.data.base import ImageSet
 from overconf.errors import ConfigError, MissingFileError
 from overconf.evaluation.records import ModelInfo
 from overconf.run.data import (
@@ -34,6 +34,7 @@ from overconf.run.identity import canonical
 from overconf.run.manifest import cached_sha256
 from overconf.run.spec import ENGINE_KEYS, ModelSpec, Spec, spec_line
 from overconf.store.parquet import records_path
+from overconf.vocabulary import default_eps
 
 console = Console(stderr=True)
 
@@ -258,7 +259,7 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     from overconf.evaluation.engine import check_worker_counts, resolve_device
 
     check_worker_counts(spec.workers, spec.threads, f"{spec.source}: ")
-    eps = spec.eps if spec.eps is not None else DEFAULT_EPS.get(spec.data.dataset, 8 / 255)
+    eps = spec.eps if spec.eps is not None else default_eps(spec.data.dataset)
     data_dir = spec.data.path
     try:  # bad specs fail first, naming the spec file's line
         perturbations = expand_perturbations(spec.specs, spec.data.dataset, data_dir, eps)
