@@ -145,8 +145,8 @@ def run_command(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="run folder: records, summary.csv, run.json, report/")] = Path("runs/demo"),
-    quick: Annotated[bool, typer.Option("--quick", help="small training and test sets (a few minutes on 2 CPU "
-                                        "cores, 22 s on an H200)")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="small training and test sets (a cold run, training "
+                                        "included: 50 s on 2 CPU cores; 22 s on an H200)")] = False,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder with Fashion-MNIST's IDX .gz files")] = None,
     device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps")] = "auto",
     no_report: Annotated[bool, typer.Option("--no-report", help="skip the figures and report.html")] = False,
