@@ -148,7 +148,7 @@ def demo(
     quick: Annotated[bool, typer.Option("--quick", help="small training and test sets (a cold run, training "
                                         "included: 50 s on 2 CPU cores; 22 s on an H200)")] = False,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder with Fashion-MNIST's IDX .gz files")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps")] = "auto",
+    device: Annotated[str, typer.Option("--device", help=DEVICES)] = DEVICE,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip the figures and report.html")] = False,
     overwrite: OverwriteOpt = False, dry_run: DryRunOpt = False, backend: BackendOpt = "local",
     address: AddressOpt = None,
@@ -286,7 +286,7 @@ def zoo_verify(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: Ca
                                                       "accuracy against its published figure")] = False,
                n_examples: Annotated[int, typer.Option("--n-examples", help="first n test images for --accuracy")] = 500,
                data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder holding the data set")] = None,
-               device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps")] = "auto") -> None:
+               device: Annotated[str, typer.Option("--device", help=DEVICES)] = DEVICE) -> None:
     """Check presence, SHA-256 against checksums.json, and that each model loads; with --accuracy, that its clean
     accuracy on the first N test images is not below its published one (binomial test at 0.001)."""
     from overconf.zoo import resolve_models_dir
