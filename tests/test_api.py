@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import overconf
-from overconf.errors import DataError
+from overconf.errors import ConfigError, DataError
 
 
 def data_and_model() -> tuple[torch.utils.data.TensorDataset, torch.nn.Module]:
@@ -56,13 +56,24 @@ def test_items_with_their_own_index_and_wrong_items() -> None:
 
 def test_benchmark_rows_per_perturbation() -> None:
     data, model = data_and_model()
-    table = overconf.benchmark(model, data, ["clean", "pgd:steps=2", "ood-uniform"], n_per_family={"attack": 5},
+    table = overconf.benchmark(model, data, ["clean", "pgd:steps=2", "ood-uniform"], n_examples={"attack": 5},
                                device="cpu", name="net")
     assert isinstance(table, pd.DataFrame)
     assert table["perturbation"].tolist() == ["clean", "pgd:steps=2", "ood-uniform"]
     assert table["n"].tolist() == [12, 5, 12] and set(table["model"]) == {"net"}
     clean = overconf.summary_table(overconf.evaluate(model, data, device="cpu"))
     assert table.loc[0, "ece"] == pytest.approx(clean.loc[0, "ece"])
+
+
+def test_benchmark_limits_every_family_or_some_and_keeps_the_old_name_with_a_warning() -> None:
+    data, model = data_and_model()
+    specs = ["clean", "pgd:steps=2"]
+    assert overconf.benchmark(model, data, specs, n_examples=10, device="cpu")["n"].tolist() == [10, 10]
+    with pytest.warns(DeprecationWarning, match="n_per_family is deprecated"):
+        table = overconf.benchmark(model, data, specs, n_examples=10, n_per_family={"attack": 5}, device="cpu")
+    assert table["n"].tolist() == [10, 5]
+    with pytest.raises(ConfigError, match="unknown family in n_examples 'atack'"):
+        overconf.benchmark(model, data, specs, n_examples={"atack": 5}, device="cpu")
 
 
 def test_images_are_checked_for_dtype_range_and_channels() -> None:

@@ -20,7 +20,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("errors", "version", "_compat"),  # base: imports nothing of overconf ...
     ("validate", "paths"),  # ... or only the base modules above it
-    ("registry", "files"),
+    ("registry", "files", "vocabulary"),
     ("data",),
     ("perturb",),
     ("models",),

@@ -8,7 +8,7 @@ True
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,6 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from overconf.data.base import DEFAULT_EPS
 from overconf.data.mapped import DEFAULT_KEYS, as_image_set
 from overconf.errors import ConfigError, DataError, ModelOutputError
 from overconf.evaluation import engine
@@ -38,6 +37,7 @@ from overconf.run.runner import run_spec
 from overconf.run.spec import load_spec
 from overconf.run.zoo import evaluate_zoo
 from overconf.store.parquet import read_records
+from overconf.vocabulary import BATCH_SIZE, DEVICE, SEED, default_eps, family_limits
 from overconf.zoo.loaders import load_model
 
 __all__ = [
@@ -67,9 +67,9 @@ def evaluate(
     info: ModelInfo | None = None,
     n_examples: int | None = None,
     eps: float | None = None,
-    batch_size: int = 256,
-    device: str = "auto",
-    seed: int = 0,
+    batch_size: int = BATCH_SIZE,
+    device: str = DEVICE,
+    seed: int = SEED,
     progress: bool = False,
     num_classes: int | None = None,
     keys: tuple[str, str] = DEFAULT_KEYS,
@@ -96,7 +96,7 @@ def evaluate(
         raise DataError(f"n_examples = {n_examples} but the data set holds only {len(data)} samples")
     data = data.subset(n_examples)
     if isinstance(perturbation, str):
-        perturbation = create_perturbation(perturbation, eps=eps if eps is not None else DEFAULT_EPS.get(data.name, 8 / 255))
+        perturbation = create_perturbation(perturbation, eps=eps if eps is not None else default_eps(data.name))
     info = info or ModelInfo("model", "model", False, data.name)
     try:
         table = engine.evaluate(model, info, data, perturbation, batch_size=batch_size,
@@ -119,23 +119,24 @@ def benchmark(
     dataset: Dataset[Any],
     perturbations: Sequence[str | Perturbation] = ("clean",),
     *,
-    n_examples: int | None = None,
-    n_per_family: dict[str, int] | None = None,
+    n_examples: int | Mapping[str, int | None] | None = None,
     name: str = "model",
     robust: bool = False,
     dataset_name: str | None = None,
     eps: float | None = None,
-    batch_size: int = 256,
-    device: str = "auto",
-    seed: int = 0,
+    batch_size: int = BATCH_SIZE,
+    device: str = DEVICE,
+    seed: int = SEED,
     progress: bool = False,
     num_classes: int | None = None,
     keys: tuple[str, str] = DEFAULT_KEYS,
+    n_per_family: Mapping[str, int | None] | None = None,
 ) -> pd.DataFrame:
     """The summary (one row per perturbation: accuracy, ECE, o(f), u(f), AUROC, ...; see
     :func:`overconf.metrics.summary_table`) of ``model`` on ``dataset`` under ``perturbations``, as
-    RobustBench's ``benchmark`` is for robust accuracy. ``n_per_family`` limits a family (``attack``,
-    ``corruption``, ``ood``) to the first n samples; the records are computed in memory. ``dataset``,
+    RobustBench's ``benchmark`` is for robust accuracy. ``n_examples``: every perturbation on the first n
+    samples, or a mapping that limits families (``{"attack": 100}``, as a spec's ``[perturbations]
+    n_examples``; ``n_per_family`` is its deprecated name); the records are computed in memory. ``dataset``,
     ``num_classes`` and ``keys`` as for :func:`evaluate`.
 
     >>> import torch, overconf
@@ -147,11 +148,12 @@ def benchmark(
     """
     data = as_image_set(dataset, name=dataset_name, num_classes=num_classes, keys=keys, infer=True)
     info = ModelInfo(name, name, robust, dataset_name or data.name)
+    limits = family_limits(n_examples, n_per_family=n_per_family)
     frames = []
     for spec in perturbations:
-        built = create_perturbation(spec, eps=eps if eps is not None else DEFAULT_EPS.get(info.dataset, 8 / 255)) \
+        built = create_perturbation(spec, eps=eps if eps is not None else default_eps(info.dataset)) \
             if isinstance(spec, str) else spec
-        n = (n_per_family or {}).get(built.family, n_examples)
+        n = limits.get(built.family)
         frames.append(evaluate(model, data, built, info=info, n_examples=n, batch_size=batch_size, device=device,
                                seed=seed, progress=progress))
     order = {p: i for i, p in enumerate(f["perturbation"].iloc[0] for f in frames)}
@@ -172,20 +174,22 @@ def compare(
     dataset_name: str | None = None,
     num_classes: int | None = None,
     keys: tuple[str, str] = DEFAULT_KEYS,
-    n_per_family: dict[str, int] | None = None,
+    n_examples: int | Mapping[str, int | None] | None = None,
     eps: float | None = None,
-    batch_size: int = 256,
-    device: str = "auto",
-    seed: int = 0,
+    batch_size: int = BATCH_SIZE,
+    device: str = DEVICE,
+    seed: int = SEED,
     progress: bool = False,
     overwrite: bool = False,
     report: bool = True,
+    n_per_family: Mapping[str, int | None] | None = None,
 ) -> RunResult:
     """Evaluate a robust model and its normally trained twin on ``dataset`` under ``perturbations`` into the
     run folder ``out``: records, ``run.json``, ``summary.csv`` and the paired report, as a one-pair spec
     writes them (a rerun resumes; another configuration is refused unless ``overwrite``). ``mean``/``std``
     put a normalisation layer in front of both models (images stay in [0, 1]); ``dataset``, ``num_classes``
-    and ``keys`` as for :func:`evaluate`. The models are named ``<name>-robust`` and ``<name>-normal``.
+    and ``keys`` as for :func:`evaluate`; ``n_examples`` as for :func:`benchmark`. The models are named
+    ``<name>-robust`` and ``<name>-normal``.
 
     A model that fails is a :class:`~overconf.errors.ConfigError` naming it, after the other's cells are
     written.
@@ -205,8 +209,8 @@ def compare(
         info = ModelInfo(f"{name}-{'robust' if is_robust else 'normal'}", name, is_robust, dataset_name or data.name)
         identity = {"parameters_sha256": _parameters_sha256(wrapped)}
         models.append(GridModel(info, wrapped.eval, identity))
-    plan = grid_plan(models, data, list(perturbations), n_per_family=n_per_family, eps=eps, batch_size=batch_size,
-                     device=resolve_device(device), seed=seed)
+    plan = grid_plan(models, data, list(perturbations), n_examples=family_limits(n_examples, n_per_family=n_per_family),
+                     eps=eps, batch_size=batch_size, device=resolve_device(device), seed=seed)
     result = execute(plan, Path(out), command="overconf.compare", overwrite=overwrite, progress=progress)
     if any(Path(out, "records").glob("*/*.parquet")):
         result.report = build_report(Path(out)) if report else None

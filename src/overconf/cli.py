@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from overconf.errors import ConfigError, OverconfError, describe_os_error
-from overconf.validate import check_int, check_name, check_positive
+from overconf.validate import check_int, check_name
+from overconf.vocabulary import (
+    BATCH_SIZE,
+    DECODE,
+    DECODES,
+    DEVICE,
+    DEVICES,
+    FAMILIES,
+    PRECISION,
+    PRECISIONS,
+    SEED,
+)
 
 if TYPE_CHECKING:
     from overconf.run.execute import RunResult
@@ -135,10 +146,10 @@ def run_command(
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="run folder: records, summary.csv, run.json, report/")] = Path("runs/demo"),
-    quick: Annotated[bool, typer.Option("--quick", help="small training and test sets (a few minutes on 2 CPU "
-                                        "cores, 22 s on an H200)")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="small training and test sets (a cold run, training "
+                                        "included: 50 s on 2 CPU cores; 22 s on an H200)")] = False,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder with Fashion-MNIST's IDX .gz files")] = None,
-    device: Annotated[str, typer.Option("--device", help="auto | cpu | cuda | mps")] = "auto",
+    device: Annotated[str, typer.Option("--device", help=DEVICES)] = DEVICE,
     no_report: Annotated[bool, typer.Option("--no-report", help="skip the figures and report.html")] = False,
     overwrite: OverwriteOpt = False, dry_run: DryRunOpt = False, backend: BackendOpt = "local",
     address: AddressOpt = None,
@@ -276,7 +287,7 @@ def zoo_verify(dataset: DatasetOpt = None, pairs: PairsOpt = None, catalogue: Ca
                                                       "accuracy against its published figure")] = False,
                n_examples: Annotated[int, typer.Option("--n-examples", help="first n test images for --accuracy")] = 500,
                data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder holding the data set")] = None,
-               device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps")] = "auto") -> None:
+               device: Annotated[str, typer.Option("--device", help=DEVICES)] = DEVICE) -> None:
     """Check presence, SHA-256 against checksums.json, and that each model loads; with --accuracy, that its clean
     accuracy on the first N test images is not below its published one (binomial test at 0.001)."""
     from overconf.zoo import resolve_models_dir
@@ -315,63 +326,51 @@ def evaluate_command(
     out: Annotated[Path, typer.Option("--out", help="run folder (records/, run.json, report/)")],
     pairs: PairsOpt = None, catalogue: CatalogueOpt = None, add: AddOpt = None, models_dir: ModelsDirOpt = None,
     data_dir: Annotated[Path | None, typer.Option("--data-dir", help="folder holding the data set")] = None,
-    n_examples: Annotated[int | None, typer.Option("--n-examples", help="first n test samples")] = None,
+    n_examples: Annotated[list[str] | None, typer.Option(
+        "--n-examples", metavar="N | FAMILY=N", help="N: the first n test samples; FAMILY=N: the first n of a "
+        f"family ({', '.join(FAMILIES)}), as a spec's [perturbations] n_examples; repeatable")] = None,
     attack_examples: Annotated[int | None, typer.Option("--attack-examples",
-                                                           help="first n samples for attacks")] = None,
+                                                        help="deprecated: --n-examples attack=N")] = None,
     perturbations: Annotated[str, typer.Option("--perturbations", help="comma-separated specs, e.g. "
                                                "clean,pgd,square,corruptions")] = "clean,pgd,square",
     eps: Annotated[float | None, typer.Option("--eps", help="L∞ budget (default 8/255 CIFAR, 4/255 ImageNet)")] = None,
-    batch_size: Annotated[str, typer.Option("--batch-size", help="images per batch, or auto (on CUDA the largest "
-                                            "that fits; 256 on the CPU)")] = "200",
-    precision: Annotated[str, typer.Option("--precision", help="fp32 | tf32 | bf16 | fp16: clean, corrupted and "
-                                           "OOD forward passes")] = "fp32",
-    attack_precision: Annotated[str, typer.Option("--attack-precision", help="precision of the attacks")] = "fp32",
+    batch_size: Annotated[str | None, typer.Option("--batch-size", help=f"images per batch (default {BATCH_SIZE}), "
+                                                   f"or auto (on CUDA the largest that fits; {BATCH_SIZE} on the "
+                                                   "CPU)")] = None,
+    precision: Annotated[str | None, typer.Option("--precision", help=f"{' | '.join(PRECISIONS)} (default "
+                                                  f"{PRECISION}): clean, corrupted and OOD forward passes")] = None,
+    attack_precision: Annotated[str | None, typer.Option("--attack-precision", help="precision of the attacks "
+                                                         f"(default {PRECISION})")] = None,
     channels_last: Annotated[bool, typer.Option("--channels-last", help="NHWC layout for model and inputs")] = False,
     workers: Annotated[int | None, typer.Option("--workers", help="data-loading worker processes (default: from "
                                                 "the core count)")] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="torch threads (default: $OMP_NUM_THREADS, "
                                                 "else the free cores)")] = None,
-    decode: Annotated[str, typer.Option("--decode", help="cpu | gpu: where image files are decoded")] = "cpu",
-    device: Annotated[str, typer.Option("--device", help="auto, cpu, cuda, mps")] = "auto",
-    seed: Annotated[int, typer.Option("--seed")] = 0,
+    decode: Annotated[str | None, typer.Option("--decode", help=f"{' | '.join(DECODES)}: where image files are "
+                                               f"decoded (default {DECODE})")] = None,
+    device: Annotated[str | None, typer.Option("--device", help=f"{DEVICES} (default {DEVICE})")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help=f"default {SEED}")] = None,
     report: Annotated[bool, typer.Option("--report/--no-report", help="build the report at the end")] = True,
-    imagenet_order: Annotated[str, typer.Option("--imagenet-order", help="robustbench (its 5,000 images) "
-                                                "or sorted (every image found)")] = "robustbench",
+    imagenet_order: Annotated[str | None, typer.Option("--imagenet-order", help="robustbench (its 5,000 images; "
+                                                       "default) or sorted (every image found)")] = None,
     overwrite: OverwriteOpt = False, dry_run: DryRunOpt = False, backend: BackendOpt = "local",
     address: AddressOpt = None,
 ) -> None:
     """Run the paper's evaluation on the zoo pairs found locally (missing pairs are skipped and listed)."""
     from overconf.run.zoo import evaluate_zoo
 
-    for name, value in (("--n-examples", n_examples), ("--attack-examples", attack_examples)):
-        if value is not None:
-            check_int(name, value)
-    from overconf.run.spec import DECODES, PRECISIONS
-
-    if batch_size != "auto" and not batch_size.strip().isdigit():
-        raise ConfigError(f"--batch-size={batch_size!r}: must be a positive integer or auto")
-    size: int | str = batch_size if batch_size == "auto" else check_int("--batch-size", int(batch_size))
-    check_name("precision", precision, PRECISIONS)
-    check_name("attack precision", attack_precision, PRECISIONS)
-    check_name("decode", decode, DECODES)
-    if workers is not None:
-        check_int("--workers", workers, minimum=0)
-    if threads is not None:
-        check_int("--threads", threads)
-    check_int("--seed", seed, minimum=0, maximum=2**63 - 1)
-    if eps is not None:
-        check_positive("--eps", eps)
-    check_name("ImageNet order", imagenet_order, ("robustbench", "sorted"))
-
-    names = [p.strip() for p in pairs.split(",") if p.strip()] if pairs else None
+    data_n, families, names = _sample_limits(n_examples or [], attack_examples)
+    engine = {"precision": precision, "attack_precision": attack_precision, "channels_last": channels_last,
+              "workers": workers, "threads": threads, "decode": decode}
+    options: dict[str, Any] = {"n_examples": data_n, "eps": eps, "batch_size": _integer_or_text(batch_size),
+                               "device": device, "seed": seed, "imagenet_order": imagenet_order}
     result = evaluate_zoo(
-        dataset, out, pairs=names, catalogue=catalogue, extra_catalogues=add or (), models_dir=models_dir,
-        data_dir=data_dir, n_examples=n_examples, perturbations=perturbations.split(","),
-        attack_examples=attack_examples, eps=eps, batch_size=size, device=device, seed=seed, report=report,
-        engine={"precision": precision, "attack_precision": attack_precision, "channels_last": channels_last,
-                "workers": workers, "threads": threads, "decode": decode},
-        imagenet_order=imagenet_order, command=" ".join(["overconf", *sys.argv[1:]]), overwrite=overwrite,
-        dry_run=dry_run, backend=backend, address=address,
+        dataset, out, pairs=[p.strip() for p in pairs.split(",") if p.strip()] if pairs else None, catalogue=catalogue,
+        extra_catalogues=add or (), models_dir=models_dir, data_dir=data_dir,
+        perturbations={"specs": [s.strip() for s in perturbations.split(",")], "n_examples": families},
+        engine={k: v for k, v in engine.items() if v is not None}, names={**EVALUATE_FLAGS, **names},
+        report=report, command=" ".join(["overconf", *sys.argv[1:]]), overwrite=overwrite, dry_run=dry_run,
+        backend=backend, address=address, **{k: v for k, v in options.items() if v is not None},
     )
     for robust_id, missing in result.skipped[:5]:
         console.print("[yellow]skipped[/] " + escape(f"{robust_id}: no file at {missing}"), highlight=False,
@@ -387,12 +386,53 @@ def evaluate_command(
     _exit_if_failed(result)
 
 
+#: how ``overconf evaluate``'s errors name the spec keys it sets (spec key path → flag)
+EVALUATE_FLAGS = {
+    "out": "--out", "seed": "--seed", "device": "--device", "batch_size": "--batch-size", "precision": "--precision",
+    "attack_precision": "--attack-precision", "channels_last": "--channels-last", "workers": "--workers",
+    "threads": "--threads", "decode": "--decode", "data.dataset": "--zoo", "data.path": "--data-dir",
+    "data.n_examples": "--n-examples", "data.order": "--imagenet-order", "zoo.dataset": "--zoo", "zoo.pairs": "--pairs",
+    "zoo.catalogue": "--catalogue", "zoo.add": "--add", "zoo.models_dir": "--models-dir",
+    "perturbations.specs": "--perturbations", "perturbations.eps": "--eps", "perturbations.n_examples": "--n-examples",
+}
+
+
+def _integer_or_text(text: str | None) -> int | str | None:
+    """A flag's text as an int when it reads as one (the spec checks what it must be)."""
+    return int(text) if text is not None and text.strip().lstrip("+-").isdigit() else text
+
+
+def _sample_limits(values: list[str], attack_examples: int | None
+                   ) -> tuple[int | str | None, dict[str, int | str | None], dict[str, str]]:
+    """``--n-examples`` (``N`` or ``FAMILY=N``, repeatable) and the deprecated ``--attack-examples N``: the
+    test set's first n, the per-family limits, and how errors name each (spec key path → flag)."""
+    data_n: int | str | None = None
+    families: dict[str, int | str | None] = {}
+    names: dict[str, str] = {}
+    for value in values:
+        family, sep, n = value.partition("=")
+        if not sep:
+            if data_n is not None:
+                raise ConfigError(f"--n-examples given twice: {data_n} and {value}", hint="give N once")
+            data_n = _integer_or_text(value)
+        else:
+            families[family.strip()] = _integer_or_text(n)
+            names[f"perturbations.n_examples.{family.strip()}"] = f"--n-examples {family.strip()}"
+    if attack_examples is not None:
+        console.print("[yellow]warning:[/] --attack-examples is deprecated: use --n-examples attack=N",
+                      highlight=False, soft_wrap=True)
+        if "attack" in families:
+            raise ConfigError("--attack-examples and --n-examples attack=N both given", hint="give --n-examples attack=N")
+        families["attack"] = attack_examples
+        names["perturbations.n_examples.attack"] = "--attack-examples"
+    return data_n, families, names
+
+
 @app.command("perturbations")
 def perturbations_command(
     family: Annotated[str | None, typer.Option("--family", help="only this family: clean | attack | corruption | ood")] = None,
 ) -> None:
     """List the registered perturbations: spec name, family, parameters (name:key=value) and what it does."""
-    from overconf.evaluation.records import FAMILIES
     from overconf.perturb.listing import list_perturbations
 
     if family is not None:

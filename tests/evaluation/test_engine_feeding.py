@@ -119,7 +119,7 @@ def test_gpu_decode_needs_cuda_and_files(tmp_path: Path) -> None:
     model = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(3, 3))
     with pytest.raises(ConfigError, match="decode=gpu needs a CUDA device"):
         evaluate(model, INFO, data, create_perturbation("clean", 0.1), decode="gpu", progress=False)
-    with pytest.raises(ConfigError, match="unknown decode 'jpeg'"):
+    with pytest.raises(ConfigError, match="decode='jpeg': must be one of cpu, gpu"):
         evaluate(model, INFO, data, create_perturbation("clean", 0.1), decode="jpeg", progress=False)  # type: ignore[arg-type]
 
 

@@ -12,13 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
+from overconf.data.base import TensorImageSet
 from overconf.errors import ConfigError
 from overconf.run.execute import RunResult
 from overconf.run.runner import run_spec
-from overconf.run.spec import ENGINE_DEFAULTS, Spec, load_spec, parse_spec_text
+from overconf.run.spec import Spec, load_spec, parse_spec_text
 from overconf.store.parquet import read_cell
+from overconf.vocabulary import ENGINE_DEFAULTS
 
 
 def with_keys(spec_file: Path, keys: str, specs: str = '["clean", "pgd:steps=2"]') -> Path:
@@ -29,11 +32,6 @@ def with_keys(spec_file: Path, keys: str, specs: str = '["clean", "pgd:steps=2"]
     return spec_file
 
 
-def test_engine_defaults() -> None:
-    assert ENGINE_DEFAULTS == {"batch_size": 256, "precision": "fp32", "attack_precision": "fp32",
-                               "channels_last": False, "workers": None, "threads": None, "decode": "cpu"}
-
-
 def test_engine_keys_are_parsed(my_pair: Path) -> None:
     spec = load_spec(with_keys(my_pair, 'batch_size = "auto"\nprecision = "bf16"\nattack_precision = "fp16"\n'
                                         'channels_last = true\nworkers = 3\nthreads = 1\ndecode = "gpu"'))
@@ -42,14 +40,14 @@ def test_engine_keys_are_parsed(my_pair: Path) -> None:
 
 
 @pytest.mark.parametrize(("line", "message"), [
-    ('batch_size = "big"', 'batch_size must be an integer ≥ 1 or "auto"'),
-    ("batch_size = 0", 'batch_size must be an integer ≥ 1 or "auto"'),
-    ('precision = "bf61"', "unknown precision 'bf61'"),
-    ('attack_precision = "fp8"', "unknown attack_precision 'fp8'"),
-    ('channels_last = "yes"', "channels_last must be true or false"),
-    ("workers = -1", "workers must be an integer ≥ 0"),
-    ("threads = 0", "threads must be an integer ≥ 1"),
-    ('decode = "gpuu"', "unknown decode 'gpuu'"),
+    ('batch_size = "big"', 'batch_size=\'big\': must be an integer >= 1 or "auto"'),
+    ("batch_size = 0", 'batch_size=0: must be an integer >= 1 or "auto"'),
+    ('precision = "bf61"', "precision='bf61': must be one of fp32, tf32, bf16, fp16"),
+    ('attack_precision = "fp8"', "attack_precision='fp8': must be one of fp32, tf32, bf16, fp16"),
+    ('channels_last = "yes"', "channels_last='yes': must be true or false"),
+    ("workers = -1", "workers=-1: must be an integer >= 0"),
+    ("threads = 0", "threads=0: must be an integer >= 1"),
+    ('decode = "gpuu"', "decode='gpuu': must be one of cpu, gpu"),
 ])
 def test_bad_engine_keys_name_file_and_line(my_pair: Path, line: str, message: str) -> None:
     with_keys(my_pair, line)
@@ -107,11 +105,30 @@ def test_evaluate_flags_reach_the_spec(monkeypatch: pytest.MonkeyPatch, tmp_path
     assert seen[1].batch_size == 64 and seen[1].precision == "fp32" and seen[1].workers is None
 
 
+@pytest.mark.parametrize(("flags", "deprecated"), [(["--n-examples", "attack=7"], False),
+                                                 (["--attack-examples", "7"], True)])
+def test_the_per_family_limit_flag_reaches_the_spec(flags: list[str], deprecated: bool, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from overconf.cli import app
+
+    seen: list[Spec] = []
+    monkeypatch.setattr("overconf.run.zoo.run_spec", lambda spec, **_: seen.append(spec) or RunResult(spec.out))
+    result = CliRunner().invoke(app, ["evaluate", "--zoo", "cifar10", "--out", str(tmp_path / "r"), "--n-examples",
+                                      "100", *flags])
+    assert result.exit_code == 0, result.output
+    assert seen[0].data.n_examples == 100 and seen[0].n_examples == {"attack": 7}
+    warnings = [line for line in result.stderr.splitlines() if "deprecated" in line]
+    assert warnings == (["warning: --attack-examples is deprecated: use --n-examples attack=N"] if deprecated else [])
+
+
 @pytest.mark.parametrize(("flags", "message"), [
-    (["--batch-size", "x"], "--batch-size='x': must be a positive integer or auto"),
-    (["--precision", "bf61"], "unknown precision 'bf61'"),
+    (["--n-examples", "attack=0"], "--n-examples attack=0: must be an integer >= 1"),
+    (["--n-examples", "atack=5"], "unknown key 'atack' in --n-examples (a family)"),
+    (["--batch-size", "x"], "--batch-size='x': must be an integer >= 1 or \"auto\""),
+    (["--precision", "bf61"], "--precision='bf61': must be one of fp32, tf32, bf16, fp16"),
     (["--workers", "-1"], "--workers=-1: must be an integer >= 0"),
-    (["--decode", "gpuu"], "unknown decode 'gpuu'"),
+    (["--decode", "gpuu"], "--decode='gpuu': must be one of cpu, gpu"),
+    (["--seed", "-1"], "--seed=-1: must be an integer >= 0"),
 ])
 def test_bad_evaluate_flags_are_one_line(flags: list[str], message: str, tmp_path: Path,
                                          monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,11 +155,24 @@ def test_decode_gpu_without_cuda_is_refused_before_any_work(my_pair: Path, tmp_p
     assert not (tmp_path / "run").exists()
 
 
-def test_spec_vocabularies_match_the_engine() -> None:
-    """spec.py keeps its own copies (it imports no torch): they must name exactly what the engine accepts."""
-    from overconf.data import decode
+def test_every_entry_point_runs_with_the_same_engine_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A spec file, `overconf evaluate`, the zoo front end, the grid API and the engine leave the same engine keys
+    unset; each ends up with the same values."""
+    from overconf.cli import app
     from overconf.evaluation import engine
-    from overconf.run import spec
+    from overconf.run.grid import grid_plan
+    from overconf.run.zoo import zoo_spec
 
-    assert spec.PRECISIONS == engine.PRECISIONS and spec.DECODES == decode.DECODES
-    assert set(spec.ENGINE_KEYS) | {"device"} <= set(inspect.signature(engine.evaluate).parameters)
+    seen: list[Spec] = []
+    monkeypatch.setattr("overconf.run.zoo.run_spec", lambda spec, **_: seen.append(spec) or RunResult(spec.out))
+    result = CliRunner().invoke(app, ["evaluate", "--zoo", "cifar10", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    from_file = parse_spec_text('[data]\ndataset = "fashion-mnist"\n[[pair]]\nname = "p"\n'
+                                'robust = { entry_point = "m:f" }\nnormal = { entry_point = "m:f" }\n', "s.toml", tmp_path)
+    from_zoo = zoo_spec("cifar10", tmp_path / "z")
+    keys = list(inspect.signature(engine.evaluate).parameters)
+    from_engine = {key: inspect.signature(engine.evaluate).parameters[key].default for key in keys}
+    from_grid = grid_plan([], TensorImageSet("t", torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]), 2), ["clean"]).engine
+    for spec in (seen[0], from_file, from_zoo):
+        settings = {key: getattr(spec, key) for key in ENGINE_DEFAULTS}
+        assert settings == {key: from_engine[key] for key in ENGINE_DEFAULTS} == {key: from_grid[key] for key in settings}

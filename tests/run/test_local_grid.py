@@ -32,7 +32,7 @@ def test_grid_resumes_cell_by_cell(tmp_path: Path) -> None:
 
     grid = [GridModel(ModelInfo(f"m{i}", "pair", bool(i), "fashion-mnist"), loader(f"m{i}")) for i in range(2)]
     specs = ["clean", "pgd:steps=2", "ood-uniform"]
-    first = run_grid(grid, dataset(), specs, tmp_path, n_per_family={"attack": 10}, batch_size=16, progress=False)
+    first = run_grid(grid, dataset(), specs, tmp_path, n_examples={"attack": 10}, batch_size=16, progress=False)
     assert len(first) == 6 and loads == ["m0", "m1"]
     records = read_records(tmp_path, ["model", "perturbation", "label"])
     counts = records.groupby(["model", "perturbation"]).size().to_dict()
@@ -40,7 +40,7 @@ def test_grid_resumes_cell_by_cell(tmp_path: Path) -> None:
     assert (records.loc[records["perturbation"] == "ood-uniform", "label"] == -1).all()
 
     (tmp_path / "records" / "m1" / "pgd_steps=2.parquet").unlink()  # as if interrupted during this cell
-    again = run_grid(grid, dataset(), specs, tmp_path, n_per_family={"attack": 10}, batch_size=16, progress=False)
+    again = run_grid(grid, dataset(), specs, tmp_path, n_examples={"attack": 10}, batch_size=16, progress=False)
     assert [p.name for p in again] == ["pgd_steps=2.parquet"] and loads == ["m0", "m1", "m1"]
 
 

@@ -45,7 +45,7 @@ def test_evaluate_runs_present_pairs_and_skips_missing(zoo):
     out = root / "run"
     result = evaluate_zoo(
         "cifar10", out, pairs=[MODEL_ID, "Wong2020Fast"], models_dir=models, data_dir=root / "data",
-        n_examples=4, attack_examples=3, perturbations=["clean", "pgd:steps=2"], batch_size=4, device="cpu",
+        n_examples=4, perturbations={"specs": ["clean", "pgd:steps=2"], "n_examples": {"attack": 3}}, batch_size=4, device="cpu",
         report=False, progress=False,
     )
     assert result.models == [f"{MODEL_ID}_normal", MODEL_ID]
@@ -71,7 +71,7 @@ def test_evaluate_runs_present_pairs_and_skips_missing(zoo):
     assert manifest["perturbations"] == ["clean", "pgd:steps=2"] and manifest["data"]["n_examples"] == 4
     # A rerun finds every cell done and writes nothing.
     again = evaluate_zoo("cifar10", out, pairs=[MODEL_ID], models_dir=models, data_dir=root / "data",
-                         n_examples=4, attack_examples=3, perturbations=["clean", "pgd:steps=2"], device="cpu", report=False,
+                         n_examples=4, perturbations={"specs": ["clean", "pgd:steps=2"], "n_examples": {"attack": 3}}, device="cpu", report=False,
                          progress=False)
     assert again.written == []
 

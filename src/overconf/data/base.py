@@ -14,13 +14,6 @@ from torch.utils.data import Dataset
 from overconf.registry import Registry
 from overconf.validate import check_int
 
-DEFAULT_EPS: dict[str, float] = {
-    "fashion-mnist": 0.1,
-    "cifar10": 8 / 255,
-    "cifar100": 8 / 255,
-    "imagenet": 4 / 255,
-}
-
 
 class ImageSet(Dataset[tuple[torch.Tensor, int, int]]):
     """Base class: a named split with ``num_classes`` and ``(x, y, index)`` items."""

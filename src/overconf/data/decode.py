@@ -23,8 +23,6 @@ from overconf.data.base import ImageSet
 from overconf.data.folder import ImageFolderSet, preprocessing_steps
 from overconf.errors import ConfigError, DataError
 
-DECODES = ("cpu", "gpu")
-
 
 def read_encoded(path: Path) -> torch.Tensor:
     """The file's bytes as a 1-D uint8 tensor (what a worker process hands to :func:`decode_batch`)."""

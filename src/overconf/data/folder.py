@@ -33,13 +33,13 @@ from PIL import Image, UnidentifiedImageError
 from overconf.data.base import DATASETS, ImageSet, TensorImageSet
 from overconf.errors import ConfigError, DataError, MissingFileError
 from overconf.validate import check_int
+from overconf.vocabulary import IMAGE_MODES as MODES
 
 if TYPE_CHECKING:
     from torchvision import transforms
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 JPEG_EXTENSIONS = (".jpg", ".jpeg")
-MODES = ("RGB", "L")
 _PREPROCESSING = re.compile(r"none|Crop(?P<crop>[1-9][0-9]*)|(?P<bicubic>Bicubic)?Res(?P<resize>[1-9][0-9]*)Crop(?P<crop2>[1-9][0-9]*)")
 PREPROCESSING_FORMS = "none, Crop<C>, Res<R>Crop<C> or BicubicRes<R>Crop<C> (e.g. Res256Crop224)"
 

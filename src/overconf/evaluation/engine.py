@@ -41,14 +41,13 @@ from tqdm.auto import tqdm
 
 from overconf.data.base import ImageSet, TensorImageSet
 from overconf.data.corruptions import image_seeds
-from overconf.data.decode import DECODES, check_gpu_decode, decode_batch, read_encoded
+from overconf.data.decode import check_gpu_decode, decode_batch, read_encoded
 from overconf.errors import ConfigError, ModelOutputError
 from overconf.evaluation.records import OOD_LABEL, ModelInfo, make_records
 from overconf.evaluation.runtime import check_worker_counts, default_threads, default_workers, torch_threads
 from overconf.perturb.base import Perturbation, SeededPerImage
-from overconf.validate import check_name
+from overconf.vocabulary import BATCH_SIZE, DECODE, PRECISION, check_setting
 
-PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 Precision = Literal["fp32", "tf32", "bf16", "fp16"]
 AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 #: ``batch_size="auto"`` off CUDA; on CUDA the largest power of two (≤ :data:`AUTO_BATCH_LIMIT`) that fits.
@@ -81,7 +80,7 @@ def engine_settings(table: pa.Table) -> dict[str, Any] | None:
 
 
 def check_precision(name: str, key: str = "precision") -> str:
-    return check_name(key, name, PRECISIONS)
+    return str(check_setting(key, name))
 
 
 @contextlib.contextmanager
@@ -225,16 +224,16 @@ def evaluate(
     dataset: ImageSet,
     perturbation: Perturbation,
     *,
-    batch_size: int | Literal["auto"] = 500,
+    batch_size: int | Literal["auto"] = BATCH_SIZE,
     device: torch.device | str = "cpu",
     seed: int = 0,
     progress: bool = True,
-    precision: Precision = "fp32",
-    attack_precision: Precision = "fp32",
+    precision: Precision = PRECISION,
+    attack_precision: Precision = PRECISION,
     channels_last: bool = False,
     workers: int | None = None,
     threads: int | None = None,
-    decode: Literal["cpu", "gpu"] = "cpu",
+    decode: Literal["cpu", "gpu"] = DECODE,
 ) -> pa.Table:
     """Records (see :mod:`overconf.evaluation.records`) of ``model`` on ``perturbation(dataset)``.
 
@@ -246,15 +245,10 @@ def evaluate(
     thread count for the call. See the module docstring for ``precision``, ``channels_last`` and ``decode``.
     """
     device = torch.device(device)
-    check_precision(precision)
-    check_precision(attack_precision, "attack_precision")
-    check_name("decode", decode, DECODES)
-    if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise ConfigError(f"batch_size must be a positive integer or 'auto', not {batch_size!r}")
-    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 0):
-        raise ConfigError(f"workers must be a non-negative integer, not {workers!r}")
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise ConfigError(f"threads must be a positive integer, not {threads!r}")
+    given = {"batch_size": batch_size, "precision": precision, "attack_precision": attack_precision,
+             "channels_last": channels_last, "workers": workers, "threads": threads, "decode": decode}
+    for key, value in given.items():
+        check_setting(key, value)
     check_worker_counts(workers, threads)
     if len(dataset) == 0:
         raise ConfigError(f"{dataset.name}: no samples to evaluate", hint="check n_examples and the data folder")

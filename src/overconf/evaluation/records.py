@@ -25,10 +25,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pyarrow as pa
 
+from overconf.vocabulary import FAMILIES
+
 if TYPE_CHECKING:
     import torch
 
-FAMILIES = ("clean", "attack", "corruption", "ood")
 OOD_LABEL = -1
 
 RECORD_SCHEMA = pa.schema(

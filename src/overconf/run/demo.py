@@ -30,7 +30,7 @@ PAIRS: tuple[tuple[str, str, str], ...] = (
 @dataclass(frozen=True)
 class DemoConfig:
     """Sizes of the demo. ``n_examples``: clean samples; ``perturbation_examples``: samples attacked, corrupted
-    or replaced by OOD (the spec's ``[perturbations] n_examples`` of each family, as ``--attack-examples`` is
+    or replaced by OOD (the spec's ``[perturbations] n_examples`` of each family, as ``--n-examples attack=N`` is
     that of attacks)."""
 
     robust_training: str = "fgsm-rs"

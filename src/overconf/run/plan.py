@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from overconf.data import fashion_mnist
-from overconf.data.base import DEFAULT_EPS, ImageSet
+from overconf.data.base import ImageSet
 from overconf.data.decode import check_gpu_decode
 from overconf.data.named import load_split
 from overconf.errors import ConfigError, MissingFileError
@@ -36,6 +36,7 @@ from overconf.run.models import GridModel, TrainData, entry_point_model, trained
 from overconf.run.spec import ENGINE_KEYS, Spec, spec_line
 from overconf.store.identity import canonical
 from overconf.store.layout import records_path
+from overconf.vocabulary import default_eps
 
 console = Console(stderr=True)
 
@@ -135,7 +136,7 @@ def _check_normalisation(spec: Spec, data: ImageSet) -> None:
 def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     """Resolve ``spec`` into a :class:`Plan` (no model is loaded, nothing is written)."""
     check_worker_counts(spec.workers, spec.threads, f"{spec.source}: ")
-    eps = spec.eps if spec.eps is not None else DEFAULT_EPS.get(spec.data.dataset, 8 / 255)
+    eps = spec.eps if spec.eps is not None else default_eps(spec.data.dataset)
     data_dir = spec.data.path
     try:  # bad specs fail first, naming the spec file's line
         perturbations = expand_perturbations(spec.specs, spec.data.dataset, data_dir, eps)

@@ -42,30 +42,39 @@ line and the closest valid key; every value is type- and range-checked on load.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import InitVar, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from overconf.errors import ConfigError
 from overconf.train.config import TrainConfig
-from overconf.validate import closest
+from overconf.validate import closest, unknown_name
+from overconf.vocabulary import (
+    BATCH_SIZE,
+    DECODE,
+    DEVICE,
+    ENGINE_KEYS,
+    FAMILIES,
+    IMAGE_MODES,
+    PRECISION,
+    SEED,
+    check_setting,
+    invalid,
+)
 
-DEVICE_PATTERN = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-PRECISIONS = ("fp32", "tf32", "bf16", "fp16")  # as overconf.evaluation.engine.PRECISIONS (kept torch-free here)
-DECODES = ("cpu", "gpu")  # as overconf.data.decode.DECODES
-FAMILY_LIMITS = ("clean", "attack", "corruption", "ood")
-
-ENGINE_KEYS = ("batch_size", "precision", "attack_precision", "channels_last", "workers", "threads", "decode")
 TOP_KEYS = ("out", "seed", "device", *ENGINE_KEYS, "name", "cache_dir", "data", "pair", "zoo", "perturbations")
 DATA_KEYS = ("dataset", "path", "num_classes", "image_size", "n_examples", "split", "order", "mode", "classes")
-IMAGE_MODES = ("RGB", "L")  # as overconf.data.folder.MODES (kept PIL-free here)
 PAIR_KEYS = ("name", "robust", "normal", "architecture")
 MODEL_KEYS = ("entry_point", "kwargs", "checkpoint", "strip_prefix", "mean", "std", "name", "train", "config")
 ZOO_KEYS = ("dataset", "pairs", "catalogue", "add", "models_dir")
 PERTURBATION_KEYS = ("specs", "n_examples", "eps")
 TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig))
+#: the settings a :class:`Spec` checks itself (the rules of :func:`overconf.vocabulary.check_setting`)
+SETTINGS = ("seed", "device", *ENGINE_KEYS, "eps")
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,14 @@ class ZooSpec:
 
 @dataclass(frozen=True)
 class Spec:
-    """A whole run. ``folder``: where relative entry points are looked for (the spec file's folder)."""
+    """A whole run. ``folder``: where relative entry points are looked for (the spec file's folder).
+
+    The fields' defaults are what a spec file that leaves the key out runs with (:mod:`overconf.vocabulary`:
+    one default per setting, whatever the entry point). A Spec checks its settings when built (``seed``,
+    ``device``, the engine keys, ``eps``, the per-family ``n_examples``), each with the one rule of
+    :func:`overconf.vocabulary.check_setting`; :meth:`from_dict` checks the rest of a spec's tables. ``check``
+    names the keys in errors as the user wrote them (a spec file's ``file:line: key``, a CLI flag).
+    """
 
     out: Path
     data: DataSpec
@@ -127,31 +143,48 @@ class Spec:
     zoo: ZooSpec | None = None
     specs: tuple[str, ...] = ("clean",)
     n_examples: dict[str, int] = field(default_factory=dict)
+    """``[perturbations] n_examples``: family → the first n samples (families left out: all of ``data``'s)."""
     eps: float | None = None
-    seed: int = 0
-    device: str = "auto"
-    batch_size: int | str = 256
-    precision: str = "fp32"
-    attack_precision: str = "fp32"
+    seed: int = SEED
+    device: str = DEVICE
+    batch_size: int | str = BATCH_SIZE
+    precision: str = PRECISION
+    attack_precision: str = PRECISION
     channels_last: bool = False
     workers: int | None = None
     threads: int | None = None
-    decode: str = "cpu"
+    decode: str = DECODE
     name: str = "spec"
     cache_dir: Path | None = None
     folder: Path = Path(".")
     source: str = "<spec>"
+    check: InitVar[_Checker | None] = None
 
+    def __post_init__(self, check: _Checker | None) -> None:
+        check = check or _Checker()
+        for key in SETTINGS:
+            check.setting(getattr(self, key), key, "perturbations" if key == "eps" else None)
+        check.keys(self.n_examples, FAMILIES, f"{check.label('perturbations.n_examples')} (a family)", "perturbations")
+        for family, n in self.n_examples.items():
+            check.setting(n, family, "perturbations", rule="n_examples", path=f"perturbations.n_examples.{family}")
 
-#: the engine keys' defaults (what a spec that names none of them runs with)
-ENGINE_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Spec) if f.name in ENGINE_KEYS}
+    @classmethod
+    def from_dict(cls, raw: Mapping[str, Any], *, source: str | None = None, folder: Path | str = Path("."),
+                  text: str = "", names: Mapping[str, str] | None = None) -> Spec:
+        """The spec a dict in a spec file's shape (its TOML tables) describes, every key and value checked.
+        Errors name ``source`` and the line of ``text`` the key is on (a spec file), or the key by ``names``
+        (spec key path, e.g. ``data.n_examples`` or ``perturbations.n_examples.attack`` → the name the user
+        gave it, e.g. a CLI flag)."""
+        return _from_dict(_Checker(source, text, names), raw, Path(folder))
 
 
 class _Checker:
-    """Type, range and key checks that name the file, the line and the closest valid key."""
+    """Type, range and key checks that name the key as the user wrote it: in a spec file (``source`` and its
+    ``text``) ``<file>:<line>: <key>`` and the closest valid key; elsewhere by ``names`` (spec key path →
+    name, e.g. a CLI flag), without a prefix."""
 
-    def __init__(self, source: str, text: str) -> None:
-        self.source, self.lines = source, text.splitlines()
+    def __init__(self, source: str | None = None, text: str = "", names: Mapping[str, str] | None = None) -> None:
+        self.source, self.lines, self.names = source, text.splitlines(), dict(names or {})
 
     def line_of(self, key: str, table: str | None = None) -> int | None:
         start = 0
@@ -164,12 +197,30 @@ class _Checker:
                 return i + 1
         return None
 
-    def fail(self, message: str, key: str | None = None, table: str | None = None, hint: str | None = None) -> ConfigError:
+    def where(self, key: str | None = None, table: str | None = None) -> str:
+        """The prefix of an error about ``key``: ``<file>:<line>: `` (``<file>: `` when not found), or nothing."""
+        if self.source is None:
+            return ""
         line = self.line_of(key, table) if key else None
-        where = f"{self.source}:{line}" if line else self.source
-        return ConfigError(f"{where}: {message}", hint=hint)
+        return f"{self.source}:{line}: " if line else f"{self.source}: "
 
-    def keys(self, table: dict[str, Any], allowed: tuple[str, ...], where: str, name: str | None = None) -> None:
+    def label(self, key: str, table: str | None = None, path: str | None = None) -> str:
+        """How the key is named: ``names[path]`` (path default ``table.key``), else the path below ``table``."""
+        path = path or (f"{table}.{key}" if table else key)
+        return self.names.get(path, path[len(table) + 1:] if table and path.startswith(f"{table}.") else path)
+
+    def fail(self, message: str, key: str | None = None, table: str | None = None, hint: str | None = None) -> ConfigError:
+        return ConfigError(f"{self.where(key, table)}{message}", hint=hint)
+
+    def invalid(self, value: Any, key: str, table: str | None, expected: str, hint: str | None = None) -> ConfigError:
+        return invalid(self.label(key, table), value, expected, where=self.where(key, table), hint=hint)
+
+    def setting(self, value: Any, key: str, table: str | None = None, *, rule: str | None = None,
+                path: str | None = None) -> Any:
+        """``value`` if :func:`overconf.vocabulary.check_setting` accepts it for ``rule`` (default ``key``)."""
+        return check_setting(rule or key, value, label=self.label(key, table, path), where=self.where(key, table))
+
+    def keys(self, table: Mapping[str, Any], allowed: tuple[str, ...], where: str, name: str | None = None) -> None:
         for key in table:
             if key not in allowed:
                 close = closest(key, allowed, n=1, cutoff=0.5)
@@ -178,36 +229,37 @@ class _Checker:
 
     def integer(self, value: Any, key: str, table: str | None = None, minimum: int = 0) -> int:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.fail(f"{key} must be an integer ≥ {minimum}, got {value!r}", key, table)
+            raise self.invalid(value, key, table, f"an integer >= {minimum}")
         return value
 
     def string(self, value: Any, key: str, table: str | None = None) -> str:
         if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"{key} must be a non-empty string, got {value!r}", key, table)
+            raise self.invalid(value, key, table, "a non-empty string")
         return value
 
+    def path(self, value: Any, key: str, table: str | None, folder: Path) -> Path:
+        """A path (a non-empty string, or a :class:`os.PathLike`), relative ones resolved against ``folder``."""
+        if not isinstance(value, os.PathLike):
+            value = self.string(value, key, table)
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else folder / path
+
     def choice(self, value: Any, key: str, choices: tuple[str, ...], table: str | None = None) -> str:
-        value = self.string(value, key, table)
-        if value not in choices:
-            close = closest(value, choices, n=1)
-            raise self.fail(f"unknown {key} {value!r}", key, table,
-                            hint=f"did you mean {close[0]!r}?" if close else f"choose one of {', '.join(choices)}")
+        if not isinstance(value, str) or value not in choices:
+            close = closest(value, choices, n=1) if isinstance(value, str) else []
+            raise self.invalid(value, key, table, f"one of {', '.join(choices)}",
+                               hint=f"did you mean {close[0]!r}?" if close else None)
         return value
 
     def number(self, value: Any, key: str, table: str | None = None) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.fail(f"{key} must be a number, got {value!r}", key, table)
+            raise self.invalid(value, key, table, "a number")
         return float(value)
 
     def table(self, value: Any, key: str, table: str | None = None) -> dict[str, Any]:
         if not isinstance(value, dict):
-            raise self.fail(f"{key} must be a table, got {value!r}", key, table)
+            raise self.invalid(value, key, table, "a table")
         return value
-
-
-def _path(value: str, folder: Path) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else folder / path
 
 
 def _model(check: _Checker, raw: Any, where: str, folder: Path, pair: str) -> ModelSpec:
@@ -246,7 +298,7 @@ def _model(check: _Checker, raw: Any, where: str, folder: Path, pair: str) -> Mo
             raise check.fail(f"{where}: a trained model has no checkpoint", "checkpoint", "pair")
     config = check.table(table.get("config", {}), "config", "pair")
     name = check.string(table["name"], "name", "pair") if "name" in table else None
-    checkpoint = _path(check.string(table["checkpoint"], "checkpoint", "pair"), folder) if "checkpoint" in table else None
+    checkpoint = check.path(table["checkpoint"], "checkpoint", "pair", folder) if "checkpoint" in table else None
     kwargs = check.table(table.get("kwargs", {}), "kwargs", "pair")
     strip_prefix = check.string(table["strip_prefix"], "strip_prefix", "pair") if "strip_prefix" in table else None
     if has_train and (kwargs or strip_prefix):
@@ -265,19 +317,17 @@ def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
     from overconf.data.named import dataset_names  # lazy: start-up time
 
     if dataset not in dataset_names():
-        close = closest(dataset, dataset_names(), n=1)
-        raise check.fail(f"unknown dataset {dataset!r}", "dataset", "data",
-                         hint=f"did you mean {close[0]!r}?" if close else f"choose one of {', '.join(dataset_names())}")
+        raise unknown_name("dataset", dataset, dataset_names(), where=check.where("dataset", "data").removesuffix(": "))
     num_classes = check.integer(raw["num_classes"], "num_classes", "data", 2) if "num_classes" in raw else None
     if dataset in ("imagefolder", "npz") and (num_classes is None or "path" not in raw):
         raise check.fail(f"dataset {dataset!r} needs path and num_classes", "dataset", "data",
                          hint='e.g. path = "data/test" and num_classes = 10')
     return DataSpec(
         dataset=dataset,
-        path=_path(check.string(raw["path"], "path", "data"), folder) if "path" in raw else None,
+        path=check.path(raw["path"], "path", "data", folder) if "path" in raw else None,
         num_classes=num_classes,
         image_size=check.integer(raw["image_size"], "image_size", "data", 1) if "image_size" in raw else None,
-        n_examples=check.integer(raw["n_examples"], "n_examples", "data", 1) if "n_examples" in raw else None,
+        n_examples=check.setting(raw.get("n_examples"), "n_examples", "data"),
         split=check.string(raw["split"], "split", "data") if "split" in raw else None,
         order=check.string(raw["order"], "order", "data") if "order" in raw else None,
         mode=_mode(check, raw, dataset),
@@ -300,8 +350,7 @@ def _classes(check: _Checker, value: Any, dataset: str) -> tuple[str, ...]:
         raise check.fail(f"classes applies to imagefolder data, not {dataset!r}", "classes", "data",
                          hint="remove classes from [data]")
     if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
-        raise check.fail(f"classes must be a list of class folder names, got {value!r}", "classes", "data",
-                         hint='e.g. classes = ["cat", "dog"]')
+        raise check.invalid(value, "classes", "data", "a list of class folder names", hint='e.g. classes = ["cat", "dog"]')
     twice = sorted({v for v in value if value.count(v) > 1})
     if twice:
         raise check.fail(f"class {twice[0]!r} is listed twice in classes", "classes", "data")
@@ -313,59 +362,42 @@ def _zoo(check: _Checker, raw: Any, folder: Path) -> ZooSpec:
     check.keys(table, ZOO_KEYS, "zoo", None)
     pairs = table.get("pairs", [])
     if not isinstance(pairs, list) or not all(isinstance(p, str) for p in pairs):
-        raise check.fail(f"zoo.pairs must be a list of model ids, got {pairs!r}", "pairs")
+        raise check.invalid(pairs, "pairs", "zoo", "a list of model ids")
     add = table.get("add", [])
-    if not isinstance(add, list) or not all(isinstance(p, str) for p in add):
-        raise check.fail(f"zoo.add must be a list of pairs files, got {add!r}", "add")
+    if not isinstance(add, list) or not all(isinstance(p, (str, os.PathLike)) for p in add):
+        raise check.invalid(add, "add", "zoo", "a list of pairs files")
     return ZooSpec(
-        dataset=check.string(table.get("dataset"), "dataset"),
+        dataset=check.string(table.get("dataset"), "dataset", "zoo"),
         pairs=tuple(pairs),
-        catalogue=_path(check.string(table["catalogue"], "catalogue"), folder) if "catalogue" in table else None,
-        add=tuple(_path(p, folder) for p in add),
-        models_dir=_path(check.string(table["models_dir"], "models_dir"), folder) if "models_dir" in table else None,
+        catalogue=check.path(table["catalogue"], "catalogue", "zoo", folder) if "catalogue" in table else None,
+        add=tuple(check.path(p, "add", "zoo", folder) for p in add),
+        models_dir=check.path(table["models_dir"], "models_dir", "zoo", folder) if "models_dir" in table else None,
     )
 
 
-def _perturbations(check: _Checker, raw: Any) -> tuple[tuple[str, ...], dict[str, int], float | None]:
+def _perturbations(check: _Checker, raw: Any) -> dict[str, Any]:
+    """``[perturbations]``: the Spec fields ``specs``, ``n_examples`` and ``eps`` it sets (values checked by
+    :class:`Spec`)."""
     table = check.table(raw, "perturbations")
     check.keys(table, PERTURBATION_KEYS, "[perturbations]", "perturbations")
-    specs = table.get("specs", ["clean"])
-    if not isinstance(specs, list) or not specs or not all(isinstance(s, str) and s.strip() for s in specs):
-        raise check.fail(f"perturbations.specs must be a non-empty list of spec strings, got {specs!r}", "specs",
-                         "perturbations", hint='e.g. specs = ["clean", "pgd:steps=20", "corruptions"]')
-    limits = check.table(table.get("n_examples", {}), "n_examples", "perturbations")
-    for family, n in limits.items():
-        if family not in FAMILY_LIMITS:
-            close = closest(family, FAMILY_LIMITS, n=1)
-            raise check.fail(f"unknown key {family!r} in perturbations.n_examples (a family)", family, "perturbations",
-                             hint=f"did you mean {close[0]!r}?" if close else f"families: {', '.join(FAMILY_LIMITS)}")
-        check.integer(n, family, "perturbations", 1)
-    eps = check.number(table["eps"], "eps", "perturbations") if "eps" in table else None
-    if eps is not None and not 0 < eps <= 1:
-        raise check.fail(f"eps must be in (0, 1] (pixel units), got {eps}", "eps", "perturbations")
-    return tuple(s.strip() for s in specs), dict(limits), eps
+    fields_: dict[str, Any] = {}
+    if "specs" in table:
+        specs = table["specs"]
+        if not isinstance(specs, list) or not specs or not all(isinstance(s, str) and s.strip() for s in specs):
+            raise check.invalid(specs, "specs", "perturbations", "a non-empty list of spec strings",
+                                hint='e.g. specs = ["clean", "pgd:steps=20", "corruptions"]')
+        fields_["specs"] = tuple(s.strip() for s in specs)
+    if "n_examples" in table:
+        fields_["n_examples"] = dict(check.table(table["n_examples"], "n_examples", "perturbations"))
+    if "eps" in table:
+        fields_["eps"] = table["eps"]
+    return fields_
 
 
-SEED_MAX = 2**63 - 1
-"""The largest seed (torch's generators take 64-bit seeds; numpy's take these too)."""
-
-
-def _seed(check: _Checker, value: Any) -> int:
-    seed = check.integer(value, "seed")
-    if seed > SEED_MAX:
-        raise check.fail(f"seed must be an integer ≤ 2**63 - 1, got {seed}", "seed")
-    return seed
-
-
-def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path(".")) -> Spec:
-    """Parse and check a spec's TOML text; ``folder`` anchors relative paths and entry points."""
-    check = _Checker(source, text)
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{source}: not valid TOML ({exc})", hint="see https://toml.io for the syntax") from None
+def _from_dict(check: _Checker, raw: Mapping[str, Any], folder: Path) -> Spec:
+    """:meth:`Spec.from_dict`: the tables' structure checked here, the settings' values by :class:`Spec`; a key
+    left out takes the Spec field's default."""
     check.keys(raw, TOP_KEYS, "the spec")
-    folder = Path(folder)
     zoo = _zoo(check, raw["zoo"], folder) if "zoo" in raw else None
     data_raw = check.table(raw.get("data", {}), "data")
     if "dataset" not in data_raw and zoo is not None:
@@ -389,34 +421,23 @@ def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path("."))
                               str(table.get("architecture", ""))))
     if not pairs and zoo is None:
         raise check.fail("the spec names no models", hint="add [[pair]] tables or zoo = { dataset = ..., pairs = [...] }")
-    specs, limits, eps = _perturbations(check, raw.get("perturbations", {}))
-    device = check.string(raw.get("device", "auto"), "device")
-    if not DEVICE_PATTERN.match(device):
-        raise check.fail(f"unknown device {device!r}", "device", hint="use auto, cpu, cuda, cuda:N or mps")
-    precision, attack_precision, decode = (check.choice(raw.get(key, default), key, choices) for key, default, choices in (
-        ("precision", "fp32", PRECISIONS), ("attack_precision", "fp32", PRECISIONS), ("decode", "cpu", DECODES)))
-    batch_size = raw.get("batch_size", 256)
-    if batch_size != "auto" and (isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1):
-        raise check.fail(f"batch_size must be an integer ≥ 1 or \"auto\", got {batch_size!r}", "batch_size")
-    channels_last = raw.get("channels_last", False)
-    if not isinstance(channels_last, bool):
-        raise check.fail(f"channels_last must be true or false, got {channels_last!r}", "channels_last")
-    return Spec(
-        out=Path(check.string(raw.get("out", "runs/run"), "out")).expanduser(),
-        data=data, pairs=tuple(pairs), zoo=zoo, specs=specs, n_examples=limits, eps=eps,
-        seed=_seed(check, raw.get("seed", 0)),
-        device=device,
-        batch_size=batch_size,
-        precision=precision,
-        attack_precision=attack_precision,
-        channels_last=channels_last,
-        workers=check.integer(raw["workers"], "workers") if "workers" in raw else None,
-        threads=check.integer(raw["threads"], "threads", None, 1) if "threads" in raw else None,
-        decode=decode,
-        name=check.string(raw.get("name", "spec"), "name"),
-        cache_dir=_path(check.string(raw["cache_dir"], "cache_dir"), folder) if "cache_dir" in raw else None,
-        folder=folder, source=source,
-    )
+    given = {key: raw[key] for key in SETTINGS if key in raw}  # eps: a key of [perturbations]
+    for key in ("name", "cache_dir"):
+        if key in raw:
+            given[key] = check.string(raw[key], key) if key == "name" else check.path(raw[key], key, None, folder)
+    out = check.path(raw.get("out", "runs/run"), "out", None, Path("."))  # out: against the current directory
+    source = check.source or Spec.source
+    return Spec(out=out, data=data, pairs=tuple(pairs), zoo=zoo, **_perturbations(check, raw.get("perturbations", {})),
+                **given, folder=folder, source=source, check=check)
+
+
+def parse_spec_text(text: str, source: str = "<spec>", folder: Path = Path(".")) -> Spec:
+    """Parse and check a spec's TOML text; ``folder`` anchors relative paths and entry points."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc})", hint="see https://toml.io for the syntax") from None
+    return Spec.from_dict(raw, source=source, folder=folder, text=text)
 
 
 def spec_line(spec: Spec, message: str) -> str | None:

@@ -28,8 +28,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from overconf.errors import RecordError
-from overconf.evaluation.records import FAMILIES, RECORD_SCHEMA
+from overconf.evaluation.records import RECORD_SCHEMA
 from overconf.store.layout import slug
+from overconf.vocabulary import FAMILIES
 
 SPOT_CHECK_ROWS = 64
 """Rows of each file whose logits are re-checked against ``prediction`` and ``confidence``."""
