@@ -16,7 +16,7 @@ import pandas as pd
 from overconf.errors import MetricInputError
 from overconf.metrics import paired_test
 from overconf.metrics.summary import GROUP_KEYS, held_out_temperature, summary_row
-from overconf.report.cells import Pair
+from overconf.report.comparisons import Pair
 from overconf.report.load import RunData
 from overconf.store.parquet import write_atomic
 
@@ -156,7 +156,7 @@ def pair_table(run: RunData, summary: pd.DataFrame, pairs: list[Pair] | None = N
 def paired_tests(pairs: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
     """:func:`overconf.metrics.paired_test` of robust vs normal across pairs, per data set × perturbation × metric.
 
-    ``units``: pair → unit (:func:`overconf.report.cells.replicate_units`); pairs of one unit (the same two
+    ``units``: pair → unit (:func:`overconf.report.comparisons.replicate_units`); pairs of one unit (the same two
     checkpoints) are averaged into one before the test, so ``n`` counts independent pairs. Cells with fewer
     pairs than the test accepts keep NaN statistics (``note`` says why).
     """
