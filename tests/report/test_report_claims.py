@@ -1,6 +1,6 @@
 """Claims and claims.json: verdicts need complete data and intervals on the claimed side; guards warn.
 
-Each defect of issue 11 is reproduced on a synthetic run: a missing record file, a pair whose o(f) is NaN,
+Each defect these rules guard against is reproduced on a synthetic run: a missing record file, a pair whose o(f) is NaN,
 a random-weight pair, a corruption cell against the claim, a temperature at its search bound.
 """
 
@@ -17,7 +17,6 @@ from synthetic_run import DEFAULT_PERTURBATIONS, make_synthetic_run, synthetic_l
 from overconf.evaluation.records import ModelInfo, make_records
 from overconf.metrics.temperature import TEMPERATURE_BOUNDS
 from overconf.report.build import analyse
-from overconf.report.comparisons import Pair, expected_pairs
 from overconf.report.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -34,6 +33,7 @@ from overconf.report.claims import (
     spec_of,
 )
 from overconf.report.combine import combine_runs
+from overconf.report.comparisons import Pair, expected_pairs
 from overconf.report.guards import MIN_CORRECT_FOR_UNDERCONFIDENCE
 from overconf.report.tables import paired_tests
 from overconf.store.parquet import records_path, write_records

@@ -56,7 +56,7 @@ def is_green(rgba) -> bool:
 def test_panels_group_corruptions_and_drop_ood(run: RunData) -> None:
     assert run.panels == PANELS
     ood = [f.perturbation for f in run.files if f.family == "ood"]
-    assert ood and not any(key[1] in ood for key in run._groups)
+    assert ood and not any(key[1] in ood for key in run._panel_files)
     assert len(run.arrays("relu-flc-normal", "corruptions")[0]) == 2 * 300
 
 
