@@ -282,7 +282,7 @@ CLAIMS: tuple[ClaimSpec, ...] = (
 
 
 def spec_of(claim_id: str) -> ClaimSpec:
-    """The row of :data:`CLAIMS` with this ``id`` (template; e.g. ``attack-lower:{key}``)."""
+    """The row of :data:`CLAIMS` whose ``id`` template is ``claim_id`` (as the table writes it, ``{key}`` included)."""
     return next(spec for spec in CLAIMS if spec.id == claim_id)
 
 
