@@ -35,7 +35,7 @@ from overconf.train.cache import train_or_load
 pytestmark = pytest.mark.slow
 
 REQUIRED_COLUMNS = ["model", "pair", "robust", "perturbation", "n", "accuracy", "ece", "overconfidence",
-                    "underconfidence", "conf_correct", "auroc"]
+                    "underconfidence", "auroc"]
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 #: the demo at test sizes (``DemoConfig.quick()`` trains on 6,000 images and evaluates 1,000 / 100)
 SMALL = DemoConfig(epochs=1, train_subset=3_000, n_examples=500, perturbation_examples=50, square_queries=50, pgd_steps=10)

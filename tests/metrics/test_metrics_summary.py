@@ -22,7 +22,7 @@ from overconf.metrics import (
 
 REQUIRED_COLUMNS = [
     "model", "pair", "robust", "perturbation", "n", "accuracy", "ece", "overconfidence",
-    "underconfidence", "conf_correct", "auroc",
+    "underconfidence", "auroc",
 ]  # fmt: skip
 
 
@@ -57,6 +57,14 @@ def test_no_column_always_equals_another() -> None:
     same = [(a, b) for a, b in itertools.combinations(table.columns, 2)
             if table[a].notna().any() and np.allclose(table[a], table[b], equal_nan=True)]
     assert same == []
+
+
+def test_no_column_is_one_minus_another() -> None:
+    # the mean confidence of the right predictions is 1 − u(f): the summary carries u(f) only
+    table = summary_table(_records()).select_dtypes("number")
+    complements = [(a, b) for a, b in itertools.combinations(table.columns, 2)
+                   if table[a].notna().any() and np.allclose(table[a], 1 - table[b], equal_nan=True)]
+    assert complements == []
 
 
 def test_values_equal_the_metric_functions() -> None:

@@ -1,6 +1,6 @@
 """Claims and claims.json: verdicts need complete data and intervals on the claimed side; guards warn.
 
-Each defect of issue 11 is reproduced on a synthetic run: a missing record file, a pair whose o(f) is NaN,
+Each defect these rules guard against is reproduced on a synthetic run: a missing record file, a pair whose o(f) is NaN,
 a random-weight pair, a corruption cell against the claim, a temperature at its search bound.
 """
 
@@ -17,7 +17,6 @@ from synthetic_run import DEFAULT_PERTURBATIONS, make_synthetic_run, synthetic_l
 from overconf.evaluation.records import ModelInfo, make_records
 from overconf.metrics.temperature import TEMPERATURE_BOUNDS
 from overconf.report.build import analyse
-from overconf.report.cells import Pair, expected_pairs
 from overconf.report.claims import (
     INCONCLUSIVE,
     NOT_SUPPORTED,
@@ -27,12 +26,14 @@ from overconf.report.claims import (
     SUPPORTED,
     VERDICTS,
     WARNING,
-    claim_robust_stays_low,
     guard_temperature_bound,
+    judge,
     judge_every,
     minimum_p_value,
+    spec_of,
 )
 from overconf.report.combine import combine_runs
+from overconf.report.comparisons import Pair, expected_pairs
 from overconf.report.guards import MIN_CORRECT_FOR_UNDERCONFIDENCE
 from overconf.report.tables import paired_tests
 from overconf.store.layout import records_path
@@ -164,7 +165,8 @@ NAN = float("nan")
 ])
 def test_judge_every_needs_complete_data_and_intervals(rows, side: str, verdict: str, failed: list[str]) -> None:
     pairs = [Pair("d", "a", "a-r", "a-n"), Pair("d", "b", "b-r", "b-n")]
-    claim = judge_every("x", "s", "ours", cells_frame(rows), pairs, side, lambda r: "", "pairs")
+    claim = judge_every(cells_frame(rows), pairs, side=side, line=lambda r: "", noun="pairs", id="x", statement="s",
+                        source="ours")
     assert claim.verdict == verdict
     assert [f.split(":")[0] for f in claim.failed] == failed
 
@@ -247,7 +249,7 @@ def test_too_few_correct_predictions_gate_auroc_but_not_overconfidence(tmp_path:
 def test_a_cell_failing_a_guard_cannot_support_a_claim(guards: list[str], verdict: str) -> None:
     pairs = [Pair("d", "a", "a-r", "a-n"), Pair("d", "b", "b-r", "b-n")]
     cells = cells_frame([("a", -0.2, -0.3, -0.1), ("b", -0.1, -0.15, -0.05)]).assign(guard=guards)
-    claim = judge_every("x", "s", "ours", cells, pairs, "<", lambda r: "", "pairs")
+    claim = judge_every(cells, pairs, side="<", line=lambda r: "", noun="pairs", id="x", statement="s", source="ours")
     assert claim.verdict == verdict
     assert claim.pairs_guarded == [p for p, g in zip("ab", guards) if g]
 
@@ -398,7 +400,7 @@ def test_isotonic_and_histogram_binning_are_fitted_on_odd_and_scored_on_even() -
 
 def rise_frame(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
     return pd.DataFrame([{"dataset": "d", "pair": p, "perturbation": "pgd", "family": "attack", "metric": "robust_rise",
-                          "robust": 0.3 + e, "normal": 0.3, "estimate": e, "low": lo, "high": hi, "n": 500, "note": ""}
+                          "robust": NAN, "normal": NAN, "attacked": 0.3 + e, "clean": 0.3, "estimate": e, "low": lo, "high": hi, "n": 500, "note": ""}
                          for p, e, lo, hi in rows])
 
 
@@ -410,7 +412,7 @@ def rise_frame(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
 ])
 def test_robust_overconfidence_stays_low_under_pgd_within_a_stated_tolerance(rows, verdict: str) -> None:
     pairs = [Pair("d", "a", "a-r", "a-n"), Pair("d", "b", "b-r", "b-n")]
-    claim = claim_robust_stays_low(rise_frame(rows), pairs, {})
+    [claim] = judge(spec_of("robust-stays-low"), rise_frame(rows), pairs, {})
     assert claim.verdict == verdict and STAYS_LOW_TOLERANCE == 0.05
     assert "by less than 0.05" in claim.statement
     assert [n["estimate"] for n in claim.to_json()["numbers"]] == [r[1] for r in rows]  # unshifted numbers

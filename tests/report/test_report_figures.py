@@ -21,7 +21,7 @@ from overconf.metrics import (
     reliability_diagram,
     summary_table,
 )
-from overconf.report.cells import expected_pairs, pair_cells
+from overconf.report.comparisons import expected_pairs, pair_comparisons
 from overconf.report.figures import bars, density, difference, reliability, roc, scatter
 from overconf.report.figures.common import budgets, panel_title, save_figure
 from overconf.report.load import RunData, load_run
@@ -56,7 +56,7 @@ def is_green(rgba) -> bool:
 def test_panels_group_corruptions_and_drop_ood(run: RunData) -> None:
     assert run.panels == PANELS
     ood = [f.perturbation for f in run.files if f.family == "ood"]
-    assert ood and not any(key[1] in ood for key in run._groups)
+    assert ood and not any(key[1] in ood for key in run._panel_files)
     assert len(run.arrays("relu-flc-normal", "corruptions")[0]) == 2 * 300
 
 
@@ -171,7 +171,7 @@ def test_reliability_bars_equal_metrics_reliability_diagram(run: RunData, record
 
 def test_pair_differences_estimate_and_interval(run: RunData, records: pd.DataFrame) -> None:
     pairs = expected_pairs(run.manifest, run.models)
-    table = difference.pair_differences(run, *pair_cells(run, pairs, n_resamples=100), pairs)
+    table = difference.pair_differences(run, *pair_comparisons(run, pairs, n_resamples=100), pairs)
     assert len(table) == 2 * len(PANELS) * 3
     row = table[(table["panel"] == "clean") & (table["metric"] == "overconfidence")
                 & (table["robust_model"] == "relu-flc-robust")].iloc[0]
@@ -197,7 +197,7 @@ def all_figures(run: RunData) -> list:
     return [scatter.figure_confidence_scatter(run), bars.figure_overconfidence_bars(run),
             roc.figure_misclassification_roc(run), roc.figure_detection_roc(run),
             density.figure_densities(run, groups[0][2], groups[0][1]), reliability.figure_reliability(run, "synthetic"),
-            difference.figure_differences(difference.pair_differences(run, *pair_cells(run, pairs, n_resamples=50), pairs))]
+            difference.figure_differences(difference.pair_differences(run, *pair_comparisons(run, pairs, n_resamples=50), pairs))]
 
 
 def test_figures_are_readable_at_their_saved_size(run: RunData) -> None:

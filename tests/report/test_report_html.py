@@ -44,7 +44,8 @@ def test_text_from_the_run_is_escaped() -> None:
     hostile = "<script>alert(1)</script>"
     assert "&lt;script&gt;" in table_html(pd.DataFrame({"model": [hostile]})) and hostile not in table_html(
         pd.DataFrame({"model": [hostile]}))
-    claim = claim_html(Claim("k\"x", "a < b", "ours", SUPPORTED, "s & t", evidence=[hostile]))
+    claim = claim_html(Claim(id="k\"x", statement="a < b", source="ours", verdict=SUPPORTED, summary="s & t",
+                             evidence=[hostile]))
     assert hostile not in claim and "a &lt; b" in claim and "s &amp; t" in claim and 'id="claim-k&quot;x"' in claim
     provenance = provenance_html({"command": "<b>run</b>", "models": [{"model": hostile, "sha256": "00"}]})
     assert "<b>run</b>" not in provenance and hostile not in provenance and "&lt;b&gt;run&lt;/b&gt;" in provenance

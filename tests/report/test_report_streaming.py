@@ -55,7 +55,7 @@ def test_workers_give_the_serial_tables_and_figures(out: Path, tmp_path: Path) -
     serial = analyse(out, n_resamples=50)
     parallel = analyse(out, n_resamples=50, workers=2)
     pd.testing.assert_frame_equal(serial.summary, parallel.summary, check_exact=False, rtol=1e-12)
-    pd.testing.assert_frame_equal(serial.cells, parallel.cells, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(serial.comparisons, parallel.comparisons, check_exact=False, rtol=1e-12)
     names = {}
     for workers in (1, 2):
         copy = tmp_path / f"run{workers}"

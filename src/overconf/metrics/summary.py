@@ -12,7 +12,6 @@ from overconf.metrics.calibration import (
     accuracy,
     brier_score,
     expected_calibration_error,
-    mean_confidence_correct,
     nll,
     overconfidence,
     underconfidence,
@@ -39,7 +38,6 @@ COLUMNS = [
     "mce",
     "overconfidence",
     "underconfidence",
-    "conf_correct",
     "auroc",
     "aupr",
     "aurc",
@@ -62,7 +60,6 @@ def _labelled_metrics(conf: np.ndarray, ok: np.ndarray, n_bins: int) -> dict[str
         "mce": expected_calibration_error(conf, ok, n_bins, norm="max"),
         "overconfidence": overconfidence(conf, ok),
         "underconfidence": underconfidence(conf, ok),
-        "conf_correct": mean_confidence_correct(conf, ok),
         "auroc": misclassification_auroc(conf, ok),
         "aupr": misclassification_aupr(conf, ok),
         "aurc": aurc(conf, ok),
@@ -125,8 +122,10 @@ def summary_table(records: pd.DataFrame | Any, n_bins: int = 15) -> pd.DataFrame
     (as the engine returns); tables of several cells may be concatenated.
 
     Columns: the group keys; ``n``; ``accuracy``, ``mean_confidence``; ``ece`` (L1, ``n_bins`` equal-width
-    bins) and ``mce`` (max norm); ``overconfidence`` o(f) (= mean confidence of the wrong predictions) and ``underconfidence`` u(f);
-    ``conf_correct`` (mean confidence of the right ones); misclassification ``auroc``, ``aupr`` (correct = positive) and ``aurc``;
+    bins) and ``mce`` (max norm); ``overconfidence`` o(f) (= mean confidence of the wrong predictions) and
+    ``underconfidence`` u(f) (= 1 − mean confidence of the right ones, so the mean confidence of the right ones,
+    :func:`overconf.metrics.mean_confidence_correct`, is ``1 − underconfidence`` and has no column of its own);
+    misclassification ``auroc``, ``aupr`` (correct = positive) and ``aurc``;
     ``detection_auroc`` (attack rows: the model's clean records matched on ``index`` are the clean set, so
     only attacked images count); ``ood_auroc`` and ``ood_fpr95`` (ood rows: the model's clean records are
     in-distribution, this set is out, score MSP); and, only if the records have ``logits``, ``nll`` and
@@ -158,7 +157,7 @@ def summary_table(records: pd.DataFrame | Any, n_bins: int = 15) -> pd.DataFrame
 
 def summary_row(group: pd.DataFrame, clean: pd.DataFrame | None, temperature: float = float("nan"),
                 n_bins: int = 15) -> dict[str, object]:
-    """The :func:`summary_table` row of one cell: ``group`` holds the records of one model × perturbation
+    """The :func:`summary_table` row of one cell (model × perturbation): ``group`` holds the records of one model × perturbation
     (with ``logits`` if the metrics that need them are wanted), ``clean`` that model's clean records (or
     ``None``), ``temperature`` its held-out temperature (:func:`held_out_temperature`; NaN without logits)."""
     has_logits = "logits" in group.columns

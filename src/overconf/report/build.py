@@ -19,20 +19,20 @@ import pandas as pd
 
 from overconf.files import write_atomic
 from overconf.report.calibrators import calibrated_clean_records
-from overconf.report.cells import (
-    Pair,
-    block_cells,
-    block_pairs,
-    expected_pairs,
-    ood_cells,
-    replicate_units,
-)
 from overconf.report.claims import CLAIMS_JSON, Claim, check_claims, write_claims
 from overconf.report.combine import combine_runs
+from overconf.report.comparisons import (
+    Pair,
+    block_comparisons,
+    block_pairs,
+    expected_pairs,
+    ood_comparisons,
+    replicate_units,
+)
 from overconf.report.direction import calibration_directions
 from overconf.report.figures import bars, density, difference, ood, reliability, roc, scatter
 from overconf.report.figures.common import budgets, dataset_title
-from overconf.report.guards import class_coverage, guard_cells, guard_statement
+from overconf.report.guards import class_coverage, guard_comparisons, guard_statement
 from overconf.report.html import FigureEntry, TableEntry, render_page
 from overconf.report.intervals import N_RESAMPLES
 from overconf.report.load import RunData, load_run, n_classes
@@ -61,14 +61,15 @@ def _timed(step: str) -> Iterator[None]:
 @dataclass
 class Analysis:
     """Everything the report computes before drawing: the summary, the run, its expected pairs, the pair
-    table and paired tests, the per-cell differences with intervals, the panel differences and the claims."""
+    table and paired tests, the pair comparisons (robust − normal per pair × perturbation × metric) with
+    intervals, the panel differences and the claims."""
 
     summary: pd.DataFrame
     run: RunData
     expected: list[Pair]
     pairs: pd.DataFrame
     tests: pd.DataFrame
-    cells: pd.DataFrame
+    comparisons: pd.DataFrame
     differences: pd.DataFrame
     claims: list[Claim]
 
@@ -98,15 +99,15 @@ def _analyse(run: RunData, out: Path, n_resamples: int, pool: Executor | None) -
         pairs = pair_table(run, summary, expected)
         tests = paired_tests(pairs, replicate_units(expected, run.manifest))
     with _timed("bootstrap intervals"):
-        cells, pooled = intervals(run, expected, n_resamples, scaled, pool)
-        differences = difference.pair_differences(run, cells, pooled, expected)
+        comparisons, pooled = intervals(run, expected, n_resamples, scaled, pool)
+        differences = difference.pair_differences(run, comparisons, pooled, expected)
         directions = calibration_directions(run, expected, summary, n_resamples)
-        cells = pd.concat([cells, ood_cells(run, expected, n_resamples)], ignore_index=True)
-        blocks = guard_cells(block_cells(run, block_pairs(run.models), n_resamples), summary, classes)
-    cells = guard_cells(cells, summary, classes)
-    claims = check_claims(run.models, summary, cells, expected, classes, run.manifest,
+        comparisons = pd.concat([comparisons, ood_comparisons(run, expected, n_resamples)], ignore_index=True)
+        blocks = guard_comparisons(block_comparisons(run, block_pairs(run.models), n_resamples), summary, classes)
+    comparisons = guard_comparisons(comparisons, summary, classes)
+    claims = check_claims(run.models, summary, comparisons, expected, classes, run.manifest,
                           class_coverage(run, run.manifest), directions, blocks)
-    return Analysis(summary, run, expected, pairs, tests, cells, differences, claims)
+    return Analysis(summary, run, expected, pairs, tests, comparisons, differences, claims)
 
 
 def build_report(out: Path, n_resamples: int = N_RESAMPLES, workers: int = 1) -> Path:
@@ -174,7 +175,7 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
     figures in ``pool``'s processes when given)."""
     figures_dir, tables_dir = report_dir / "figures", report_dir / "tables"
     summary, run, pairs, tests = analysis.summary, analysis.run, analysis.pairs, analysis.tests
-    cells, differences, claims = analysis.cells, analysis.differences, analysis.claims
+    comparisons, differences, claims = analysis.comparisons, analysis.differences, analysis.claims
     write_claims(claims, report_dir / CLAIMS_JSON)
 
     for stale in [*figures_dir.glob("*.png"), *figures_dir.glob("*.svg"), *figures_dir.glob("*.pdf")]:  # figures of pairs no longer in the run
@@ -191,17 +192,17 @@ def render_report(analysis: Analysis, report_dir: Path, run_label: str, n_resamp
     write_table(differences, tables_dir, "pair_differences",
                 caption="Robust minus normal with 95% paired bootstrap intervals.")
 
-    write_table(cells, tables_dir, "pair_cells",
+    write_table(comparisons, tables_dir, "pair_cells",
                 caption="Robust minus normal per pair and perturbation with 95% paired bootstrap intervals.")
     shown = summary[[c for c in SUMMARY_HTML_COLUMNS if c in summary.columns]]
-    cell_columns = ["pair", "perturbation", "metric", "robust", "normal", "estimate", "low", "high", "n", "note",
-                    *[c for c in ("guard",) if c in cells.columns]]
+    comparison_columns = ["pair", "perturbation", "metric", "robust", "normal", "attacked", "clean", "estimate", "low",
+                          "high", "n", "note", *[c for c in ("guard",) if c in comparisons.columns]]
     tables = [
         TableEntry("Paired tests across pairs", "Wilcoxon signed-rank test of robust vs normal values per "
                    "perturbation (overconf.metrics.paired_test); with n pairs the smallest p is 2/2^n.", tests,
                    csv=tables_dir / "paired_tests.csv"),
         TableEntry("Robust minus normal per pair and perturbation", f"Differences on the samples both twins saw, "
-                   f"95% paired bootstrap intervals ({n_resamples} resamples).", cells[cell_columns], collapsed=True,
+                   f"95% paired bootstrap intervals ({n_resamples} resamples).", comparisons[comparison_columns], collapsed=True,
                    csv=tables_dir / "pair_cells.csv"),
         TableEntry("Summary (model × perturbation)", "The main columns; all columns in the CSV (also .md and .tex).",
                    shown, collapsed=True, csv=tables_dir / "summary.csv"),

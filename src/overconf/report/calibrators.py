@@ -23,7 +23,7 @@ import pandas as pd
 from overconf.metrics import apply_temperature
 from overconf.report.load import RunData
 
-#: calibrator → the ``pair_cells`` metric of o(f) after it, and its name on the page
+#: calibrator → the :func:`overconf.report.comparisons.pair_comparisons` metric of o(f) after it, and its name on the page
 CALIBRATORS = {"ts": ("overconfidence_ts", "temperature scaling"), "iso": ("overconfidence_iso", "isotonic regression"),
                "hist": ("overconfidence_hist", "histogram binning")}
 HIST_BINS = 15

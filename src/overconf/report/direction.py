@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from overconf.report.cells import Pair
+from overconf.report.comparisons import Pair
 from overconf.report.intervals import N_RESAMPLES, Linear, linear_sums, percentile_interval
 from overconf.report.load import RunData
 

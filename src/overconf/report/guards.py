@@ -1,7 +1,7 @@
 """The guards that gate the claims' verdicts: the minimum counts and the chance limit, in one place.
 
-A cell (one pair under one perturbation and one metric, a row of :func:`overconf.report.cells.pair_cells`)
-*fails a guard* when
+A pair comparison (one pair under one perturbation and one metric, a row of
+:func:`overconf.report.comparisons.pair_comparisons`) *fails a guard* when
 
 - a member of the pair is at or near chance on clean data: accuracy below
   ``max(NEAR_CHANCE_FACTOR / K, 1/K + 3 √(1/K (1 − 1/K) / n))`` (K classes, n clean samples);
@@ -11,8 +11,8 @@ A cell (one pair under one perturbation and one metric, a row of :func:`overconf
   an AUROC on fewer than that many positives (correct; clean-correct for attack detection) or fewer than
   :data:`MIN_WRONG_FOR_OVERCONFIDENCE` negatives (wrong; attacked-wrong for attack detection).
 
-A cell that fails a guard cannot support a claim: :func:`overconf.report.claims.judge_every` counts it as
-not testable for that claim and names it with the guard.
+A comparison that fails a guard cannot support a claim: :func:`overconf.report.claims.judge_every` counts it
+as not testable for that claim and names it with the guard.
 """
 
 from __future__ import annotations
@@ -30,11 +30,16 @@ MIN_WRONG_FOR_OVERCONFIDENCE = 30
 MIN_CORRECT_FOR_UNDERCONFIDENCE = 30
 #: a clean accuracy below this multiple of chance (1 / number of classes) is "near chance"
 NEAR_CHANCE_FACTOR = 1.5
-#: count columns of a cell: the predictions behind each side's value (see :func:`overconf.report.cells.pair_cells`)
+#: count columns of a pair comparison: the predictions behind each side's value (see
+#: :func:`overconf.report.comparisons.pair_comparisons`); for :data:`RISE_METRICS` ``robust_*`` counts the attacked
+#: side and ``normal_*`` the clean one
 COUNT_COLUMNS = ["robust_correct", "robust_wrong", "normal_correct", "normal_wrong"]
+#: the metrics of one model, attacked − clean (its o(f) under an attack minus on the same clean images): their
+#: two values are the comparison's ``attacked`` and ``clean`` columns, not ``robust`` and ``normal``
+RISE_METRICS = ("normal_rise", "robust_rise")
 GUARD_COLUMN = "guard"
 
-_NEEDS_WRONG = {"overconfidence", "overconfidence_ts", "normal_rise", "robust_rise", "auroc", "detection_auroc"}
+_NEEDS_WRONG = {"overconfidence", "overconfidence_ts", *RISE_METRICS, "auroc", "detection_auroc"}
 _NEEDS_CORRECT = {"underconfidence", "auroc", "detection_auroc"}
 _CALIBRATED = ("overconfidence_ts", "overconfidence_iso", "overconfidence_hist")
 
@@ -74,13 +79,13 @@ def _count(row: pd.Series, column: str) -> int:
     return int(value) if value is not None and np.isfinite(value) else 0
 
 
-def cell_guard(row: pd.Series, near_chance: dict[str, str]) -> str:
-    """Why a cell fails a guard ("" when it passes): near chance, too few wrong, too few correct."""
+def comparison_guard(row: pd.Series, near_chance: dict[str, str]) -> str:
+    """Why a pair comparison fails a guard ("" when it passes): near chance, too few wrong, too few correct."""
     reasons = [near_chance[m] for m in (str(row["robust_model"]), str(row["normal_model"])) if m in near_chance]
     metric = str(row["metric"])
     if not np.isfinite(row["estimate"]):
         return "; ".join(reasons)  # undefined anyway: the note says why
-    sides = ("attacked", "clean") if metric.endswith("_rise") else ("robust", "normal")
+    sides = ("attacked", "clean") if metric in RISE_METRICS else ("robust", "normal")
     for side, prefix in zip(sides, ("robust", "normal")):
         wrong, correct = _count(row, f"{prefix}_wrong"), _count(row, f"{prefix}_correct")
         if needs_wrong(metric) and wrong < MIN_WRONG_FOR_OVERCONFIDENCE:
@@ -90,20 +95,20 @@ def cell_guard(row: pd.Series, near_chance: dict[str, str]) -> str:
     return "; ".join(reasons)
 
 
-def guard_cells(cells: pd.DataFrame, summary: pd.DataFrame, n_classes: dict[str, int]) -> pd.DataFrame:
-    """``cells`` with a :data:`GUARD_COLUMN` column: why each cell fails a guard, "" where it passes."""
+def guard_comparisons(comparisons: pd.DataFrame, summary: pd.DataFrame, n_classes: dict[str, int]) -> pd.DataFrame:
+    """``comparisons`` with a :data:`GUARD_COLUMN` column: why each fails a guard, "" where it passes."""
     near = near_chance_models(summary, n_classes)
-    guard = [cell_guard(row, near) for _, row in cells.iterrows()] if len(cells) else []
-    return cells.assign(**{GUARD_COLUMN: pd.Series(guard, index=cells.index, dtype=object)})
+    guard = [comparison_guard(row, near) for _, row in comparisons.iterrows()] if len(comparisons) else []
+    return comparisons.assign(**{GUARD_COLUMN: pd.Series(guard, index=comparisons.index, dtype=object)})
 
 
 def guard_statement() -> str:
     """The minimums as one sentence (stated on the page)."""
-    return (f"A cell is not judged when a member of its pair is near chance on clean data (accuracy below "
-            f"max({NEAR_CHANCE_FACTOR}/K, 1/K + 3 binomial standard errors)), when an o(f)-based number rests on fewer "
-            f"than {MIN_WRONG_FOR_OVERCONFIDENCE} wrong predictions of either model, or a u(f)- or AUROC-based "
-            f"number on fewer than {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct ones (for AUROC also fewer than "
-            f"{MIN_WRONG_FOR_OVERCONFIDENCE} wrong ones).")
+    return (f"A pair comparison (pair × perturbation × metric) is not judged when a member of its pair is near "
+            f"chance on clean data (accuracy below max({NEAR_CHANCE_FACTOR}/K, 1/K + 3 binomial standard errors)), "
+            f"when an o(f)-based number rests on fewer than {MIN_WRONG_FOR_OVERCONFIDENCE} wrong predictions of either "
+            f"model, or a u(f)- or AUROC-based number on fewer than {MIN_CORRECT_FOR_UNDERCONFIDENCE} correct ones "
+            f"(for AUROC also fewer than {MIN_WRONG_FOR_OVERCONFIDENCE} wrong ones).")
 
 
 def class_coverage(run: RunData, manifest: dict[str, object]) -> pd.DataFrame:

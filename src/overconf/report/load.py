@@ -109,7 +109,8 @@ class RunData:
     models: pd.DataFrame
     datasets: list[str]
     panels: list[str]
-    _groups: dict[tuple[str, str, str], list[RecordFile]] = field(default_factory=dict, repr=False)
+    #: ``(dataset, panel, model)`` → the model's record files in that figure panel (several for ``corruptions``)
+    _panel_files: dict[tuple[str, str, str], list[RecordFile]] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self._cells = {(f.model, f.perturbation): f for f in self.files}
@@ -117,7 +118,7 @@ class RunData:
         for f in sorted(self.files, key=lambda f: (rank.get(panel_of(f.family, f.perturbation) or "", 0), f.perturbation)):
             panel = panel_of(f.family, f.perturbation)
             if panel is not None:
-                self._groups.setdefault((f.dataset, panel, f.model), []).append(f)
+                self._panel_files.setdefault((f.dataset, panel, f.model), []).append(f)
         self._cache = _CellCache()
 
     def __getstate__(self) -> dict[str, Any]:  # sent to worker processes without the read cells
@@ -126,9 +127,10 @@ class RunData:
         return state
 
     def arrays(self, model: str, panel: str, dataset: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """``(confidence, correct)`` of one model in one panel (empty arrays where the cell is missing)."""
+        """``(confidence, correct)`` of one model in one panel, its cells pooled (empty arrays where the model has
+        no records in that panel)."""
         dataset = dataset if dataset is not None else self.dataset_of(model)
-        files = self._groups.get((dataset, panel, model), [])
+        files = self._panel_files.get((dataset, panel, model), [])
         if not files:
             return np.empty(0), np.empty(0, dtype=bool)
         parts = [self._cache.get(f.path) for f in files]
@@ -180,7 +182,7 @@ class RunData:
         return [str(m) for m in models["model"]]
 
     def panels_of(self, dataset: str) -> list[str]:
-        return [p for p in self.panels if any(k[0] == dataset and k[1] == p for k in self._groups)]
+        return [p for p in self.panels if any(k[0] == dataset and k[1] == p for k in self._panel_files)]
 
     def attacks(self) -> list[str]:
         """Attack labels in panel order."""
@@ -271,12 +273,12 @@ def block_groups(models: pd.DataFrame) -> list[tuple[str, str, list[str]]]:
     return groups
 
 
-def iter_cells(run: RunData) -> Iterator[tuple[str, str, str]]:
-    """Every ``(dataset, panel, model)`` that has records, in figure order."""
+def iter_panel_models(run: RunData) -> Iterator[tuple[str, str, str]]:
+    """Every ``(dataset, panel, model)`` that has records, in figure order (a panel pools the model's cells)."""
     for dataset in run.datasets:
         for panel in run.panels_of(dataset):
             for model in run.models_of(dataset)["model"]:
-                if (dataset, panel, model) in run._groups:
+                if (dataset, panel, model) in run._panel_files:
                     yield dataset, panel, str(model)
 
 

@@ -22,7 +22,13 @@ import pandas as pd
 
 from overconf.errors import ConfigError
 from overconf.metrics.summary import GROUP_KEYS, held_out_temperature, summary_frame, summary_row
-from overconf.report.cells import CELL_COLUMNS, Pair, one_pair_cells, pair_calibrated, pair_tasks
+from overconf.report.comparisons import (
+    COMPARISON_COLUMNS,
+    Pair,
+    one_pair_comparisons,
+    pair_calibrated,
+    pair_tasks,
+)
 from overconf.report.load import RunData
 from overconf.store.layout import slug
 
@@ -97,24 +103,24 @@ def summarise(run: RunData, pool: Executor | None) -> pd.DataFrame:
 
 def _pair_task(task: tuple[Pair, list[tuple[str, str]], int, int, pd.DataFrame]) -> tuple[list[Any], list[Any]]:
     pair, labels, n_resamples, seed, scaled = task
-    return one_pair_cells(_run(), pair, labels, n_resamples, seed, scaled)
+    return one_pair_comparisons(_run(), pair, labels, n_resamples, seed, scaled)
 
 
 def intervals(run: RunData, pairs: list[Pair], n_resamples: int, scaled: pd.DataFrame,
               pool: Executor | None, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`overconf.report.cells.pair_cells`, one pair per task (each sent only its own calibrated rows)."""
+    """:func:`overconf.report.comparisons.pair_comparisons`, one pair per task (each sent only its own calibrated rows)."""
     tasks = [(pair, labels, n_resamples, seed, pair_calibrated(scaled, pair))
              for _, pair, labels in pair_tasks(run, pairs)]
     if pool is None:
-        parts: Any = (one_pair_cells(run, *task) for task in tasks)
+        parts: Any = (one_pair_comparisons(run, *task) for task in tasks)
     else:
         parts = pool.map(_pair_task, tasks)
     rows: list[Any] = []
     pooled: list[Any] = []
-    for cell_rows, pooled_rows in parts:
-        rows += cell_rows
+    for comparison_rows, pooled_rows in parts:
+        rows += comparison_rows
         pooled += pooled_rows
-    return pd.DataFrame(rows, columns=CELL_COLUMNS), pd.DataFrame(pooled, columns=CELL_COLUMNS)
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS), pd.DataFrame(pooled, columns=COMPARISON_COLUMNS)
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,13 @@ import pandas as pd
 from overconf.errors import MetricInputError
 from overconf.files import write_atomic
 from overconf.metrics import paired_test
-from overconf.report.cells import Pair
+from overconf.report.comparisons import Pair
 from overconf.report.load import RunData, load_run
 from overconf.report.parallel import summarise
 
 SUMMARY_CSV = "summary.csv"
-PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "conf_correct",
-                "auroc", "detection_auroc", "temperature", "overconfidence_ts", "ece_ts")
+PAIR_METRICS = ("accuracy", "ece", "overconfidence", "underconfidence", "auroc", "detection_auroc", "temperature",
+                "overconfidence_ts", "ece_ts")
 TESTED_METRICS = ("overconfidence", "underconfidence", "ece", "auroc", "detection_auroc", "overconfidence_ts")
 
 
@@ -56,7 +56,7 @@ def write_summary(out: Path, summary: pd.DataFrame | None = None, run: RunData |
     return summary
 
 
-def _cell(value: object, digits: int) -> str:
+def _table_entry(value: object, digits: int) -> str:
     if isinstance(value, (bool, np.bool_)):
         return "yes" if value else "no"
     if isinstance(value, (float, np.floating)):
@@ -75,7 +75,7 @@ def to_markdown(table: pd.DataFrame, digits: int = 3) -> str:
     numeric = [pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c]) for c in table]
     head = "| " + " | ".join(str(c) for c in table.columns) + " |"
     rule = "| " + " | ".join("--:" if n else ":--" for n in numeric) + " |"
-    body = ["| " + " | ".join(_cell(v, digits).replace("|", "\\|") for v in row) + " |"
+    body = ["| " + " | ".join(_table_entry(v, digits).replace("|", "\\|") for v in row) + " |"
             for row in table.itertuples(index=False)]
     return "\n".join([head, rule, *body])
 
@@ -115,8 +115,8 @@ def pair_table(run: RunData, summary: pd.DataFrame, pairs: list[Pair] | None = N
         pairs = [Pair(d, name, r, n) for d in run.datasets for name, r, n in run.twins(d)]
     rows = []
     for pair in pairs:
-        cells = labelled.loc[labelled["dataset"] == pair.dataset, ["perturbation", "family"]].drop_duplicates()
-        for perturbation, family in cells.itertuples(index=False):
+        perturbations = labelled.loc[labelled["dataset"] == pair.dataset, ["perturbation", "family"]].drop_duplicates()
+        for perturbation, family in perturbations.itertuples(index=False):
             row: dict[str, object] = {"dataset": pair.dataset, "perturbation": perturbation, "family": family,
                                       "pair": pair.name, "robust_model": pair.robust, "normal_model": pair.normal}
             for metric in metrics:
@@ -130,8 +130,8 @@ def pair_table(run: RunData, summary: pd.DataFrame, pairs: list[Pair] | None = N
 def paired_tests(pairs: pd.DataFrame, units: dict[str, str] | None = None) -> pd.DataFrame:
     """:func:`overconf.metrics.paired_test` of robust vs normal across pairs, per data set × perturbation × metric.
 
-    ``units``: pair → unit (:func:`overconf.report.cells.replicate_units`); pairs of one unit (the same two
-    checkpoints) are averaged into one before the test, so ``n`` counts independent pairs. Cells with fewer
+    ``units``: pair → unit (:func:`overconf.report.comparisons.replicate_units`); pairs of one unit (the same two
+    checkpoints) are averaged into one before the test, so ``n`` counts independent pairs. Rows with fewer
     pairs than the test accepts keep NaN statistics (``note`` says why).
     """
     units = units or {}

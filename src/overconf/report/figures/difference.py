@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from overconf.report.cells import Pair
+from overconf.report.comparisons import Pair
 from overconf.report.figures.common import dataset_title, legend_below, new_figure, panel_title, styled
 from overconf.report.load import CORRUPTIONS_PANEL, RunData
 
@@ -33,7 +33,7 @@ def pair_differences(run: RunData, cells: pd.DataFrame, pooled: pd.DataFrame, pa
     """One row per (dataset, panel, pair, metric of :data:`DIFFERENCE_METRICS`): estimate, low, high, n.
 
     Single-label panels (clean, each attack) are rows of ``cells``, the corruptions panel the rows of ``pooled``
-    (both from :func:`overconf.report.cells.pair_cells`).
+    (both from :func:`overconf.report.comparisons.pair_comparisons`).
     """
     rows: list[dict[str, object]] = []
     for dataset in run.datasets:

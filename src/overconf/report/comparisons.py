@@ -1,11 +1,12 @@
-"""The pairs a run should have, and robust-minus-normal differences per pair × perturbation with intervals.
+"""The pairs a run should have, and their *pair comparisons*: robust-minus-normal differences with intervals.
 
 *Expected pairs* come from ``run.json`` (what the run was asked to evaluate), not from the records that
-happen to exist, so that a pair whose records are missing is named instead of silently dropped. A *cell*
-is one pair under one perturbation label (``clean``, ``pgd``, ``fog:severity=3``, ...; OOD labels have no
-true class and are left out). For each cell the two models' records are joined on ``index`` and each
-metric's difference is estimated on all joined samples with a paired bootstrap interval
-(:mod:`overconf.report.intervals`).
+happen to exist, so that a pair whose records are missing is named instead of silently dropped. A *pair
+comparison* is one pair under one perturbation label (``clean``, ``pgd``, ``fog:severity=3``, ...; OOD labels
+have no true class and are left out) and one metric: the two models' cells (model × perturbation) are
+joined on ``index`` and the metric's difference is estimated on all joined samples with a paired bootstrap
+interval (:mod:`overconf.report.intervals`). The report writes them as ``tables/pair_cells.csv`` (a file
+name kept from before this vocabulary) and :mod:`overconf.report.claims` judges them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 
 from overconf.report.calibrators import CALIBRATORS
 from overconf.report.calibrators import COLUMNS as CALIBRATED_COLUMNS
-from overconf.report.guards import COUNT_COLUMNS
+from overconf.report.guards import COUNT_COLUMNS, RISE_METRICS
 from overconf.report.intervals import (
     N_RESAMPLES,
     Linear,
@@ -37,8 +38,8 @@ from overconf.report.intervals import (
 )
 from overconf.report.load import CORRUPTIONS_PANEL, RunData, block_groups
 
-#: metric of a cell → what its ``estimate`` is
-CELL_METRICS = {
+#: metric of a pair comparison → what its ``estimate`` is
+COMPARISON_METRICS = {
     "overconfidence": "o(f) robust − normal",
     "underconfidence": "u(f) robust − normal",
     "ece": "ECE robust − normal",
@@ -52,8 +53,8 @@ CELL_METRICS = {
     "overconfidence_iso": "o(f) after isotonic regression, robust − normal (clean, even indices)",
     "overconfidence_hist": "o(f) after histogram binning, robust − normal (clean, even indices)",
 }
-CELL_COLUMNS = ["dataset", "pair", "robust_model", "normal_model", "perturbation", "family", "metric", "robust",
-                "normal", "estimate", "low", "high", "n", "note", *COUNT_COLUMNS]
+COMPARISON_COLUMNS = ["dataset", "pair", "robust_model", "normal_model", "perturbation", "family", "metric", "robust",
+                      "normal", "attacked", "clean", "estimate", "low", "high", "n", "note", *COUNT_COLUMNS]
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def _named_uniquely(pairs: list[Pair]) -> list[Pair]:
 
 
 def _labels(run: RunData, dataset: str) -> list[tuple[str, str]]:
-    """``(perturbation, family)`` of a data set's labelled cells, clean first, then attacks, then corruptions:
+    """``(perturbation, family)`` of a data set's labelled perturbations, clean first, then attacks, then corruptions:
     those with records and those ``run.json`` ``cells`` lists (so a label missing for every model still counts)."""
     found = {p: f for p, f in run.families(dataset).items() if f != "ood"}
     datasets = {str(m.get("model")): str(m.get("dataset")) for m in run.manifest.get("models", []) if isinstance(m, dict)}
@@ -154,13 +155,22 @@ def _row(pair: Pair, perturbation: str, family: str, metric: str, **values: Any)
     nan = float("nan")
     row = {"dataset": pair.dataset, "pair": pair.name, "robust_model": pair.robust, "normal_model": pair.normal,
            "perturbation": perturbation, "family": family, "metric": metric, "robust": nan, "normal": nan,
-           "estimate": nan, "low": nan, "high": nan, "n": 0, "note": "", **dict.fromkeys(COUNT_COLUMNS, 0)}
+           "attacked": nan, "clean": nan, "estimate": nan, "low": nan, "high": nan, "n": 0, "note": "",
+           **dict.fromkeys(COUNT_COLUMNS, 0)}
     row.update(values)
     return row
 
 
+def _values(metric: str, first: float, second: float) -> dict[str, float]:
+    """A comparison's two values under their columns: ``attacked``/``clean`` for :data:`~overconf.report.guards.RISE_METRICS`, else
+    ``robust``/``normal``."""
+    return {"attacked": first, "clean": second} if metric in RISE_METRICS else {"robust": first, "normal": second}
+
+
 Counts = dict[str, int]
-"""The predictions behind a cell's two values: :data:`overconf.report.guards.COUNT_COLUMNS` → count."""
+"""The predictions behind a comparison's two values: :data:`overconf.report.guards.COUNT_COLUMNS` → count (for
+:data:`RISE_METRICS` ``robust_*`` counts the attacked side and ``normal_*`` the clean one: the README names these
+columns)."""
 
 
 def _counts(first: np.ndarray, second: np.ndarray) -> Counts:
@@ -178,13 +188,13 @@ def _missing_note(run: RunData, pair: Pair, perturbations: list[str]) -> str:
 
 
 def _undefined_note(metric: str, value_r: float, value_n: float) -> str:
-    """Why a cell's estimate is NaN, naming the side(s) whose value is undefined."""
+    """Why a comparison's estimate is NaN, naming the side(s) whose value is undefined."""
     why = {"overconfidence": "no wrong prediction", "overconfidence_ts": "no wrong prediction",
            "overconfidence_iso": "no wrong prediction", "overconfidence_hist": "no wrong prediction",
            "underconfidence": "no correct prediction", "auroc": "only right or only wrong predictions",
            "detection_auroc": "no clean-correct or no attacked-wrong sample",
            "normal_rise": "no wrong prediction", "robust_rise": "no wrong prediction"}.get(metric, "undefined")
-    names = ("attacked", "clean") if metric.endswith("_rise") else ("robust model", "normal model")
+    names = ("attacked", "clean") if metric in RISE_METRICS else ("robust model", "normal model")
     who = [side for side, v in zip(names, (value_r, value_n)) if not np.isfinite(v)]
     return f"undefined ({why}{' on the ' + ' and '.join(who) if who else ''})"
 
@@ -194,32 +204,33 @@ Sums = dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 LINEAR = {"overconfidence": overconfidence_linear, "underconfidence": underconfidence_linear, "ece": ece_linear}
 
 
-def pair_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, seed: int = 0,
+def pair_comparisons(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, seed: int = 0,
                scaled: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-cell differences, and the pooled corruptions panel per pair.
+    """The pair comparisons of every pair × perturbation, and the pooled corruptions panel per pair.
 
-    First table: one row per expected pair × labelled perturbation × metric of :data:`CELL_METRICS` that
+    First table: one row per expected pair × labelled perturbation × metric of :data:`COMPARISON_METRICS` that
     applies (detection AUROC and rises for attacks only, o(f) after calibration for clean). ``robust`` / ``normal``: each
-    model's value on the joined samples; ``estimate`` = robust − normal (for ``*_rise``: attacked − clean of one
-    model, ``robust``/``normal`` then hold that model's attacked and clean o(f)); ``low``/``high``: 95 % paired
-    percentile bootstrap interval; ``n``: joined samples; ``note``: why a value is missing. A pair without
-    records for a perturbation gets rows with NaN values and a note, never no row.
+    model's value on the joined samples; ``estimate`` = robust − normal, except for :data:`RISE_METRICS`:
+    attacked − clean of one model, whose two o(f) are ``attacked`` and ``clean`` (``robust``/``normal`` NaN;
+    ``attacked``/``clean`` are NaN on every other row); ``low``/``high``: 95 % paired percentile bootstrap
+    interval; ``n``: joined samples; ``note``: why a value is missing. A pair without records for a
+    perturbation gets rows with NaN values and a note, never no row.
 
     Second table: the same columns for o(f), u(f) and ECE over all corruption labels of a pair pooled
     (``perturbation`` = ``corruptions``), resampled within each label (stratified) by adding the labels' sums.
 
     ``scaled``: clean records after each post-hoc calibrator
-    (:func:`overconf.report.calibrators.calibrated_clean_records`); with any, clean cells also get o(f) after
-    each. Each pair reads only its own cells, one at a time.
+    (:func:`overconf.report.calibrators.calibrated_clean_records`); with any, clean comparisons also get o(f)
+    after each. Each pair reads only its two models' cells, one at a time.
     """
     rows: list[dict[str, Any]] = []
     pooled: list[dict[str, Any]] = []
     scaled = scaled if scaled is not None else pd.DataFrame(columns=CALIBRATED_COLUMNS)
     for dataset, pair, labels in pair_tasks(run, pairs):
-        pair_rows, pair_pooled = one_pair_cells(run, pair, labels, n_resamples, seed, pair_calibrated(scaled, pair))
+        pair_rows, pair_pooled = one_pair_comparisons(run, pair, labels, n_resamples, seed, pair_calibrated(scaled, pair))
         rows += pair_rows
         pooled += pair_pooled
-    return pd.DataFrame(rows, columns=CELL_COLUMNS), pd.DataFrame(pooled, columns=CELL_COLUMNS)
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS), pd.DataFrame(pooled, columns=COMPARISON_COLUMNS)
 
 
 def pair_calibrated(scaled: pd.DataFrame, pair: Pair) -> pd.DataFrame:
@@ -228,7 +239,7 @@ def pair_calibrated(scaled: pd.DataFrame, pair: Pair) -> pd.DataFrame:
 
 
 def pair_tasks(run: RunData, pairs: list[Pair]) -> list[tuple[str, Pair, list[tuple[str, str]]]]:
-    """``(dataset, pair, labels)`` in table order: the units of :func:`one_pair_cells` (each independent)."""
+    """``(dataset, pair, labels)`` in table order: the units of :func:`one_pair_comparisons` (each independent)."""
     tasks = []
     for dataset in dict.fromkeys([*run.datasets, *(p.dataset for p in pairs if p.dataset)]):
         labels = _labels(run, dataset)
@@ -236,14 +247,14 @@ def pair_tasks(run: RunData, pairs: list[Pair]) -> list[tuple[str, Pair, list[tu
     return tasks
 
 
-def one_pair_cells(run: RunData, pair: Pair, labels: list[tuple[str, str]], n_resamples: int, seed: int,
+def one_pair_comparisons(run: RunData, pair: Pair, labels: list[tuple[str, str]], n_resamples: int, seed: int,
                    scaled: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The :func:`pair_cells` rows of one pair (per-cell rows, pooled corruption rows)."""
+    """The :func:`pair_comparisons` rows of one pair (per-perturbation rows, pooled corruption rows)."""
     rows: list[dict[str, Any]] = []
     corruption_sums: list[Sums] = []
     for perturbation, family in labels:
-        cell_rows, sums = _cells_of(run, pair, perturbation, family, n_resamples, seed, scaled)
-        rows += cell_rows
+        perturbation_rows, sums = _comparisons_of(run, pair, perturbation, family, n_resamples, seed, scaled)
+        rows += perturbation_rows
         if family == "corruption" and sums:
             corruption_sums.append(sums)
     return rows, _pooled_rows(pair, corruption_sums) if corruption_sums else []
@@ -271,11 +282,11 @@ def _linear_row(pair: Pair, perturbation: str, family: str, metric: str, finish:
         note = _undefined_note(metric, value_r, value_n)
     elif not interval.defined:
         note = "interval undefined: some resample has no wrong (or no correct) prediction"
-    return _row(pair, perturbation, family, metric, robust=value_r, normal=value_n, estimate=interval.estimate,
+    return _row(pair, perturbation, family, metric, **_values(metric, value_r, value_n), estimate=interval.estimate,
                 low=interval.low, high=interval.high, n=n, note=note, **(counts or {}))
 
 
-def _linear_cells(pair: Pair, perturbation: str, family: str, metrics: dict[str, tuple[Linear, Linear]], n: int,
+def _linear_comparisons(pair: Pair, perturbation: str, family: str, metrics: dict[str, tuple[Linear, Linear]], n: int,
                   n_resamples: int, seed: int, counts: dict[str, Counts]) -> tuple[list[dict[str, Any]], Sums]:
     names = list(metrics)
     flat = [m for name in names for m in metrics[name]]
@@ -289,7 +300,7 @@ def _linear_cells(pair: Pair, perturbation: str, family: str, metrics: dict[str,
     return rows, sums
 
 
-def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamples: int, seed: int,
+def _comparisons_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamples: int, seed: int,
               scaled: pd.DataFrame) -> tuple[list[dict[str, Any]], Sums]:
     metrics = ["overconfidence", "underconfidence", "ece", "auroc"]
     if family == "attack":
@@ -307,7 +318,7 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
     conf_n, ok_n = _arrays(joined, 1)
     linear = {name: (make(conf_r, ok_r), make(conf_n, ok_n)) for name, make in LINEAR.items()}
     both = _counts(ok_r, ok_n)
-    rows, sums = _linear_cells(pair, perturbation, family, linear, len(joined), n_resamples, seed,
+    rows, sums = _linear_comparisons(pair, perturbation, family, linear, len(joined), n_resamples, seed,
                                dict.fromkeys(linear, both))
     auroc: dict[str, tuple[Statistic, Statistic | None]] = {
         "auroc": (misclassification_auroc_stat(conf_r, ok_r), misclassification_auroc_stat(conf_n, ok_n))}
@@ -329,7 +340,7 @@ def _cells_of(run: RunData, pair: Pair, perturbation: str, family: str, n_resamp
             rise = {"normal_rise": (overconfidence_linear(*a_n), overconfidence_linear(*c_n)),
                     "robust_rise": (overconfidence_linear(*a_r), overconfidence_linear(*c_r))}
             rise_counts = {"normal_rise": _counts(a_n[1], c_n[1]), "robust_rise": _counts(a_r[1], c_r[1])}
-            rows += _linear_cells(pair, perturbation, family, rise, len(four), n_resamples, seed, rise_counts)[0]
+            rows += _linear_comparisons(pair, perturbation, family, rise, len(four), n_resamples, seed, rise_counts)[0]
     if family == "clean" and len(scaled):
         rows += _calibrated_rows(pair, perturbation, family, scaled, n_resamples, seed)
     return rows, sums
@@ -350,7 +361,7 @@ def _calibrated_rows(pair: Pair, perturbation: str, family: str, scaled: pd.Data
         ok_r, ok_n = joined["correct_0"].to_numpy(bool), joined["correct_1"].to_numpy(bool)
         conf_r, conf_n = joined[f"{column}_0"].to_numpy(np.float64), joined[f"{column}_1"].to_numpy(np.float64)
         after = {metric: (overconfidence_linear(conf_r, ok_r), overconfidence_linear(conf_n, ok_n))}
-        rows += _linear_cells(pair, perturbation, family, after, len(joined), n_resamples, seed,
+        rows += _linear_comparisons(pair, perturbation, family, after, len(joined), n_resamples, seed,
                               {metric: _counts(ok_r, ok_n)})[0]
     return rows
 
@@ -369,14 +380,14 @@ def _interval_rows(pair: Pair, perturbation: str, family: str, stats: dict[str, 
             note = _undefined_note(metric, value_r, value_n)
         elif not interval.defined:
             note = "interval undefined: some resample has only right or only wrong predictions"
-        rows.append(_row(pair, perturbation, family, metric, robust=value_r, normal=value_n,
+        rows.append(_row(pair, perturbation, family, metric, **_values(metric, value_r, value_n),
                          estimate=interval.estimate, low=interval.low, high=interval.high, n=n, note=note,
                          **counts.get(metric, {})))
     return rows
 
 
-def ood_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
-    """Rows of :data:`CELL_COLUMNS` for every pair × OOD label (family ``ood``): ``ood_auroc`` (clean inputs
+def ood_comparisons(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, seed: int = 0) -> pd.DataFrame:
+    """Rows of :data:`COMPARISON_COLUMNS` for every pair × OOD label (family ``ood``): ``ood_auroc`` (clean inputs
     positive, OOD inputs negative, by confidence) and ``ood_confidence`` (mean confidence on the OOD inputs),
     robust − normal. The two models' clean records are joined on ``index``, and so are their OOD records; a
     resample draws from the ``n_clean + n_ood`` joined entries at once (the same weights for both models)."""
@@ -400,8 +411,8 @@ def ood_cells(run: RunData, pairs: list[Pair], n_resamples: int = N_RESAMPLES, s
             counts = {"robust_correct": n_in, "robust_wrong": n_out, "normal_correct": n_in, "normal_wrong": n_out}
             rows += _interval_rows(pair, label, "ood", stats, n_in + n_out, n_resamples, seed, {"ood_auroc": counts})
             mean = {"ood_confidence": (_mean_linear(score_r, ~positive), _mean_linear(score_n, ~positive))}
-            rows += _linear_cells(pair, label, "ood", mean, n_in + n_out, n_resamples, seed, {"ood_confidence": counts})[0]
-    return pd.DataFrame(rows, columns=CELL_COLUMNS)
+            rows += _linear_comparisons(pair, label, "ood", mean, n_in + n_out, n_resamples, seed, {"ood_confidence": counts})[0]
+    return pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
 
 
 def _mean_linear(values: np.ndarray, member: np.ndarray) -> Linear:
@@ -433,12 +444,12 @@ def block_pairs(models: pd.DataFrame) -> list[tuple[str, Pair]]:
     return out
 
 
-def block_cells(run: RunData, blocks: list[tuple[str, Pair]], n_resamples: int = N_RESAMPLES,
+def block_comparisons(run: RunData, blocks: list[tuple[str, Pair]], n_resamples: int = N_RESAMPLES,
                 seed: int = 0) -> pd.DataFrame:
-    """Clean rows of :data:`CELL_COLUMNS` (o(f), u(f), ECE, AUROC) for every :func:`block_pairs` pair, plus a
+    """Clean rows of :data:`COMPARISON_COLUMNS` (o(f), u(f), ECE, AUROC) for every :func:`block_pairs` pair, plus a
     ``block`` column naming the key; ``robust``/``normal`` hold the alternative and the standard model."""
     rows = []
     empty = pd.DataFrame(columns=CALIBRATED_COLUMNS)
     for key, pair in blocks:
-        rows += [{**r, "block": key} for r in _cells_of(run, pair, "clean", "clean", n_resamples, seed, empty)[0]]
-    return pd.DataFrame(rows, columns=[*CELL_COLUMNS, "block"])
+        rows += [{**r, "block": key} for r in _comparisons_of(run, pair, "clean", "clean", n_resamples, seed, empty)[0]]
+    return pd.DataFrame(rows, columns=[*COMPARISON_COLUMNS, "block"])
