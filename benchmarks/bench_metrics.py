@@ -4,7 +4,7 @@ Run:  .venv/bin/python benchmarks/bench_metrics.py [--n 1000000] [--classes 10] 
 
 Every timing includes our input validation; each is the best of ``--repeat`` runs (references: best of
 ``--ref-repeat``). "speed-up" is reference seconds / our seconds on the same input. Not a test: nothing
-is asserted, the table is for the README and the issue.
+is asserted, the table is for the README.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 
 Writes ``benchmarks/results/<device>.json`` (device, versions, sizes, every figure) and ``<device>.md`` (the
 table the README quotes). ``--size`` defaults to ``full`` on CUDA and ``tiny`` on the CPU (a few minutes on
-2 cores). Items (issue 10):
+2 cores). Items:
 
 a. the engine vs a bare ``model(x)`` loop over the same tensors (fp32): demo CNN and WRN-28-10 (random weights)
 b. the engine in bf16 + channels-last vs the engine in fp32, same models

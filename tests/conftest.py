@@ -22,10 +22,13 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="module")
 def pinned_torch_threads() -> Iterator[None]:
     """Tiny models on a shared 2-core machine run ~30× faster on one thread than on an oversubscribed pool, so
-    the tests that run models pin torch's thread count (``TEST_THREADS``, one by default).
+    the tests that run models pin torch's thread count (``TEST_THREADS``, one by default). This fixture is the
+    one way tests pin threads: use it (``pytest.mark.usefixtures("pinned_torch_threads")``), do not set
+    ``$OMP_NUM_THREADS`` or call ``torch.set_num_threads`` in a test.
 
     ``$OMP_NUM_THREADS`` is set to the same count: the engine takes its default thread count from it, and
-    subprocesses inherit it.
+    subprocesses and Ray's workers inherit it, so every process of a test computes at the same count (record
+    files hold the thread count the engine used: byte-identical files need equal counts).
     """
     before = torch.get_num_threads()
     torch.set_num_threads(TEST_THREADS)

@@ -26,6 +26,7 @@ from overconf.data.corruptions import CORRUPTIONS
 from overconf.data.ood import OOD_SETS
 from overconf.errors import MissingFileError
 from overconf.files import sha256_file
+from overconf.metrics import softmax
 from overconf.run.data import expand_perturbations
 from overconf.run.demo import PAIRS, DemoConfig, demo_spec, pair_configs
 from overconf.store.parquet import read_records
@@ -127,9 +128,7 @@ def test_records_match_summary(quick_run: RunFixture) -> None:
     pd.testing.assert_series_equal(clean.sort_index(), expected.sort_index(), check_names=False)
     assert (records.loc[records["family"] == "ood", "label"] == -1).all()
     # each record's confidence and prediction are the float64 softmax of its stored logits
-    logits = np.stack(records["logits"].to_numpy()).astype(np.float64)
-    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probs /= probs.sum(axis=1, keepdims=True)
+    probs = softmax(np.stack(records["logits"].to_numpy()).astype(np.float64))
     np.testing.assert_allclose(records["confidence"], probs.max(axis=1), rtol=1e-12)
     assert (records["prediction"] == probs.argmax(axis=1)).all()
     assert (records["correct"] == (records["prediction"] == records["label"])).all()

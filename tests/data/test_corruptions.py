@@ -37,10 +37,6 @@ def images(shape: tuple[int, int, int, int], seed: int = 0) -> torch.Tensor:
     return torch.floor(x * 255) / 255
 
 
-def test_the_fifteen_corruptions() -> None:
-    assert len(CORRUPTIONS) == 15 and len(set(CORRUPTIONS)) == 15
-
-
 @pytest.mark.parametrize("name", CORRUPTIONS)
 @pytest.mark.parametrize("shape", [(3, 1, 28, 28), (2, 3, 32, 32), (2, 3, 20, 24), (2, 1, 8, 8)])
 def test_every_corruption_and_severity_is_a_quantised_image_of_the_same_shape(name: str, shape: tuple) -> None:

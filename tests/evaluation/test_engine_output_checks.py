@@ -1,5 +1,5 @@
 """The engine checks every model's output: 2-D, exactly num_classes columns, finite; one failing model stops
-alone (issue 12, item 2)."""
+alone."""
 
 from __future__ import annotations
 

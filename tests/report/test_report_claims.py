@@ -1,6 +1,6 @@
 """Claims and claims.json: verdicts need complete data and intervals on the claimed side; guards warn.
 
-Each defect these rules guard against is reproduced on a synthetic run: a missing record file, a pair whose o(f) is NaN,
+Each way a verdict can go wrong is reproduced on a synthetic run: a missing record file, a pair whose o(f) is NaN,
 a random-weight pair, a corruption cell against the claim, a temperature at its search bound.
 """
 

@@ -39,6 +39,7 @@ def test_report_on_a_folder_without_records_is_a_user_error(monkeypatch: pytest.
     assert "error:" in err and "no records under" in err and "hint:" in err
 
 
+@pytest.mark.slow  # ~16 s on 2 idle cores: one report of two runs through the CLI
 def test_report_of_two_runs_combines_them(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture,
                                           tmp_path: Path) -> None:
     """Two runs with the same model names (a CIFAR-10-like and a CIFAR-100-like run): one report, one row each."""

@@ -51,6 +51,7 @@ def test_cell_cache_keeps_within_its_budget(run: RunData) -> None:
     assert confidence.size == one.rows  # reads after eviction give the records again
 
 
+@pytest.mark.slow  # ~40 s on 2 idle cores: a whole report built serially and with workers
 def test_workers_give_the_serial_tables_and_figures(out: Path, tmp_path: Path) -> None:
     serial = analyse(out, n_resamples=50)
     parallel = analyse(out, n_resamples=50, workers=2)

@@ -3,28 +3,21 @@ never compute the same cell and end with the records one process writes; a dead 
 
 from __future__ import annotations
 
+import fcntl
 import os
-import signal
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from overconf.run.locks import claim_path
 from overconf.run.runner import run_spec
 
-pytestmark = pytest.mark.slow
-
-ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every process of these tests (this one, Ray's workers, subprocesses) at one torch thread: the record files
-    hold the thread count the engine used (provenance.engine), so the bytes compare equal only at equal counts."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+# Every process of these tests (this one, Ray's workers, the subprocesses, which inherit the environment) at the
+# pinned torch thread count: the record files hold the thread count the engine used (provenance.engine), so the
+# bytes compare equal only at equal counts.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("pinned_torch_threads")]
 
 
 def record_bytes(out: Path) -> dict[str, bytes]:
@@ -32,15 +25,14 @@ def record_bytes(out: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory: pytest.TempPathFactory, my_pair_factory) -> tuple[Path, Path]:  # type: ignore[no-untyped-def]
+def reference(tmp_path_factory: pytest.TempPathFactory, my_pair_factory,  # type: ignore[no-untyped-def]
+              pinned_torch_threads: None) -> tuple[Path, Path]:
     """A 4-cell version of examples/my-pair (clean and PGD-2) and its records written by one local process."""
     root = tmp_path_factory.mktemp("backends")
     spec = my_pair_factory(root)
     spec.write_text(spec.read_text().replace('"fog:severity=3", "ood-uniform"', "").replace("pgd:steps=5", "pgd:steps=2"))
     out = root / "single"
-    with pytest.MonkeyPatch.context() as env:  # one torch thread everywhere: the files record the thread count
-        env.setenv("OMP_NUM_THREADS", "1")
-        assert len(run_spec(spec, out=out, progress=False, report=False).written) == 4
+    assert len(run_spec(spec, out=out, progress=False, report=False).written) == 4
     return spec, out
 
 
@@ -67,7 +59,7 @@ def test_ray_and_local_write_identical_files(reference: tuple[Path, Path], tmp_p
 
 def _overconf_run(spec: Path, out: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "overconf", "run", str(spec), "--out", str(out), "--no-report"],
-                            env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def _computed(stderr: str) -> int:
@@ -85,18 +77,45 @@ def test_two_processes_share_the_cells(reference: tuple[Path, Path], tmp_path: P
     assert record_bytes(out) == record_bytes(single)
 
 
-def test_a_killed_claimant_leaves_its_cell_to_the_next(reference: tuple[Path, Path], tmp_path: Path) -> None:
+def test_a_killed_claimant_leaves_its_cell_to_the_next(reference: tuple[Path, Path], tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A handshake, no clock: another process holds the claim of one cell; this run finds it busy, goes on, and
+    comes back to wait for it; the holder is killed only when the run asks to wait (the claim still busy), and
+    the run then computes the cell."""
     spec, single = reference
     out = tmp_path / "run"
     holder = subprocess.Popen(
-        [sys.executable, "-c", ("import sys, time; from pathlib import Path; from overconf.run.locks import claim\n"
+        [sys.executable, "-c", ("import sys; from pathlib import Path; from overconf.run.locks import claim\n"
                                 f"with claim(Path({str(out)!r}), 'mine-robust', 'clean', wait=False) as held:\n"
-                                "    print('held' if held else 'busy', flush=True); time.sleep(600)")],
-        env=ENV, stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    threading.Timer(2.0, lambda: holder.send_signal(signal.SIGKILL)).start()
-    started = time.monotonic()
-    result = run_spec(spec, out=out, progress=False, report=False)
-    holder.wait()
-    assert len(result.written) == 4 and time.monotonic() - started >= 1.5  # waited for the claim, then redid it
+                                "    print('held' if held else 'busy', flush=True); sys.stdin.read()")],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        held_lock = os.stat(claim_path(out, "mine-robust", "clean"))
+        seen: list[tuple[str, bool]] = []  # this run's requests for the held claim: (try or wait, was it busy)
+        flock = fcntl.flock
+
+        def observed_flock(fd: int, operation: int) -> None:  # fcntl.flock, noting this run's requests
+            stat = os.fstat(fd)
+            if not operation & fcntl.LOCK_UN and (stat.st_dev, stat.st_ino) == (held_lock.st_dev, held_lock.st_ino):
+                request = "try" if operation & fcntl.LOCK_NB else "wait"
+                try:
+                    flock(fd, operation | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    seen.append((request, True))
+                    if request == "try":
+                        raise
+                    holder.kill()  # the claimant dies while this run asks to wait for its claim ...
+                else:
+                    seen.append((request, False))
+                    return
+            flock(fd, operation)  # ... which the kernel frees when the holder is gone
+
+        monkeypatch.setattr(fcntl, "flock", observed_flock)
+        result = run_spec(spec, out=out, progress=False, report=False)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert seen == [("try", True), ("wait", True)]  # found busy, deferred, then waited for until the holder died
+    assert len(result.written) == 4
     assert record_bytes(out) == record_bytes(single) and not list(out.glob("records/*/.*.tmp"))

@@ -16,7 +16,8 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-pytestmark = pytest.mark.slow
+# torch threads pinned here and in Ray's workers (they inherit $OMP_NUM_THREADS)
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("pinned_torch_threads")]
 
 BUCKET = "overconf-test"
 
@@ -37,7 +38,7 @@ def s3(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Any]:
     server.start()
     for name, value in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_ACCESS_KEY_ID": "testing",
                         "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
-                        "OVERCONF_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}.items():
+                        "OVERCONF_CACHE": str(tmp_path / "cache")}.items():
         monkeypatch.setenv(name, value)
     from pyarrow import fs as pafs
 

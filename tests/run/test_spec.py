@@ -40,7 +40,7 @@ n_examples = { attack = 500, corruption = 500, ood = 500 }
 '''
 
 
-def test_the_issue_contract_parses(tmp_path: Path) -> None:
+def test_the_contract_spec_parses(tmp_path: Path) -> None:
     spec = parse_spec_text(CONTRACT, "mine.toml", tmp_path)
     assert spec.out == Path("runs/mine") and spec.batch_size == 256 and spec.precision == "fp32"
     assert spec.data.path == tmp_path / "data/test" and spec.data.n_examples == 1000 and spec.data.image_size == 32

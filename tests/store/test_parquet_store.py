@@ -11,6 +11,7 @@ import pytest
 from overconf.errors import MissingFileError
 from overconf.evaluation.records import RECORD_SCHEMA, ModelInfo, make_records
 from overconf.files import write_atomic
+from overconf.metrics import softmax
 from overconf.store.layout import records_path
 from overconf.store.parquet import has_records, read_records, write_records
 
@@ -36,8 +37,7 @@ def test_round_trip(tmp_path: Path) -> None:
 def test_records_confidence_is_max_softmax() -> None:
     t = table(n=50)
     logits = np.stack(t.column("logits").to_pylist()).astype(np.float64)
-    probs = np.exp(logits - logits.max(1, keepdims=True))
-    probs /= probs.sum(1, keepdims=True)
+    probs = softmax(logits)
     assert np.allclose(t.column("confidence").to_numpy(), probs.max(1), atol=1e-15)
     assert (t.column("prediction").to_numpy() == logits.argmax(1)).all()
     assert (t.column("correct").to_numpy() == (t.column("prediction").to_numpy() == t.column("label").to_numpy())).all()

@@ -92,7 +92,12 @@ def record_rate(key: str, samples: int, seconds: float) -> None:
 
 
 def rough_rate(family: str, parameters: dict[str, Any]) -> float:
-    """A stated rough rate: attacks cost one forward and backward pass per step or query."""
+    """A stated rough rate: ``ROUGH_RATES[family]`` divided, for an attack, by its work ``w × restarts``.
+
+    ``w`` is ``steps`` for a gradient attack (one forward and backward pass per step), else ``n_queries / 10``
+    for a query attack (one forward pass per query, on the samples not yet fooled: a tenth of a step each),
+    else 1; ``restarts`` defaults to 1 and ``w × restarts`` is counted as at least 1.
+    """
     rate = ROUGH_RATES.get(family, 1000.0)
     if family == "attack":
         work = parameters.get("steps") or (parameters.get("n_queries", 0) or 0) / 10 or 1
