@@ -45,7 +45,7 @@ test: data lint
 	OVERCONF_TEST_MKLDNN=0 OVERCONF_TEST_THREADS=2 $(REPRODUCIBILITY)
 	$(PYTEST)
 
-# The fast subset for development: everything but the tests marked slow (training, real attacks, the CLI end
+# The fast subset for development: everything but the tests marked slow (over about 10 s: training, real attacks, back ends, the CLI end
 # to end); `make test` (CI) runs everything.
 test-fast: data lint
 	$(PYTEST) -m "not slow"
