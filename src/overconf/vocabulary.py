@@ -100,6 +100,14 @@ _RULES: dict[str, tuple[str, Callable[[Any], bool], tuple[str, ...]]] = {
             lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= 1, ()),
     "n_examples": ("an integer >= 1", _integer(1), ()),
 }
+#: setting → an example of a valid value, the hint of an error that has no closer one (a misspelt name)
+_EXAMPLES: dict[str, str] = {
+    "batch_size": 'e.g. 256, or "auto" for the largest that fits the device',
+    "precision": "e.g. fp32 (strict float32)", "attack_precision": "e.g. fp32 (strict float32)",
+    "channels_last": "e.g. true", "workers": "e.g. 0 (load data in the main process)",
+    "threads": "e.g. 2", "decode": "e.g. cpu", "device": "e.g. cpu, cuda:0, or auto (CUDA, then MPS, then CPU)",
+    "seed": "e.g. 0", "eps": "e.g. 0.0313725 (8/255, CIFAR's L-infinity budget)", "n_examples": "e.g. 1000",
+}
 #: settings whose ``None`` means "the default chosen later" (from the machine, or the data set)
 _OPTIONAL = ("workers", "threads", "eps", "n_examples")
 
@@ -117,7 +125,7 @@ def check_setting(key: str, value: Any, *, label: str | None = None, where: str 
     if (value is None and key in _OPTIONAL) or test(value):
         return value
     hint = did_you_mean(value, choices) if choices and isinstance(value, str) else ""
-    raise invalid(label or key, value, expected, where=where, hint=hint or None)
+    raise invalid(label or key, value, expected, where=where, hint=hint or _EXAMPLES[key])
 
 
 def family_limits(n_examples: int | Mapping[str, int | None] | None, label: str = "n_examples", *,
