@@ -117,6 +117,69 @@ def test_a_run_lives_in_s3_resumes_there_and_is_read_from_there(s3: Any, tiny_sp
     assert "report.html" in keys(s3, "runs/tiny/report") or "report/report.html" in keys(s3, "runs/tiny")
 
 
+def upload(fs: Any, folder: Path, prefix: str) -> None:
+    """Every file under ``folder`` to ``s3://BUCKET/prefix/<relative path>``."""
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        with fs.open_output_stream(f"{BUCKET}/{prefix}/{path.relative_to(folder).as_posix()}") as sink:
+            sink.write(path.read_bytes())
+
+
+def inputs_in_s3(fs: Any, spec: Path, prefix: str) -> Path:
+    """A copy of ``spec`` beside it whose checkpoints and image folder are read from ``s3://BUCKET/prefix/``
+    (moto keeps one store per process: each test uses prefixes of its own)."""
+    upload(fs, spec.parent / "ckpt", f"{prefix}/ckpt")
+    upload(fs, spec.parent / "data" / "test", f"{prefix}/data/test")
+    text = spec.read_text()
+    for local in ("ckpt/robust.pt", "ckpt/normal.safetensors", "data/test"):
+        assert f'"{local}"' in text
+        text = text.replace(f'"{local}"', f'"s3://{BUCKET}/{prefix}/{local}"')
+    remote = spec.with_name(f"{prefix}.toml")
+    remote.write_text(text)
+    return remote
+
+
+def same_records(a: Path, b: Path) -> None:
+    """The two run folders hold the same cells, with equal identities and records that agree."""
+    from overconf.evaluation.agreement import assert_records_agree
+    from overconf.store.parquet import read_cell
+
+    files = sorted(p.relative_to(a) for p in (a / "records").rglob("*.parquet"))
+    assert files and files == sorted(p.relative_to(b) for p in (b / "records").rglob("*.parquet"))
+    for file in files:
+        assert (read_cell(a / file) or {})["config"] == (read_cell(b / file) or {})["config"], file
+        assert_records_agree(pq.read_table(a / file), pq.read_table(b / file))
+
+
+def test_checkpoints_and_data_in_s3_give_the_records_of_local_ones(s3: Any, tiny_spec: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from overconf.errors import ConfigError
+    from overconf.run.runner import run_spec
+    from overconf.store.inputs import INPUTS
+    from overconf.store.location import opened
+
+    monkeypatch.chdir(tmp_path)
+    remote = inputs_in_s3(s3, tiny_spec, "inputs")
+    planned = run_spec(remote, out=f"s3://{BUCKET}/runs/inputs", dry_run=True, progress=False)
+    assert planned.written == [] and not keys(s3, "runs/inputs")
+    copies = tmp_path / "cache" / INPUTS
+    assert sorted(p.name for p in copies.glob("*/*")) == ["normal.safetensors", "robust.pt", "test"]  # to hash
+
+    local = run_spec(tiny_spec, out=tmp_path / "local", progress=False, report=False)
+    result = run_spec(remote, out=f"s3://{BUCKET}/runs/inputs", progress=False, report=False)
+    assert not result.failed and len(result.written) == len(local.written) == 4
+    with opened(f"s3://{BUCKET}/runs/inputs") as run:
+        same_records(tmp_path / "local", run.local)
+        manifest = json.loads((run.local / "run.json").read_text())
+    assert manifest["data"]["path"] == f"s3://{BUCKET}/inputs/data/test"
+    assert manifest["config"]["data"]["path"] == f"s3://{BUCKET}/inputs/data/test"
+    assert {m["checkpoint"] for m in manifest["models"]} == {f"s3://{BUCKET}/inputs/ckpt/robust.pt",
+                                                             f"s3://{BUCKET}/inputs/ckpt/normal.safetensors"}
+    with s3.open_output_stream(f"{BUCKET}/inputs/ckpt/robust.pt") as sink:  # other weights under the same URI
+        sink.write(b"not a checkpoint")
+    with pytest.raises(ConfigError, match=r"differs in model.checkpoint_sha256"):  # its identity is its SHA-256
+        run_spec(remote, out=f"s3://{BUCKET}/runs/inputs", progress=False, report=False)
+
+
 KILLING = """
 import os, signal
 from pathlib import Path
@@ -143,13 +206,16 @@ def robust_net():
 def test_ray_tasks_write_to_s3_without_a_shared_disk(s3: Any, tiny_spec: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     """Two nodes; the tasks see the run only through s3:// (the driver takes their files from the store). A task
-    whose worker is killed after its first cell is retried: the retry skips that cell and computes the other."""
+    whose worker is killed after its first cell is retried: the retry skips that cell and computes the other.
+    Checkpoints and image folder in s3:// reach the nodes (whose cache is not the driver's) only from there."""
     ray = pytest.importorskip("ray")
     from ray.cluster_utils import Cluster
 
+    from overconf.run import execute
     from overconf.run.backends.ray import TASKS
     from overconf.run.runner import run_spec
-    from overconf.store.location import RunFolder
+    from overconf.store.inputs import INPUTS
+    from overconf.store.location import RunFolder, opened
 
     pulled: list[int] = []  # files the driver copied from the store into its mirror (the tasks' output)
     pull = RunFolder.pull
@@ -160,17 +226,28 @@ def test_ray_tasks_write_to_s3_without_a_shared_disk(s3: Any, tiny_spec: Path, t
     before = set(scratch.rglob("*")) if scratch.is_dir() else set()
     src = str(Path(__file__).resolve().parents[2] / "src")
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([src, os.environ.get("PYTHONPATH", "")]))
+    driver_cache = os.environ["OVERCONF_CACHE"]
+    monkeypatch.setenv("OVERCONF_CACHE", str(tmp_path / "nodes-cache"))  # the nodes' cache (their workers inherit it)
     cluster = Cluster(initialize_head=True, connect=True,
                       head_node_args={"num_cpus": 1, "include_dashboard": False})
     try:
         cluster.add_node(num_cpus=1)
         cluster.wait_for_nodes()
+        monkeypatch.setenv("OVERCONF_CACHE", driver_cache)
         uri = f"s3://{BUCKET}/runs/on-ray"
         result = run_spec(tiny_spec, out=uri, backend="ray", progress=False, report=False)
         (tiny_spec.parent / "killingmodels.py").write_text(KILLING)
         killing = tiny_spec.with_name("killing.toml")
         killing.write_text(tiny_spec.read_text().replace('"mymodels:robust_net"', '"killingmodels:robust_net"'))
         killed = run_spec(killing, out=f"s3://{BUCKET}/runs/killed", backend="ray", progress=False, report=False)
+        remote = inputs_in_s3(s3, tiny_spec, "ray-inputs")
+        submit = execute.run_on_ray
+
+        def without_driver_copies(*args: Any, **kwargs: Any) -> Any:  # the tasks cannot read the driver's copies
+            shutil.rmtree(Path(driver_cache) / INPUTS)
+            return submit(*args, **kwargs)
+        monkeypatch.setattr(execute, "run_on_ray", without_driver_copies)
+        from_s3 = run_spec(remote, out=f"s3://{BUCKET}/runs/ray-inputs", backend="ray", progress=False, report=False)
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -186,3 +263,8 @@ def test_ray_tasks_write_to_s3_without_a_shared_disk(s3: Any, tiny_spec: Path, t
     stored = keys(s3, "runs/killed")
     assert len({k for k in stored if k.startswith("records/")}) == 4 and "run.json" in stored
     assert not any(k.startswith(".") or ".tmp" in k for k in stored)
+    assert not from_s3.failed and len(from_s3.written) == 4
+    copies = sorted(p.name for p in (tmp_path / "nodes-cache" / INPUTS).glob("*/*"))
+    assert copies == ["normal.safetensors", "robust.pt", "test"], "the tasks did not copy the inputs themselves"
+    with opened(f"s3://{BUCKET}/runs/on-ray") as local_inputs, opened(f"s3://{BUCKET}/runs/ray-inputs") as s3_inputs:
+        same_records(local_inputs.local, s3_inputs.local)

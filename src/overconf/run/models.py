@@ -2,7 +2,8 @@
 are and what ``run.json`` says of it; a spec's models are built here (an entry point with an optional
 checkpoint, a model trained here, the zoo's pairs found locally), Python callers build their own
 (:func:`overconf.run.grid.run_grid`). Nothing is loaded or trained until :attr:`GridModel.load` is called;
-checkpoints are hashed here (once per machine: :func:`overconf.files.remembered_sha256`).
+checkpoints are hashed here (once per machine: :func:`overconf.files.remembered_sha256`); an ``s3://``
+checkpoint is copied here to be hashed, and again by whichever machine loads it (:mod:`overconf.store.inputs`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from overconf.paths import cache_root
 from overconf.run.data import fingerprint
 from overconf.run.spec import ModelSpec, ZooSpec
 from overconf.store.identity import model_identity
+from overconf.store.inputs import checkpoint_here, local_copy
+from overconf.store.location import uri_of
 from overconf.store.run_json import model_entry
 from overconf.train.cache import cache_key, train_or_load
 from overconf.zoo.catalogue import Catalogue, ZooModel, load_catalogue
@@ -79,14 +82,17 @@ def _normalised(net: nn.Module, spec: ModelSpec) -> nn.Module:
 
 def entry_point_model(spec: ModelSpec, info: ModelInfo, search: list[Path]) -> GridModel:
     """A spec's model built by an entry point (``module:function``), with its checkpoint's weights if named."""
-    if spec.checkpoint is not None and spec.checkpoint.is_dir():
-        raise ConfigError(f"{info.model}: checkpoint {spec.checkpoint} is a folder, not a file",
+    uri = uri_of(spec.checkpoint) if spec.checkpoint is not None else None
+    checkpoint = local_copy(uri).path if uri is not None else spec.checkpoint  # downloaded here to be hashed
+    named = uri or checkpoint
+    if checkpoint is not None and checkpoint.is_dir():
+        raise ConfigError(f"{info.model}: checkpoint {named} is a folder, not a file",
                           hint="name the checkpoint file itself (.pt, .pth, .ckpt or .safetensors)")
-    if spec.checkpoint is not None and not spec.checkpoint.is_file():
-        raise MissingFileError(f"{info.model}: checkpoint {spec.checkpoint} not found",
+    if checkpoint is not None and not checkpoint.is_file():
+        raise MissingFileError(f"{info.model}: checkpoint {named} not found",
                                hint="checkpoint paths are relative to the spec file's folder")
     import_entry_point(spec.entry_point or "", search)  # fail now, not after other models ran
-    sha = remembered_sha256(spec.checkpoint) if spec.checkpoint is not None else None
+    sha = remembered_sha256(checkpoint) if checkpoint is not None else None
     mean, std = (list(spec.mean) if spec.mean else None), (list(spec.std) if spec.std else None)
     extra = {k: v for k, v in (("kwargs", spec.kwargs), ("strip_prefix", spec.strip_prefix)) if v}
     # extra only when given: cells of specs without them keep their identity
@@ -96,12 +102,13 @@ def entry_point_model(spec: ModelSpec, info: ModelInfo, search: list[Path]) -> G
         net = import_entry_point(spec.entry_point or "", search)(**spec.kwargs)
         if not isinstance(net, nn.Module):
             raise ConfigError(f"entry point {spec.entry_point!r} returned {type(net).__name__}, not an nn.Module")
-        if spec.checkpoint is not None:
-            load_weights(net, spec.checkpoint, strip_prefix=spec.strip_prefix, user=True)
+        if checkpoint is not None:  # a URI's copy on the machine loading it (a Ray worker's own), checked
+            path = checkpoint_here(uri, sha or "") if uri is not None else checkpoint
+            load_weights(net, path, strip_prefix=spec.strip_prefix, user=True)
         return _normalised(net, spec).eval()
 
     def details() -> dict[str, Any]:
-        return {"checkpoint": str(spec.checkpoint) if spec.checkpoint else None, "sha256": sha,
+        return {"checkpoint": str(named) if named else None, "sha256": sha,
                 "config": {"entry_point": spec.entry_point, "mean": mean, "std": std, **extra, **spec.config}}
 
     return GridModel(info, load, identity, "entry_point", details)

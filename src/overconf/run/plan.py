@@ -8,7 +8,8 @@ Models are loaded only when one of their cells is computed.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,9 @@ from overconf.run.data import (
 from overconf.run.models import GridModel, TrainData, entry_point_model, trained_model, zoo_models
 from overconf.run.spec import ENGINE_KEYS, Spec, spec_line
 from overconf.store.identity import canonical
+from overconf.store.inputs import RemoteData, local_copy
 from overconf.store.layout import records_path
+from overconf.store.location import uri_of
 from overconf.vocabulary import default_eps
 
 console = Console(stderr=True)
@@ -133,6 +136,16 @@ def _check_normalisation(spec: Spec, data: ImageSet) -> None:
                               f"has {channels} channel(s)", hint=hint)
 
 
+def _name_uris(config: dict[str, Any]) -> None:
+    """The spec's ``s3://`` checkpoint and data paths as URIs in run.json's config (not the Paths holding them)."""
+    places = [config.get("data") or {}] + [p.get(role) or {} for p in config.get("pairs") or []
+                                           for role in ("robust", "normal")]
+    for place in places:
+        for key in ("path", "checkpoint"):
+            if isinstance(place.get(key), str):
+                place[key] = uri_of(place[key]) or place[key]
+
+
 def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     """Resolve ``spec`` into a :class:`Plan` (no model is loaded, nothing is written)."""
     check_worker_counts(spec.workers, spec.threads, f"{spec.source}: ")
@@ -151,8 +164,14 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     engine = engine_options(spec, device)
     options: dict[str, Any] = {}
     own_files = spec.data.dataset in ("imagefolder", "npz")
+    data_uri = uri_of(spec.data.path) if own_files and spec.data.path is not None else None
+    remote: RemoteData | None = None
+    if data_uri is not None:  # read from this machine's copy; cells read their machine's (RemoteData.here)
+        copy = local_copy(data_uri)
+        remote = RemoteData(data_uri, copy.path, copy.digest)
     if own_files:
-        options = {"path": spec.data.path, "num_classes": spec.data.num_classes, "image_size": spec.data.image_size}
+        options = {"path": remote.origin if remote is not None else spec.data.path, "num_classes": spec.data.num_classes,
+                   "image_size": spec.data.image_size}
         if spec.data.classes is not None:
             options["classes"] = list(spec.data.classes)
         data_dir = None
@@ -212,8 +231,11 @@ def resolve(spec: Spec, *, progress: bool = True) -> Plan:
     if clash:
         raise ConfigError(f"{spec.source}: model name {clash[0]!r} is used twice", hint="give each model its own name")
     cells = build_cells(models, test_set, data_identity, perturbations, spec.n_examples, engine, spec.seed)
+    if remote is not None and hasattr(full, "samples"):  # files read when a cell runs (an npz set is in memory)
+        cells = [replace(c, data=partial(remote.loading, c.data)) for c in cells]
     config = canonical({**asdict(spec), "device_resolved": str(device), "eps_default": eps})
-    data = {"name": full.name, "sha256": data_identity["fingerprint"], "path": str(spec.data.path or ""),
+    _name_uris(config)
+    data = {"name": full.name, "sha256": data_identity["fingerprint"], "path": data_uri or str(spec.data.path or ""),
             "size": len(full), "n_examples": len(test_set), **sample}
     if spec.data.dataset == fashion_mnist.NAME:
         data["sha256"] = fashion_mnist.fingerprint(data_dir)

@@ -35,7 +35,8 @@ A model is built by an ``entry_point`` (``module:function``, found beside the sp
 current directory without ``PYTHONPATH``) with an optional ``checkpoint`` (safetensors, or a PyTorch file
 read without unpickling code) and optional ``mean``/``std`` (a normalisation layer in front), or trained
 here from a ``train`` table (:class:`overconf.train.config.TrainConfig`'s fields; cached by its key).
-Relative paths of data, checkpoints and catalogues resolve against the spec file's folder; ``out``, like
+Relative paths of data, checkpoints and catalogues resolve against the spec file's folder (a checkpoint and
+an imagefolder/npz ``path`` may also be ``s3://`` URIs: :mod:`overconf.store.inputs`); ``out``, like
 every output path of the CLI, against the current directory (``--out`` overrides it). Unknown keys are an error naming the file, the
 line and the closest valid key; every value is type- and range-checked on load.
 """
@@ -51,6 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from overconf.errors import ConfigError
+from overconf.store.location import uri_of
 from overconf.train.config import TrainConfig
 from overconf.validate import closest, unknown_name
 from overconf.vocabulary import (
@@ -237,10 +239,19 @@ class _Checker:
             raise self.invalid(value, key, table, "a non-empty string")
         return value
 
-    def path(self, value: Any, key: str, table: str | None, folder: Path) -> Path:
-        """A path (a non-empty string, or a :class:`os.PathLike`), relative ones resolved against ``folder``."""
+    def path(self, value: Any, key: str, table: str | None, folder: Path, *, uri: bool = False) -> Path:
+        """A path (a non-empty string, or a :class:`os.PathLike`), relative ones resolved against ``folder``; with
+        ``uri`` (checkpoints, data), an ``s3://`` URI is kept as the Path of it that
+        :func:`overconf.store.location.uri_of` reads back (:mod:`overconf.store.inputs` copies it where it is read;
+        another scheme is an error)."""
         if not isinstance(value, os.PathLike):
             value = self.string(value, key, table)
+        if uri:
+            try:
+                if uri_of(str(value), "an object or folder", "s3://bucket/ckpt/robust.pt") is not None:
+                    return Path(value)
+            except ConfigError as exc:
+                raise self.fail(f"{key}: {exc.message}", key, table, hint=exc.hint) from None
         path = Path(value).expanduser()
         return path if path.is_absolute() else folder / path
 
@@ -298,7 +309,7 @@ def _model(check: _Checker, raw: Any, where: str, folder: Path, pair: str) -> Mo
             raise check.fail(f"{where}: a trained model has no checkpoint", "checkpoint", "pair")
     config = check.table(table.get("config", {}), "config", "pair")
     name = check.string(table["name"], "name", "pair") if "name" in table else None
-    checkpoint = check.path(table["checkpoint"], "checkpoint", "pair", folder) if "checkpoint" in table else None
+    checkpoint = check.path(table["checkpoint"], "checkpoint", "pair", folder, uri=True) if "checkpoint" in table else None
     kwargs = check.table(table.get("kwargs", {}), "kwargs", "pair")
     strip_prefix = check.string(table["strip_prefix"], "strip_prefix", "pair") if "strip_prefix" in table else None
     if has_train and (kwargs or strip_prefix):
@@ -322,9 +333,13 @@ def _data(check: _Checker, raw: dict[str, Any], folder: Path) -> DataSpec:
     if dataset in ("imagefolder", "npz") and (num_classes is None or "path" not in raw):
         raise check.fail(f"dataset {dataset!r} needs path and num_classes", "dataset", "data",
                          hint='e.g. path = "data/test" and num_classes = 10')
+    path = check.path(raw["path"], "path", "data", folder, uri=True) if "path" in raw else None
+    if path is not None and uri_of(path) is not None and dataset not in ("imagefolder", "npz"):
+        raise check.fail(f"path {uri_of(path)}: an s3:// path is read for imagefolder and npz data, not {dataset!r}",
+                         "path", "data", hint=f"copy the {dataset} files to a local folder and name that")
     return DataSpec(
         dataset=dataset,
-        path=check.path(raw["path"], "path", "data", folder) if "path" in raw else None,
+        path=path,
         num_classes=num_classes,
         image_size=check.integer(raw["image_size"], "image_size", "data", 1) if "image_size" in raw else None,
         n_examples=check.setting(raw.get("n_examples"), "n_examples", "data"),

@@ -42,9 +42,9 @@ _MIRRORS: dict[Path, RunFolder] = {}
 """Mirror folders of this process (resolved) → their run (whose :meth:`RunFolder.push` uploads what is written there)."""
 
 
-def uri_of(out: str | Path) -> str | None:
+def uri_of(out: str | Path, what: str = "a run folder", example: str = "s3://bucket/runs/mine") -> str | None:
     """The remote URI ``out`` names (``None`` for a local path). A ``Path`` made from a URI has lost one slash
-    (``s3:/bucket/run``); it is read as the URI it was.
+    (``s3:/bucket/run``); it is read as the URI it was. ``what`` and ``example`` say what a bare bucket lacks.
 
     >>> uri_of("s3://bucket/run"), uri_of(Path("s3://bucket/run")), uri_of("runs/mine"), uri_of("C:/x")
     ('s3://bucket/run', 's3://bucket/run', None, None)
@@ -54,9 +54,9 @@ def uri_of(out: str | Path) -> str | None:
         return None
     scheme, rest = match.group(1).lower(), match.group(2).strip("/")
     if scheme not in SCHEMES:
-        raise ConfigError(f"{scheme}://{rest}: {scheme}:// is not supported", hint="give a local folder or an s3:// URI")
+        raise ConfigError(f"{scheme}://{rest}: {scheme}:// is not supported", hint="give a local path or an s3:// URI")
     if "/" not in rest or not rest.split("/", 1)[1]:
-        raise ConfigError(f"{scheme}://{rest} names a bucket, not a run folder in it", hint="e.g. s3://bucket/runs/mine")
+        raise ConfigError(f"{scheme}://{rest} names a bucket, not {what} in it", hint=f"e.g. {example}")
     return f"{scheme}://{rest}"
 
 

@@ -18,7 +18,9 @@ driver loses at most the cell in progress) and no cell's records pass through th
 
 A task whose worker dies is retried by Ray (``max_retries``); the dead worker's claims are released by the
 kernel and its half-written temporary file never became a record file, so the retry redoes the cell.
-Workers need ``overconf`` importable, and the data, checkpoints and entry-point modules at the driver's paths.
+Workers need ``overconf`` importable, the entry-point modules at the driver's paths, and the data and checkpoints
+there too unless they are ``s3://`` URIs (each task then copies them on its node and checks them against the
+plan: :mod:`overconf.store.inputs`).
 """
 
 from __future__ import annotations
