@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 MEASURE = """
 import json, re, resource, sys, time
@@ -38,3 +39,15 @@ def measure_cli(argv: list[str], env: dict[str, str], cwd: Path | None = None) -
     if result is None or result["exit"] not in (0, None):
         raise SystemExit(f"overconf {' '.join(argv)} failed:\n{done.stderr[-3000:]}")
     return result
+
+
+def write_results(name: str, title: str, results: dict[str, Any], stages: dict[str, dict[str, float]]) -> Path:
+    """``benchmarks/results/<name>.json`` (``results`` with ``stages``) and ``<name>.md`` (``title``, then one
+    row per stage); returns the Markdown file."""
+    folder = Path(__file__).resolve().parent / "results"
+    folder.mkdir(exist_ok=True)
+    (folder / f"{name}.json").write_text(json.dumps({**results, "stages": stages}, indent=2) + "\n")
+    lines = [f"# {title}", "", "| stage | wall s | CPU s | peak RSS MB |", "| :-- | --: | --: | --: |"]
+    lines += [f"| {k} | {v['wall_s']:.1f} | {v['cpu_s']:.1f} | {v['peak_rss_mb']:.0f} |" for k, v in stages.items()]
+    (folder / f"{name}.md").write_text("\n".join(lines) + "\n")
+    return folder / f"{name}.md"

@@ -25,7 +25,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from cli_measure import measure_cli
+from cli_measure import measure_cli, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PERTURBATIONS = ["clean", "pgd:steps=2", "square:n_queries=4",
@@ -71,14 +71,16 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "resume-scale",
                         help="folder for the grid (kept, so a second call only measures the resume)")
     parser.add_argument("--tag", default=None)
+    parser.add_argument("--src", type=Path, default=ROOT / "src",
+                        help="overconf sources the stages run (e.g. another checkout's src, for a before/after)")
     args = parser.parse_args()
     folder = args.out.resolve()
     spec = folder / "spec.toml"
     results: dict[str, object] = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                                   "load_at_start": os.getloadavg()[0], "pairs": args.pairs, "models": 2 * args.pairs,
-                                  "cells_per_model": 78, "cells": 2 * args.pairs * 78, "stages": {}}
+                                  "cells_per_model": 78, "cells": 2 * args.pairs * 78, "src": str(args.src)}
     stages: dict[str, dict[str, float]] = {}
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    env = {**os.environ, "PYTHONPATH": str(args.src), "OMP_NUM_THREADS": "1"}
     if not (folder / "run" / "run.json").is_file():
         folder.mkdir(parents=True, exist_ok=True)
         spec = make_grid(folder, args.pairs, args.n)
@@ -91,17 +93,11 @@ def main() -> None:
                        ("dry-run", ["run", str(spec), "--dry-run"])):
         stages[name] = measure_cli(argv, env, folder)
         print(name, stages[name], flush=True)
-    results["stages"] = stages
     results["load_at_end"] = os.getloadavg()[0]
     tag = args.tag or f"{args.pairs}pairs"
-    out = ROOT / "benchmarks" / "results"
-    (out / f"resume_scale-{tag}.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = [(f"# All-done resume: {2 * args.pairs} models × 78 cells = {files:,} record files ({results['machine']}, "
-             f"load {results['load_at_start']:.1f} at start, {results['load_at_end']:.1f} at end)"), "",
-             "| stage | wall s | CPU s | peak RSS MB |", "| :-- | --: | --: | --: |"]
-    lines += [f"| {k} | {v['wall_s']:.1f} | {v['cpu_s']:.1f} | {v['peak_rss_mb']:.0f} |" for k, v in stages.items()]
-    (out / f"resume_scale-{tag}.md").write_text("\n".join(lines) + "\n")
-    print(out / f"resume_scale-{tag}.md")
+    title = (f"All-done resume: {2 * args.pairs} models × 78 cells = {files:,} record files ({results['machine']}, "
+             f"load {results['load_at_start']:.1f} at start, {results['load_at_end']:.1f} at end)")
+    print(write_results(f"resume_scale-{tag}", title, results, stages))
 
 
 if __name__ == "__main__":

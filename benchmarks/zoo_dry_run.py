@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import os
 import pickle
 import platform
@@ -24,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cli_measure import measure_cli
+from cli_measure import measure_cli, write_results
 
 ROOT = Path(__file__).resolve().parents[1]
 PERTURBATIONS = ",".join(["clean", "pgd", "square", *[f"corruptions:severity={s}" for s in range(1, 6)]])
@@ -95,18 +94,12 @@ def main() -> None:
             for when in ("cold", "warm"):
                 stages[f"{dataset} ({when} hash cache)"] = measure_cli(argv, env)
                 print(dataset, when, stages[f"{dataset} ({when} hash cache)"], flush=True)
-    results["stages"] = stages
     results["load_at_end"] = os.getloadavg()[0]
     tag = args.tag or platform.node()
-    folder = ROOT / "benchmarks" / "results"
-    (folder / f"zoo_dry_run-{tag}.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = [(f"# `evaluate --zoo DATASET --dry-run`, paper perturbations, every file present ({counts} files of "
+    title = (f"`evaluate --zoo DATASET --dry-run`, paper perturbations, every file present ({counts} files of "
              f"{args.file_mb:g} MB; {results['machine']}, load {results['load_at_start']:.1f} at start, "
-             f"{results['load_at_end']:.1f} at end)"), "",
-             "| stage | wall s | CPU s | peak RSS MB |", "| :-- | --: | --: | --: |"]
-    lines += [f"| {k} | {v['wall_s']:.1f} | {v['cpu_s']:.1f} | {v['peak_rss_mb']:.0f} |" for k, v in stages.items()]
-    (folder / f"zoo_dry_run-{tag}.md").write_text("\n".join(lines) + "\n")
-    print(folder / f"zoo_dry_run-{tag}.md")
+             f"{results['load_at_end']:.1f} at end)")
+    print(write_results(f"zoo_dry_run-{tag}", title, results, stages))
 
 
 if __name__ == "__main__":
