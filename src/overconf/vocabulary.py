@@ -9,7 +9,7 @@ spec key, or the CLI flag):
 >>> check_setting("batch_size", 0)
 Traceback (most recent call last):
 ...
-overconf.errors.ConfigError: batch_size=0: must be an integer >= 1 or "auto"
+overconf.errors.ConfigError: batch_size=0: must be an integer >= 1 or "auto" (hint: e.g. 256, or "auto" for the largest that fits the device)
 >>> check_setting("precision", "bf61", label="--precision")
 Traceback (most recent call last):
 ...
