@@ -57,16 +57,16 @@ def grid_plan(
     n_per_family: Mapping[str, int | None] | None = None,
 ) -> Plan:
     """The :class:`~overconf.run.plan.Plan` of :func:`run_grid` (nothing is loaded or written)."""
-    limits = family_limits(n_examples, n_per_family=n_per_family)
+    per_family = family_limits(n_examples, n_per_family=n_per_family)
     eps = default_eps(dataset.name) if eps is None else eps
     planned = expand_perturbations(list(perturbations), dataset.name, None, eps)
     plan_models = list(models)
     engine = {**ENGINE_DEFAULTS, "batch_size": batch_size, "device": torch.device(device)}
     data_identity = {"dataset": dataset.name, "fingerprint": fingerprint(dataset), "size": len(dataset),
                      "n_examples": len(dataset)}
-    cells = build_cells(plan_models, dataset, data_identity, planned, limits, engine, seed)
+    cells = build_cells(plan_models, dataset, data_identity, planned, per_family, engine, seed)
     plan = Plan("grid", plan_models, cells, {"name": dataset.name, "sha256": data_identity["fingerprint"],
                                              "size": len(dataset), "n_examples": len(dataset)},
                 engine, canonical({"eps": eps, "batch_size": batch_size, "device": str(device),
-                                   "n_examples": limits or None}), seed)
+                                   "n_examples": per_family or None}), seed)
     return plan

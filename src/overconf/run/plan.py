@@ -85,12 +85,13 @@ class Plan:
 
 
 def build_cells(models: list[GridModel], test_set: ImageSet, data_identity: dict[str, Any],
-                perturbations: list[PerturbationPlan], limits: dict[str, int], engine: dict[str, Any],
+                perturbations: list[PerturbationPlan], n_examples: dict[str, int], engine: dict[str, Any],
                 seed: int) -> list[Cell]:
-    """Every model × perturbation with its data (the first n of the test set, or a pre-generated set)."""
+    """Every model × perturbation with its data (the first ``n_examples[family]`` of the test set, or a
+    pre-generated set)."""
     cells = []
     for perturbation in perturbations:
-        n = limits.get(perturbation.family)
+        n = n_examples.get(perturbation.family)
         if perturbation.load is None:
             subset = first_n(test_set, n, f"perturbations.n_examples.{perturbation.family}")
 
