@@ -22,6 +22,7 @@ from overconf.errors import ConfigError, DataError, ModelOutputError
 from overconf.evaluation import engine
 from overconf.evaluation.records import ModelInfo
 from overconf.evaluation.runtime import resolve_device
+from overconf.evaluation.shapes import explain_shape_error
 from overconf.metrics import summary_table
 from overconf.models.blocks import Normalize
 from overconf.perturb import create_perturbation
@@ -30,7 +31,6 @@ from overconf.report import build_report
 from overconf.report.tables import write_summary
 from overconf.run.demo import run_demo
 from overconf.run.execute import RunResult, execute
-from overconf.run.failures import explain_shape_error
 from overconf.run.grid import grid_plan, run_grid
 from overconf.run.models import GridModel
 from overconf.run.runner import run_spec

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from overconf.data.base import TensorImageSet
+from overconf.errors import DataError
 from overconf.zoo import load_catalogue
 from overconf.zoo.accuracy import (
     AccuracyCheck,
@@ -63,6 +64,13 @@ def test_first_n_only_and_a_model_without_published_figure_is_never_flagged() ->
     check = check_accuracy(twin, ReadsItsAnswer(), data_with_accuracy(50, 0), 20, device="cpu")
     assert (check.n, check.correct, check.ok) == (20, 0, True)
     assert "no published figure" in check.line()
+
+
+def test_a_model_built_for_other_images_is_said_in_words() -> None:
+    three_channels = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Flatten(), nn.LazyLinear(10))
+    with pytest.raises(DataError, match="model expects 3 channels, data has 1") as raised:
+        check_accuracy(model_with("80.0"), three_channels, data_with_accuracy(20, 20), 20, device="cpu")
+    assert raised.value.hint and "catalogue" in raised.value.hint
 
 
 def test_tolerance_is_the_binomial_quantile() -> None:

@@ -22,10 +22,13 @@ from torch import nn
 
 from overconf.data.base import ImageSet
 from overconf.data.named import load_split
+from overconf.errors import DataError
 from overconf.evaluation.engine import evaluate
 from overconf.evaluation.records import ModelInfo
 from overconf.evaluation.runtime import resolve_device
+from overconf.evaluation.shapes import explain_shape_error
 from overconf.perturb.attacks import Clean
+from overconf.vocabulary import BATCH_SIZE
 from overconf.zoo.catalogue import ZooModel
 from overconf.zoo.loaders import load_model, missing_files
 
@@ -90,18 +93,25 @@ class AccuracyCheck:
                 f"{self.lowest:.2%}, binomial test at {ALPHA})")
 
 
-def check_accuracy(model: ZooModel, net: nn.Module, data: ImageSet, n_examples: int, *, batch_size: int = 200,
+def check_accuracy(model: ZooModel, net: nn.Module, data: ImageSet, n_examples: int, *, batch_size: int = BATCH_SIZE,
                    device: str = "auto") -> AccuracyCheck:
     """Evaluate ``net`` (``model`` built) on the first ``n_examples`` of ``data`` (clean) and compare."""
     info = ModelInfo(model.name, model.pair, model.robust, model.dataset)
-    records = evaluate(net, info, data.subset(min(n_examples, len(data))), Clean(),
-                       batch_size=batch_size, device=resolve_device(device), progress=False)
+    try:
+        records = evaluate(net, info, data.subset(min(n_examples, len(data))), Clean(),
+                           batch_size=batch_size, device=resolve_device(device), progress=False)
+    except RuntimeError as exc:  # a shape mismatch between data and model, said in words
+        words = explain_shape_error(exc, data)
+        if words is None:
+            raise
+        raise DataError(f"{model.name} on {data.name}: {words}",
+                        hint="check the catalogue's dataset and preprocessing for this model") from exc
     correct = pc.sum(records.column("correct")).as_py() or 0
     return AccuracyCheck(model, records.num_rows, int(correct), published_accuracy(model))
 
 
 def verify_accuracy(models: Iterable[ZooModel], models_dir: Path, data_dir: Path | None, n_examples: int, *,
-                    batch_size: int = 200, device: str = "auto") -> list[AccuracyCheck]:
+                    batch_size: int = BATCH_SIZE, device: str = "auto") -> list[AccuracyCheck]:
     """:func:`check_accuracy` of every model whose files are present (each data set's test split read once)."""
     checks, data_sets = [], {}
     for model in models:
