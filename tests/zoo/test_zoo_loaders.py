@@ -155,3 +155,19 @@ def test_wrong_architecture_is_a_checkpoint_error(tmp_path, catalogue, random_st
     pair = catalogue.select("cifar10", ["Andriushchenko2020Understanding"]).pairs[0]
     with pytest.raises(CheckpointError, match="wrong shape"):
         load_model(pair.robust, tmp_path)
+
+
+def test_listing_the_packaged_models_files_needs_no_robustbench_and_agrees_with_it(tmp_path: Path) -> None:
+    """model_files (plan resolution, --dry-run) takes the RobustBench models' file counts from the packaged table;
+    sources (RobustBench's own gdrive ids, for fetching) must name the same paths for every catalogue model."""
+    import subprocess
+
+    code = ("import sys; from overconf.zoo import load_catalogue; from overconf.zoo.loaders import model_files; "
+            f"[model_files(m, {str(tmp_path)!r}) for m in load_catalogue().models() if m.source != 'timm']; "
+            "print('robustbench' in sys.modules, 'timm' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
+    from overconf.zoo.loaders import model_files
+
+    for model in load_catalogue().models():
+        assert model_files(model, tmp_path) == [s.path for s in sources(model, tmp_path)], model.name

@@ -41,8 +41,8 @@ from overconf.zoo.loaders import (
     load_model,
     load_weights,
     missing_files,
+    model_files,
     resolve_models_dir,
-    sources,
 )
 
 console = Console(stderr=True)
@@ -180,7 +180,7 @@ def present_pairs(catalogue: Catalogue, models_dir: Path) -> tuple[Catalogue, li
 
 
 def _zoo_model(model: ZooModel, models_dir: Path, device: torch.device) -> GridModel:
-    paths = [s.path for s in sources(model, models_dir)]
+    paths = model_files(model, models_dir)
     hashes = [remembered_sha256(p) for p in paths]
     info = ModelInfo(model.name, model.pair, model.robust, model.dataset, dict(model.meta))
     identity = {"model_id": model.model_id, "arch_id": model.arch_id, "entry_point": model.entry_point,

@@ -28,7 +28,7 @@ from overconf._compat import import_robustbench
 from overconf.errors import CheckpointError, ConfigError, MissingFileError
 from overconf.models.blocks import Normalize
 from overconf.paths import cache_root
-from overconf.zoo.catalogue import ZooModel
+from overconf.zoo.catalogue import ZooModel, load_catalogue
 from overconf.zoo.checkpoints import (
     USER_CORRUPT_HINT,
     ZOO_CORRUPT_HINT,
@@ -77,6 +77,38 @@ def _timm_file_stem(model: ZooModel) -> str:
     return model.weights or model.model_id
 
 
+ROBUSTBENCH_ENSEMBLES: dict[tuple[str, str], int] = {("cifar10", "Chen2020Adversarial"): 3}
+"""(dataset, model id) → number of files, for the RobustBench models of the packaged catalogue stored as several
+files; its other RobustBench models are one file each. So listing a catalogue model's files (plan resolution,
+``--dry-run``) needs no import of RobustBench (about 3 s); RobustBench's own table is read for URLs and for ids
+the packaged catalogue does not hold (tests/zoo/test_zoo_loaders.py checks the two agree)."""
+
+
+@cache
+def _packaged_robustbench_ids() -> frozenset[tuple[str, str]]:
+    return frozenset((m.dataset, m.model_id) for m in load_catalogue().models() if m.source == "robustbench")
+
+
+def _robustbench_file_count(model: ZooModel) -> int:
+    key = (model.dataset, model.model_id)
+    if key in _packaged_robustbench_ids():
+        return ROBUSTBENCH_ENSEMBLES.get(key, 1)
+    return len(_gdrive_ids(model))
+
+
+def _robustbench_paths(model: ZooModel, models_dir: Path, count: int) -> list[Path]:
+    stem = Path(models_dir) / model.dataset / THREAT_MODEL / f"{model.model_id}.pt"
+    return [stem] if count == 1 else [stem.with_name(f"{stem.name}_m{k}.pt") for k in range(count)]
+
+
+def model_files(model: ZooModel, models_dir: Path) -> list[Path]:
+    """The local paths of the files ``model`` needs (:func:`sources` without the URLs: no RobustBench import for
+    the packaged catalogue's models)."""
+    if model.source == "robustbench" and not model.checkpoint:
+        return _robustbench_paths(model, models_dir, _robustbench_file_count(model))
+    return [s.path for s in sources(model, models_dir)]
+
+
 def sources(model: ZooModel, models_dir: Path) -> list[Source]:
     """The files ``model`` needs, each with the URL ``overconf zoo fetch`` downloads it from. A checkpoint
     the catalogue file names (``checkpoint``; relative paths are under ``models_dir``) is the model's one
@@ -87,10 +119,8 @@ def sources(model: ZooModel, models_dir: Path) -> list[Source]:
     root = Path(models_dir) / model.dataset
     if model.source == "robustbench":
         ids = _gdrive_ids(model)
-        stem = root / THREAT_MODEL / f"{model.model_id}.pt"
-        if len(ids) == 1:
-            return [Source(gdrive_url(ids[0]), stem)]
-        return [Source(gdrive_url(i), stem.with_name(f"{stem.name}_m{k}.pt")) for k, i in enumerate(ids)]
+        return [Source(gdrive_url(i), path) for i, path in zip(ids, _robustbench_paths(model, models_dir, len(ids)),
+                                                                strict=True)]
     if model.source == "lightning":
         name = f"{model.dataset}_normal_robustbench_{model.model_id}.tar"
         return [Source(zenodo_url(ZENODO_RECORD, name), root / "normal" / name)]
@@ -113,7 +143,7 @@ def fetch_command(model: ZooModel) -> str:
 
 
 def missing_files(model: ZooModel, models_dir: Path) -> list[Path]:
-    return [s.path for s in sources(model, models_dir) if not s.path.is_file()]
+    return [path for path in model_files(model, models_dir) if not path.is_file()]
 
 
 def require_files(model: ZooModel, models_dir: Path) -> list[Path]:
@@ -123,7 +153,7 @@ def require_files(model: ZooModel, models_dir: Path) -> list[Path]:
         hint = (f"run `{fetch_command(model)}`" if model.source != "entry_point" and not model.checkpoint
                 else "fix the checkpoint path in your catalogue file")
         raise MissingFileError(f"{model.name} ({model.dataset}): no file at {missing[0]}", hint=hint)
-    return [s.path for s in sources(model, models_dir)]
+    return model_files(model, models_dir)
 
 
 def _read_weights(path: Path, user: bool = False) -> dict[str, torch.Tensor]:
