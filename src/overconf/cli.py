@@ -399,7 +399,12 @@ EVALUATE_FLAGS = {
 
 def _integer_or_text(text: str | None) -> int | str | None:
     """A flag's text as an int when it reads as one (the spec checks what it must be)."""
-    return int(text) if text is not None and text.strip().lstrip("+-").isdigit() else text
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:  # e.g. "auto", or digits int() does not read ("²"): the spec says what it must be
+        return text
 
 
 def _sample_limits(values: list[str], attack_examples: int | None

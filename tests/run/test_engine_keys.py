@@ -125,6 +125,7 @@ def test_the_per_family_limit_flag_reaches_the_spec(flags: list[str], deprecated
     (["--n-examples", "attack=0"], "--n-examples attack=0: must be an integer >= 1"),
     (["--n-examples", "atack=5"], "unknown key 'atack' in --n-examples (a family)"),
     (["--batch-size", "x"], "--batch-size='x': must be an integer >= 1 or \"auto\""),
+    (["--batch-size", "²"], "--batch-size='²': must be an integer >= 1 or \"auto\""),
     (["--precision", "bf61"], "--precision='bf61': must be one of fp32, tf32, bf16, fp16"),
     (["--workers", "-1"], "--workers=-1: must be an integer >= 0"),
     (["--decode", "gpuu"], "--decode='gpuu': must be one of cpu, gpu"),

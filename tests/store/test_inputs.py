@@ -11,7 +11,7 @@ from typing import Any, Self
 
 import pytest
 
-from overconf.errors import MissingFileError, StoreError
+from overconf.errors import ConfigError, MissingFileError, StoreError
 from overconf.files import sha256_file
 from overconf.store import inputs
 from overconf.store.inputs import RemoteData, checkpoint_here, input_home, local_copy
@@ -162,3 +162,37 @@ def test_a_data_set_reads_the_copy_of_the_machine_it_runs_on(store: Store, tmp_p
     monkeypatch.setattr(inputs, "_COPIES", {})
     with pytest.raises(StoreError, match="s3://bucket/data/test changed during the run"):
         remote.here(dataset)
+
+
+def test_an_emptied_class_folder_leaves_the_copy(store: Store) -> None:
+    """An image folder's classes are its sub-folders: a folder the store no longer holds must go, or labels shift."""
+    for name in ("a/1.png", "b/1.png", "c/1.png"):
+        store.put(f"bucket/data/{name}", name.encode())
+    local_copy("s3://bucket/data")
+    (store.root / "bucket/data/b/1.png").unlink()
+    copy = local_copy("s3://bucket/data")
+    assert sorted(p.name for p in copy.path.iterdir()) == ["a", "c"]
+
+
+@pytest.mark.parametrize("key", ["bucket/data/../../escaped.txt", "bucket/data//x.png", "bucket/data/./x.png"])
+def test_a_key_that_is_no_local_path_is_refused_before_anything_is_written(store: Store, key: str,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from pyarrow import fs
+
+    def listing(selector: Any) -> Any:
+        if isinstance(selector, fs.FileSelector):
+            return [fs.FileInfo(key, type=fs.FileType.File, size=1, mtime_ns=0)]
+        return fs.FileInfo(selector, type=fs.FileType.Directory)
+
+    monkeypatch.setattr(store, "get_file_info", listing, raising=False)
+    with pytest.raises(StoreError, match="cannot be a local path"):
+        local_copy("s3://bucket/data")
+    assert not input_home("s3://bucket/data").exists() and store.downloads == []
+
+
+def test_a_checkpoint_uri_naming_a_folder_is_refused_before_downloading(store: Store) -> None:
+    for name in ("m0.pt", "m1.pt"):
+        store.put(f"bucket/ckpts/{name}", b"w")
+    with pytest.raises(ConfigError, match="is a folder in the store, not one file"):
+        local_copy("s3://bucket/ckpts", expect="file")
+    assert store.downloads == []

@@ -83,7 +83,7 @@ def _normalised(net: nn.Module, spec: ModelSpec) -> nn.Module:
 def entry_point_model(spec: ModelSpec, info: ModelInfo, search: list[Path]) -> GridModel:
     """A spec's model built by an entry point (``module:function``), with its checkpoint's weights if named."""
     uri = uri_of(spec.checkpoint) if spec.checkpoint is not None else None
-    checkpoint = local_copy(uri).path if uri is not None else spec.checkpoint  # downloaded here to be hashed
+    checkpoint = local_copy(uri, expect="file").path if uri is not None else spec.checkpoint  # downloaded here to be hashed
     named = uri or checkpoint
     if checkpoint is not None and checkpoint.is_dir():
         raise ConfigError(f"{info.model}: checkpoint {named} is a folder, not a file",

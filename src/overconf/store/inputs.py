@@ -28,10 +28,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from copy import copy as shallow_copy
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
-from overconf.errors import MissingFileError, StoreError
+from overconf.errors import ConfigError, MissingFileError, StoreError
 from overconf.files import remembered_sha256
 from overconf.paths import cache_root
 from overconf.store.location import _stamp_matches, _store_error, s3_filesystem
@@ -83,21 +83,37 @@ def _listing(filesystem: Any, uri: str) -> dict[str, Any]:
         infos = filesystem.get_file_info(fs.FileSelector(key, recursive=True, allow_not_found=True))
     except (OSError, ArrowException) as exc:
         raise _store_error(f"{uri}: cannot read it", exc) from None
-    return {i.path[len(key) + 1:]: i for i in infos if i.type == fs.FileType.File}
+    listing = {i.path[len(key) + 1:]: i for i in infos if i.type == fs.FileType.File}
+    for relative, info in listing.items():  # a key must not name a place outside the copy
+        parts = relative.split("/")
+        if any(part in ("", ".", "..") for part in parts) or PurePosixPath(relative).is_absolute():
+            raise StoreError(f"{uri}: object {info.path} has a key that cannot be a local path",
+                             hint="rename or remove that object in the store")
+    folded: dict[str, str] = {}
+    for relative in listing:  # one file on a case-insensitive disk (macOS, Windows)
+        other = folded.setdefault(relative.casefold(), relative)
+        if other != relative:
+            raise StoreError(f"{uri}: objects {other} and {relative} differ only in case",
+                             hint="rename one of them in the store: they would be one file on macOS and Windows")
+    return listing
 
 
 def _download(filesystem: Any, info: Any, target: Path, uri: str) -> None:
     """One object to ``target``: a temporary file beside it, renamed onto it when complete."""
     from pyarrow import ArrowException
 
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise StoreError(f"{uri}: {info.path} lies below another object of the same name as its folder",
+                         hint="an object and a folder cannot share a name here: rename one in the store") from None
     fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(name)
     try:
         with os.fdopen(fd, "wb") as sink, filesystem.open_input_stream(info.path) as source:
             shutil.copyfileobj(source, sink, 1 << 20)
         if tmp.stat().st_size != info.size:
-            raise StoreError(f"{uri}: {info.path} came short ({tmp.stat().st_size} of {info.size} bytes)",
+            raise StoreError(f"{uri}: {info.path} changed size while copied ({tmp.stat().st_size} of {info.size} bytes)",
                              hint="rerun: the copy is made again")
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
@@ -110,7 +126,7 @@ def _download(filesystem: Any, info: Any, target: Path, uri: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def local_copy(uri: str) -> LocalCopy:
+def local_copy(uri: str, *, expect: str | None = None) -> LocalCopy:
     """This machine's copy of the object or folder ``uri`` names (``s3://bucket/key``), brought up to date with
     the store first (module docstring). :class:`MissingFileError` when the store holds nothing there,
     :class:`StoreError` when it cannot be read (one line naming the URI, with a hint)."""
@@ -119,6 +135,8 @@ def local_copy(uri: str) -> LocalCopy:
     if not listing:
         raise MissingFileError(f"{uri}: no such object or folder in the store",
                                hint="check the bucket and key (s3://bucket/key) and AWS_ENDPOINT_URL")
+    if expect == "file" and "" not in listing:  # said before a folder's objects are downloaded
+        raise ConfigError(f"{uri}: is a folder in the store, not one file", hint="name the checkpoint object itself")
     home = input_home(uri)
     target = home / uri.rstrip("/").rsplit("/", 1)[-1]
     with _one_at_a_time(home.with_name(f"{home.name}.lock")):
@@ -134,6 +152,10 @@ def local_copy(uri: str) -> LocalCopy:
             for stale in [p for p in target.rglob("*") if p.is_file()]:
                 if stale.relative_to(target).as_posix() not in listing:
                     stale.unlink()
+            # an emptied folder would still count as a class of an image folder: remove it, deepest first
+            for folder in sorted((p for p in target.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+                if not any(folder.iterdir()):
+                    folder.rmdir()
     digest = hashlib.sha256("".join(f"{r}\t{i.size}\n" for r, i in sorted(listing.items())).encode()).hexdigest()
     _COPIES[uri] = LocalCopy(target, digest)
     return _COPIES[uri]
@@ -146,7 +168,7 @@ def _changed(uri: str, what: str) -> StoreError:
 
 def checkpoint_here(uri: str, sha256: str) -> Path:
     """This machine's copy of the checkpoint ``uri``, checked against the SHA-256 the plan was made with."""
-    path = local_copy(uri).path
+    path = local_copy(uri, expect="file").path
     found = remembered_sha256(path)
     if found != sha256:
         raise _changed(uri, f"its SHA-256 is {found[:12]}… here, {sha256[:12]}… when the run was planned")
